@@ -1,0 +1,96 @@
+"""The application factory: settings, extensions, tenancy, blueprints, error pages, health check."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import jobs
+from app.config import Settings
+from app.embedded_db import database_url
+from app.errors import install_error_pages
+from app.extensions import bootstrap, csrf, db, limiter, login_manager
+from app.security import install_security_headers
+from tenants.context import bound_practice
+from tenants.database import EMPTY_SCHEMA
+from tenants.middleware import install_tenant_middleware
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, db_url: str | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder="static")
+    https = settings.scheme == "https"
+    app.config.update(
+        PORTICO=settings,
+        SECRET_KEY=settings.resolved_secret_key(),
+        SQLALCHEMY_DATABASE_URI=db_url or database_url(settings),
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": True,
+            "pool_recycle": 1800,
+            # Unqualified SQL finds nothing: every table is reached through its schema.
+            "connect_args": {"options": f"-c search_path={EMPTY_SCHEMA}"},
+        },
+        # Host-only cookie (no Domain attribute): a practice's cookie never reaches another host.
+        SESSION_COOKIE_NAME="__Host-portico" if https else "portico_session",
+        SESSION_COOKIE_DOMAIN=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+        BOOTSTRAP_SERVE_LOCAL=True,
+        BOOTSTRAP_BOOTSWATCH_THEME=None,
+    )
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("alembic", "procrastinate.blueprints"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    install_tenant_middleware(app)
+    install_security_headers(app)
+    install_error_pages(app)
+    _register_blueprints(app)
+    jobs.init_app(app)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return jsonify(status="unavailable", database="unreachable"), 503
+        return jsonify(status="ok", database="ok")
+
+    @app.context_processor
+    def practice_in_templates():
+        return {"practice": bound_practice()}
+
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from blueprints.auth import bp as auth_bp
+    from blueprints.home import bp as home_bp
+    from blueprints.notifications import bp as notifications_bp
+    from blueprints.signup import bp as signup_bp
+
+    for blueprint in (signup_bp, auth_bp, home_bp, notifications_bp):
+        app.register_blueprint(blueprint)

@@ -1,0 +1,258 @@
+"""The `portico` command: run, serve, worker, db upgrade, practices …, demo."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from app.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _app(settings: Settings | None = None):
+    from app import create_app
+
+    return create_app(settings)
+
+
+def _upgrade_everything(flask_app) -> bool:
+    from tenants.database import db
+    from tenants.migrate import upgrade_public, upgrade_tenants
+
+    with flask_app.app_context():
+        upgrade_public(db.engine)
+        failed = False
+
+        def report(result):
+            nonlocal failed
+            if result.error:
+                failed = True
+                click.echo(
+                    f"  practice {result.practice_id} ({result.slug}): FAILED {result.error}",
+                    err=True,
+                )
+            else:
+                click.echo(f"  practice {result.practice_id} ({result.slug}): upgraded")
+
+        results = upgrade_tenants(
+            db.engine, jobs=int(os.environ.get("PORTICO_MIGRATION_JOBS", "4")), report=report
+        )
+        click.echo(f"Database is up to date ({len(results)} practice schema(s) upgraded).")
+        return not failed
+
+
+@click.group()
+def main():
+    """Portico: a client portal for therapy and health practices."""
+
+
+@main.command()
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--demo/--no-demo", default=False, help="Create the demo practice first.")
+def run(port: int, host: str, demo: bool):
+    """Start everything locally: database, migrations, a job worker and the dev server."""
+    os.environ.setdefault("PORTICO_BASE_DOMAIN", f"localhost:{port}")
+    settings = Settings.from_env()
+    if not settings.database_url:
+        from app.embedded_db import start_embedded
+
+        os.environ["DATABASE_URL"] = start_embedded(settings.ensure_data_dir())
+        settings = Settings.from_env()
+    flask_app = _app(settings)
+    if not _upgrade_everything(flask_app):
+        click.echo("Some practice schemas failed to upgrade; see above.", err=True)
+    if demo:
+        from app.demo import create_demo
+
+        with flask_app.app_context():
+            lines = create_demo()
+        click.echo("Demo logins:")
+        for line in lines:
+            click.echo("  " + line)
+    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy())
+    click.echo(f"Portico is running at {settings.scheme}://{settings.base_domain}/ (Ctrl+C to stop)")
+    try:
+        flask_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+@main.command()
+@click.option("--bind", default=None, help="Address to listen on (default from deploy/gunicorn.conf.py).")
+def serve(bind: str | None):
+    """Production web server: gunicorn with deploy/gunicorn.conf.py."""
+    args = ["gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+    if bind:
+        args += ["--bind", bind]
+    os.execvp(args[0], args + ["app.wsgi:app"])
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=int)
+def worker(concurrency: int):
+    """Run the job queue (emails, reminders) until stopped."""
+    from app import jobs
+
+    flask_app = _app()
+    jobs.run_worker(flask_app, wait=True, concurrency=concurrency)
+
+
+@main.group()
+def db():
+    """Schema changes."""
+
+
+@db.command("upgrade")
+def db_upgrade():
+    """Upgrade the public schema, then every practice schema that is behind."""
+    if not _upgrade_everything(_app()):
+        sys.exit(1)
+
+
+@main.command()
+def demo():
+    """Create the demo practice and print its logins."""
+    from app.demo import create_demo
+
+    flask_app = _app()
+    _upgrade_everything(flask_app)
+    with flask_app.app_context():
+        for line in create_demo():
+            click.echo(line)
+
+
+@main.group()
+def practices():
+    """Operator commands for practices."""
+
+
+def _fail(message: str):
+    click.echo(message, err=True)
+    sys.exit(2)
+
+
+@practices.command("create")
+@click.option("--name", required=True, help="Practice name.")
+@click.option("--subdomain", required=True, help="Portal address (the subdomain).")
+@click.option("--owner-email", required=True)
+@click.option("--owner-name", required=True)
+@click.option("--owner-password", default=None, help="Generated and printed when omitted.")
+def practices_create(name, subdomain, owner_email, owner_name, owner_password):
+    """Create a practice and its owner."""
+    from blueprints.auth.service import AccountError, create_user, password_problem
+    from tenants.addresses import practice_url
+    from tenants.provisioning import new_practice
+    from tenants.registry import RegistryError
+
+    password = owner_password or secrets.token_urlsafe(12)
+    if password_problem(password):
+        _fail(password_problem(password))
+    flask_app = _app()
+    with flask_app.app_context():
+        try:
+            with new_practice(name, subdomain) as practice:
+                create_user(owner_email, owner_name, password, role="owner")
+        except (RegistryError, AccountError) as error:
+            _fail(str(error))
+        click.echo(f"Created practice {practice.id} at {practice_url(practice.slug)}")
+        click.echo(f"owner  {practice_url(practice.slug)}  {owner_email}  {password}")
+
+
+@practices.command("list")
+def practices_list():
+    """List practices: id, address, status, schema revision, name."""
+    from tenants.registry import list_practices
+
+    with _app().app_context():
+        for p in list_practices():
+            click.echo(f"{p.id}\t{p.slug}\t{p.status}\t{p.schema_revision}\t{p.name}")
+
+
+@practices.command("rename")
+@click.argument("practice")
+@click.argument("new_subdomain")
+def practices_rename(practice, new_subdomain):
+    """Give PRACTICE (id or address) a new address; the old one keeps redirecting."""
+    from tenants.registry import RegistryError, rename_practice
+
+    with _app().app_context():
+        try:
+            old, new = rename_practice(practice, new_subdomain)
+        except RegistryError as error:
+            _fail(str(error))
+        click.echo(f"Renamed {old} -> {new}; {old} now redirects to {new}.")
+
+
+def _set_status(practice: str, status: str, verb: str):
+    from tenants.registry import RegistryError, set_status
+
+    with _app().app_context():
+        try:
+            record = set_status(practice, status)
+        except RegistryError as error:
+            _fail(str(error))
+        click.echo(f"{verb} practice {record.id} ({record.slug}).")
+
+
+@practices.command("suspend")
+@click.argument("practice")
+def practices_suspend(practice):
+    """Take PRACTICE offline (its pages answer 404); its data is kept."""
+    _set_status(practice, "suspended", "Suspended")
+
+
+@practices.command("resume")
+@click.argument("practice")
+def practices_resume(practice):
+    """Bring a suspended PRACTICE back online."""
+    _set_status(practice, "active", "Resumed")
+
+
+@practices.command("delete")
+@click.argument("practice")
+@click.option("--yes", is_flag=True, help="Confirm.")
+def practices_delete(practice, yes):
+    """Mark PRACTICE deleted (offline, address kept reserved). Its schema stays until purged."""
+    if not yes:
+        _fail("Add --yes to confirm deleting the practice.")
+    _set_status(practice, "deleted", "Deleted")
+
+
+@practices.command("export")
+@click.argument("practice")
+@click.option("--output", "-o", default=None, help="File to write (default: <slug>.sql).")
+def practices_export(practice, output):
+    """Export one practice's schema with pg_dump -n."""
+    from app.embedded_db import libpq_url
+    from tenants.registry import RegistryError, find_practice
+
+    flask_app = _app()
+    with flask_app.app_context():
+        try:
+            record = find_practice(practice)
+        except RegistryError as error:
+            _fail(str(error))
+        target = output or f"{record.slug}.sql"
+        url = libpq_url(flask_app.config["SQLALCHEMY_DATABASE_URI"])
+        result = subprocess.run(
+            ["pg_dump", "--no-owner", "-n", f"tenant_{record.id}", "-f", target, url], check=False
+        )
+        if result.returncode != 0:
+            _fail("pg_dump failed (is a pg_dump matching the server version on PATH?)")
+        click.echo(f"Wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Error pages: every refusal is a clear page with the right status, never a stack trace."""
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: ("Bad request", "We could not understand that request."),
+    403: ("Not allowed", "You do not have permission to do that."),
+    404: ("Page not found", "There is nothing at this address."),
+    405: ("Not allowed", "That action is not available here."),
+    409: ("Conflict", "Someone else changed this first. Please reload and try again."),
+    410: ("Link expired", "This link is no longer valid."),
+    413: ("Too large", "That upload is larger than we accept."),
+    429: ("Too many attempts", "Please wait a minute and try again."),
+    500: ("Something went wrong", "We could not finish that. Nothing was changed."),
+}
+
+
+def render_error(code: int, message: str | None = None):
+    title, default = MESSAGES.get(code, MESSAGES[500])
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": title, "message": message or default}, code
+    return render_template("errors/error.html", code=code, title=title, message=message or default), code
+
+
+def install_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "This form has expired. Please go back, reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        message = error.description if getattr(error, "portico_message", False) else None
+        return render_error(error.code or 500, message)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        app.logger.exception("unhandled error")
+        return render_error(500)
+
+
+class PorticoHTTPError(HTTPException):
+    """An HTTP refusal whose description is meant for the person who sees it."""
+
+    portico_message = True
+
+
+def refuse(code: int, message: str):
+    error = PorticoHTTPError(description=message)
+    error.code = code
+    raise error

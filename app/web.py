@@ -1,0 +1,41 @@
+"""Small web helpers shared by blueprints: safe redirects, role checks, form error status."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+
+def safe_next(target: str | None, fallback: str = "/") -> str:
+    """`target` if it is a path on this host, else `fallback` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
+
+
+def staff_required(*roles: str):
+    """Logged-in staff only (optionally of the given roles): anonymous -> login, others -> 403."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if not current_user.is_staff or (roles and current_user.role not in roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def form_status(form) -> int:
+    """200 for a fresh form, 400 when a submitted form is re-rendered with errors."""
+    return 400 if form.errors else 200

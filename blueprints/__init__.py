@@ -1,0 +1,1 @@
+"""Feature blueprints, one package each: routes (views), forms, models, service (rules)."""

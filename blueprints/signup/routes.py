@@ -1,0 +1,42 @@
+"""Views of signup: the apex landing page, the signup form, the live address check."""
+
+from flask import jsonify, redirect, render_template, request
+
+from app.extensions import limiter
+from app.web import form_status
+from blueprints.signup import bp
+from blueprints.signup.forms import SignupForm
+from blueprints.signup.service import sign_up
+from tenants.addresses import practice_host, practice_url
+from tenants.registry import RegistryError, address_available
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def signup():
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            practice, token = sign_up(
+                form.practice_name.data,
+                form.owner_name.data,
+                form.email.data,
+                form.password.data,
+                form.subdomain.data,
+            )
+        except RegistryError as error:
+            form.subdomain.errors.append(str(error))
+        else:
+            return redirect(practice_url(practice.slug, f"/auth/handoff?token={token}"), code=303)
+    return render_template("signup/signup.html", form=form), form_status(form)
+
+
+@bp.get("/signup/check")
+@limiter.limit("120 per minute")
+def check_address():
+    subdomain = request.args.get("subdomain", "")
+    problem = address_available(subdomain)
+    return jsonify(
+        available=problem is None,
+        message=problem or f"{practice_host(subdomain.strip().lower())} is available.",
+    )
