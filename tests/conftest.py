@@ -1,0 +1,234 @@
+"""Test fixtures: a real PostgreSQL database of its own, a real SMTP server, and practice helpers.
+
+DATABASE_URL (when set) names the server; otherwise an embedded PostgreSQL is started. Either way the
+run gets a fresh database, dropped at the end together with the practice roles it created.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import re
+import socket
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from app import create_app, jobs
+from app.config import Settings
+from app.embedded_db import libpq_url, normalize_url, start_embedded
+from blueprints.auth.service import create_user
+from tenants.context import PracticeRecord
+from tenants.database import db
+from tenants.migrate import upgrade_public
+from tenants.provisioning import new_practice
+from tenants.registry import invalidate_cache
+
+OWNER_PASSWORD = "correct-horse-battery"
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return normalize_url(url)
+    return start_embedded(Path(tempfile.gettempdir()) / "portico-test-server")
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    server = make_url(_server_url())
+    name = f"portico_test_{uuid.uuid4().hex[:10]}"
+    admin = libpq_url(server.render_as_string(hide_password=False))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        for (role,) in conn.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (sorted(_created_roles),)
+        ).fetchall():
+            try:
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+            except psycopg.Error:
+                pass  # still used by another database on this server
+
+
+_created_roles: set[str] = set()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """What the test SMTP server received."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(message)
+        return "250 OK"
+
+    def clear(self):
+        self.messages.clear()
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address.lower() in m["To"].lower()]
+
+    @staticmethod
+    def body(message) -> str:
+        return message.get_body(("plain",)).get_content()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, smtp_server, tmp_path_factory):
+    controller, _ = smtp_server
+    settings = Settings(
+        database_url=database_url,
+        secret_key="test-secret-key",
+        base_domain="localhost",
+        data_dir=tmp_path_factory.mktemp("portico-data"),
+        smtp_url=f"smtp://127.0.0.1:{controller.port}",
+        practice_cache_seconds=0,
+    )
+    flask_app = create_app(settings)
+    flask_app.config.update(TESTING=True)
+    with flask_app.app_context():
+        upgrade_public(db.engine)
+        # Each test run numbers its practices from its own offset: role names are cluster-wide.
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "ALTER SEQUENCE public.practices_id_seq RESTART WITH "
+                f"{random.randint(1000, 9_000_000) * 100}"
+            )
+    yield flask_app
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    _, box = smtp_server
+    box.clear()
+    return box
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Run every queued job now, as `portico worker` would."""
+
+    def run():
+        jobs.run_worker(app, wait=False, concurrency=1)
+
+    return run
+
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class PracticeFixture:
+    record: PracticeRecord
+    owner_email: str
+    owner_password: str = OWNER_PASSWORD
+    people: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> int:
+        return self.record.id
+
+    @property
+    def slug(self) -> str:
+        return self.record.slug
+
+    @property
+    def host(self) -> str:
+        return f"{self.record.slug}.localhost"
+
+
+@pytest.fixture
+def make_practice(app):
+    def make(name: str | None = None, slug: str | None = None) -> PracticeFixture:
+        number = next(_counter)
+        slug = slug or f"p{number}-{uuid.uuid4().hex[:6]}"
+        name = name or f"Practice {number} {slug}"
+        email = f"owner@{slug}.example.com"
+        with app.app_context():
+            with new_practice(name, slug) as practice:
+                create_user(email, f"Owner of {name}", OWNER_PASSWORD, role="owner")
+        _created_roles.add(practice.role_name)
+        invalidate_cache()
+        return PracticeFixture(record=practice, owner_email=email)
+
+    return make
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class Visitor:
+    """A browser-like client of one host (practice or apex), with its own cookie jar."""
+
+    def __init__(self, app, host: str, scheme: str = "http"):
+        self.app = app
+        self.client = app.test_client()
+        self.host = host
+        self.base_url = f"{scheme}://{host}"
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, base_url=self.base_url, **kwargs)
+
+    def csrf_token(self, page: str) -> str:
+        response = self.get(page)
+        match = CSRF_FIELD.search(response.get_data(as_text=True))
+        assert match, f"no CSRF token on {page} ({response.status_code})"
+        return match.group(1)
+
+    def post(self, path: str, data: dict | None = None, form_page: str | None = None, **kwargs):
+        """POST like a browser: with the CSRF token of the page the form is on (`form_page`)."""
+        data = dict(data or {})
+        if form_page is not False and "csrf_token" not in data:
+            data["csrf_token"] = self.csrf_token(form_page or path)
+        return self.client.post(path, base_url=self.base_url, data=data, **kwargs)
+
+    def login(self, email: str, password: str = OWNER_PASSWORD):
+        return self.post("/login", {"email": email, "password": password})
+
+    def session_cookie(self):
+        return self.client.get_cookie(self.app.config["SESSION_COOKIE_NAME"], domain=self.host)
+
+
+@pytest.fixture
+def visit(app):
+    def make(host_or_practice, scheme: str = "http") -> Visitor:
+        host = host_or_practice.host if isinstance(host_or_practice, PracticeFixture) else host_or_practice
+        return Visitor(app, host, scheme)
+
+    return make
+
+
+@pytest.fixture
+def apex(visit):
+    return visit("localhost")
