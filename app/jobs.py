@@ -24,33 +24,35 @@ log = logging.getLogger("portico.jobs")
 # Job tables live in `public`, outside every practice schema; the queue's own connections say so.
 QUEUE_CONNECTION_OPTIONS = {"options": "-c search_path=public"}
 
-task_blueprints: list[procrastinate.Blueprint] = []
+_tasks: dict[str, tuple[Callable, int]] = {}
 _running_flask_app: Flask | None = None
 
 
-def practice_task(blueprint: procrastinate.Blueprint, name: str, retry: int = 5):
-    """Register `fn(**kwargs)` as a job that runs inside the practice it was deferred for."""
+def practice_task(name: str, retry: int = 5):
+    """Register `fn(**kwargs)` as the job `name`, run inside the practice it was deferred for."""
 
     def decorate(fn: Callable):
-        def run_in_practice(practice_id: int, **kwargs):
-            flask_app = _running_flask_app
-            if flask_app is None:
-                raise RuntimeError("jobs run only inside `portico worker` (jobs.run_worker)")
-            with flask_app.app_context():
-                practice = get_practice(practice_id)
-                if practice is None or practice.status != "active":
-                    log.warning("job %s for practice %s skipped: practice not active", name, practice_id)
-                    return None
-                with practice_scope(practice):
-                    return fn(**kwargs)
-
-        run_in_practice.__name__ = fn.__name__
-        blueprint.task(name=name, retry=retry)(run_in_practice)
+        _tasks[name] = (fn, retry)
         return fn
 
-    if blueprint not in task_blueprints:
-        task_blueprints.append(blueprint)
     return decorate
+
+
+def _run_in_practice(name: str, fn: Callable):
+    def run(practice_id: int, **kwargs):
+        flask_app = _running_flask_app
+        if flask_app is None:
+            raise RuntimeError("jobs run only inside `portico worker` (jobs.run_worker)")
+        with flask_app.app_context():
+            practice = get_practice(practice_id)
+            if practice is None or practice.status != "active":
+                log.warning("job %s for practice %s skipped: practice not active", name, practice_id)
+                return None
+            with practice_scope(practice):
+                return fn(**kwargs)
+
+    run.__name__ = fn.__name__
+    return run
 
 
 def build_queue(database_url: str, for_worker: bool = False) -> procrastinate.App:
@@ -60,8 +62,8 @@ def build_queue(database_url: str, for_worker: bool = False) -> procrastinate.Ap
     else:
         connector = procrastinate.SyncPsycopgConnector(conninfo=conninfo, kwargs=QUEUE_CONNECTION_OPTIONS)
     queue = procrastinate.App(connector=connector)
-    for blueprint in task_blueprints:
-        queue.add_tasks_from(blueprint, namespace="portico")
+    for name, (fn, retry) in _tasks.items():
+        queue.task(name=name, retry=retry)(_run_in_practice(name, fn))
     return queue
 
 
@@ -77,7 +79,7 @@ def defer(task_name: str, **kwargs) -> None:
     # The tenant role has no rights on the job tables (they are platform tables): leave the
     # practice role for this one statement and return to it, all inside the same transaction.
     connection.exec_driver_sql("SET LOCAL ROLE NONE; SET LOCAL search_path TO public")
-    queue.configure_task(f"portico:{task_name}", connection=connection.connection.driver_connection).defer(
+    queue.configure_task(task_name, connection=connection.connection.driver_connection).defer(
         practice_id=practice.id, **kwargs
     )
     connection.exec_driver_sql(enter_practice_sql(practice.schema_name))

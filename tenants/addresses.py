@@ -42,12 +42,12 @@ def subdomain_problem(raw: str) -> str | None:
         return f"Use {MIN_LENGTH} to {MAX_LENGTH} characters."
     if not _SHAPE.match(slug):
         return "Use lowercase letters, digits and hyphens, starting with a letter."
+    if slug.startswith(("xn-", "pg-")):
+        return "That address is reserved. Please choose another."
     if slug.endswith("-"):
         return "The address cannot end with a hyphen."
     if "--" in slug:
         return "The address cannot contain two hyphens in a row."
-    if slug.startswith("xn-") or slug.startswith("pg-") or slug.startswith("pg_"):
-        return "That address is reserved. Please choose another."
     if slug in RESERVED:
         return "That address is reserved. Please choose another."
     return None

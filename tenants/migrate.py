@@ -112,6 +112,14 @@ def upgrade_tenants(
     if not behind:
         return []
     results: list[TenantUpgradeResult] = []
+    if jobs <= 1 or len(behind) == 1:
+        global _worker_engine
+        _worker_engine = engine
+        for practice_id, slug in behind:
+            result = _upgrade_in_worker(practice_id, slug, f"tenant_{practice_id}")
+            report(result)
+            results.append(result)
+        return results
     url = engine.url.render_as_string(hide_password=False)
     with ProcessPoolExecutor(
         max_workers=max(1, min(jobs, len(behind))), initializer=_init_worker, initargs=(url,)

@@ -12,7 +12,9 @@ import random
 import re
 import socket
 import tempfile
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from app import create_app, jobs
 from app.config import Settings
 from app.embedded_db import libpq_url, normalize_url, start_embedded
 from blueprints.auth.service import create_user
-from tenants.context import PracticeRecord
+from tenants.context import PracticeRecord, practice_scope
 from tenants.database import db
 from tenants.migrate import upgrade_public
 from tenants.provisioning import new_practice
@@ -122,8 +124,7 @@ def app(database_url, smtp_server, tmp_path_factory):
         # Each test run numbers its practices from its own offset: role names are cluster-wide.
         with db.engine.begin() as conn:
             conn.exec_driver_sql(
-                "ALTER SEQUENCE public.practices_id_seq RESTART WITH "
-                f"{random.randint(1000, 9_000_000) * 100}"
+                f"ALTER SEQUENCE public.practices_id_seq RESTART WITH {random.randint(1000, 9_000_000) * 100}"
             )
     yield flask_app
 
@@ -140,7 +141,20 @@ def run_jobs(app):
     """Run every queued job now, as `portico worker` would."""
 
     def run():
-        jobs.run_worker(app, wait=False, concurrency=1)
+        # In a thread of its own: the browser tests' Playwright keeps an event loop in this one.
+        failures = []
+
+        def work():
+            try:
+                jobs.run_worker(app, wait=False, concurrency=1)
+            except BaseException as error:  # re-raised below, in the test's thread
+                failures.append(error)
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join(60)
+        if failures:
+            raise failures[0]
 
     return run
 
@@ -232,3 +246,16 @@ def visit(app):
 @pytest.fixture
 def apex(visit):
     return visit("localhost")
+
+
+@pytest.fixture
+def in_practice(app):
+    """`with in_practice(p):` runs a block as practice p (its role, schema and session)."""
+
+    @contextmanager
+    def scope(practice):
+        record = practice.record if isinstance(practice, PracticeFixture) else practice
+        with app.app_context(), practice_scope(record):
+            yield record
+
+    return scope

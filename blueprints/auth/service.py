@@ -20,6 +20,7 @@ HANDOFF = "handoff"
 PASSWORD_RESET = "reset"
 TOKEN_LIFETIMES = {HANDOFF: timedelta(minutes=2), PASSWORD_RESET: timedelta(hours=1)}
 MIN_PASSWORD_LENGTH = 10
+PASSWORD_LENGTH_MESSAGE = f"Use at least {MIN_PASSWORD_LENGTH} characters (and at most 512)."
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 _UNUSABLE_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -34,10 +35,8 @@ def hash_password(password: str) -> str:
 
 
 def password_problem(password: str) -> str | None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
-    if len(password) > 512:
-        return "That password is too long."
+    if not MIN_PASSWORD_LENGTH <= len(password or "") <= 512:
+        return PASSWORD_LENGTH_MESSAGE
     return None
 
 

@@ -43,12 +43,16 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+def _now() -> int:
+    return int(time.time())
+
+
 def start_session(user: User) -> None:
     """Log `user` in with a fresh session (nothing carried over from before the login)."""
     session.clear()
     session["sid"] = secrets.token_urlsafe(16)  # a new session identity at every login
     session["practice_id"] = bound_practice().id
-    now = int(time.time())
+    now = _now()
     session["login_at"] = now
     session["seen_at"] = now
     session.permanent = True
@@ -69,7 +73,7 @@ def enforce_session_lifetimes():
     if "login_at" not in session:
         return
     settings = current_app.config["PORTICO"]
-    now = int(time.time())
+    now = _now()
     idle = now - int(session.get("seen_at", 0))
     age = now - int(session.get("login_at", 0))
     if idle > settings.session_idle_minutes * 60 or age > settings.session_max_hours * 3600:

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length
 
-from blueprints.auth.service import MIN_PASSWORD_LENGTH
+from blueprints.auth.service import MIN_PASSWORD_LENGTH, PASSWORD_LENGTH_MESSAGE
 from tenants.addresses import MAX_LENGTH, normalize_subdomain
 from tenants.registry import address_available
 
@@ -16,7 +16,10 @@ class SignupForm(FlaskForm):
     email = EmailField("Your email", validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(
         "Password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=512)],
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH, max=512, message=PASSWORD_LENGTH_MESSAGE),
+        ],
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
     )
     subdomain = StringField(

@@ -19,11 +19,11 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "practice_settings",
-        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("portal_enabled", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("time_zone", sa.String(64), server_default="UTC", nullable=False),
         sa.Column("contact_email", sa.String(254), nullable=True),
-        sa.CheckConstraint("id = 1", name="ck_practice_settings_single_row"),
+        sa.CheckConstraint("id = 1", name=op.f("ck_practice_settings_single_row")),
         sa.PrimaryKeyConstraint("id", name="pk_practice_settings"),
     )
     op.create_table(

@@ -1,0 +1,95 @@
+"""Operator commands: practices create, list, rename, suspend, resume, delete; demo."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from tenants.registry import invalidate_cache
+
+
+@pytest.fixture
+def portico(app, tmp_path):
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_DATA_DIR": str(tmp_path),
+        "PORTICO_BASE_DOMAIN": "localhost",
+    }
+
+    def run(*args, expect=0):
+        result = CliRunner().invoke(main, list(args), env=env)
+        assert result.exit_code == expect, result.output
+        invalidate_cache()
+        return result.output
+
+    return run
+
+
+def test_create_list_rename_suspend_resume(portico, visit, make_practice):
+    slug = f"cli-{uuid.uuid4().hex[:6]}"
+    output = portico(
+        "practices",
+        "create",
+        "--name",
+        "CLI Practice",
+        "--subdomain",
+        slug,
+        "--owner-email",
+        f"boss@{slug}.example.com",
+        "--owner-name",
+        "Boss",
+        "--owner-password",
+        "cli-owner-password",
+    )
+    assert f"owner  http://{slug}.localhost/  boss@{slug}.example.com  cli-owner-password" in output
+    assert re.search(rf"^\d+\t{slug}\tactive\tt\d+\tCLI Practice$", portico("practices", "list"), re.M)
+    owner = visit(f"{slug}.localhost")
+    assert owner.login(f"boss@{slug}.example.com", "cli-owner-password").status_code == 302
+
+    new_slug = f"{slug}-new"
+    assert f"Renamed {slug} -> {new_slug}" in portico("practices", "rename", slug, new_slug)
+    old = visit(f"{slug}.localhost").get("/login?next=/x")
+    assert old.status_code == 301
+    assert old.headers["Location"] == f"http://{new_slug}.localhost/login?next=/x"
+    assert "CLI Practice" in visit(f"{new_slug}.localhost").get("/login").get_data(as_text=True)
+    # The old address stays reserved for this practice: nobody else can take it.
+    other = make_practice()
+    assert "already taken" in portico("practices", "rename", other.slug, slug, expect=2)
+    assert "already taken" in visit("localhost").get(f"/signup/check?subdomain={slug}").json["message"]
+
+    portico("practices", "suspend", new_slug)
+    assert visit(f"{new_slug}.localhost").get("/login").status_code == 404
+    assert visit(f"{slug}.localhost").get("/login").status_code == 404  # no redirect to a suspended one
+    page = visit(f"{new_slug}.localhost").get("/").get_data(as_text=True)
+    assert "CLI Practice" not in page
+    portico("practices", "resume", new_slug)
+    assert visit(f"{new_slug}.localhost").get("/login").status_code == 200
+
+
+def test_create_refuses_bad_or_taken_addresses(portico, make_practice):
+    practice = make_practice()
+    common = ["--name", "X", "--owner-email", "x@example.com", "--owner-name", "X"]
+    assert "reserved" in portico("practices", "create", "--subdomain", "admin", *common, expect=2)
+    assert "already taken" in portico("practices", "create", "--subdomain", practice.slug, *common, expect=2)
+    assert "No practice" in portico("practices", "suspend", "no-such-practice", expect=2)
+
+
+def test_delete_takes_a_practice_offline(portico, make_practice, visit):
+    practice = make_practice()
+    assert "--yes" in portico("practices", "delete", practice.slug, expect=2)
+    portico("practices", "delete", practice.slug, "--yes")
+    assert visit(practice).get("/login").status_code == 404
+
+
+def test_demo_prints_one_line_per_login(portico, visit):
+    output = portico("demo")
+    lines = [line for line in output.splitlines() if line.startswith("owner")]
+    assert lines == ["owner  http://demo.localhost  owner@harbor.example.com  demo-owner-pass"]
+    role, url, email, password = lines[0].split("  ")
+    assert visit("demo.localhost").login(email, password).status_code == 302
+    portico("demo")  # running it again keeps working and keeps the printed passwords valid
+    assert visit("demo.localhost").login(email, password).status_code == 302

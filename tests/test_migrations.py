@@ -1,0 +1,109 @@
+"""Migrations: building at head equals upgrading from the first revision; the runner's behaviour."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import event, text
+
+from app.cli import main
+from tenants.database import db
+from tenants.migrate import schemas_behind, tenant_head, upgrade_tenants
+
+CATALOG = {
+    "columns": """
+        SELECT table_name, column_name, data_type, character_maximum_length, is_nullable,
+               replace(column_default, :schema || '.', 'S.'), is_identity, identity_generation
+        FROM information_schema.columns WHERE table_schema = :schema ORDER BY 1, 2""",
+    "indexes": """
+        SELECT tablename, indexname, replace(indexdef, :schema || '.', 'S.')
+        FROM pg_indexes WHERE schemaname = :schema ORDER BY 1, 2""",
+    "constraints": """
+        SELECT rel.relname, con.conname, con.contype,
+               replace(pg_get_constraintdef(con.oid), :schema || '.', 'S.')
+        FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid
+        JOIN pg_namespace ns ON ns.oid = rel.relnamespace WHERE ns.nspname = :schema ORDER BY 1, 2""",
+    "owners": """
+        SELECT tablename, tableowner = :schema FROM pg_tables WHERE schemaname = :schema ORDER BY 1""",
+}
+
+
+def catalog(app, schema: str) -> dict:
+    with app.app_context(), db.engine.connect() as conn:
+        return {name: conn.execute(text(query), {"schema": schema}).all() for name, query in CATALOG.items()}
+
+
+def empty_the_schema(app, practice_id: int) -> None:
+    """Put a practice back to before its first tenant revision (an empty schema, no revision)."""
+    schema = f"tenant_{practice_id}"
+    with app.app_context(), db.engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema} AUTHORIZATION {schema}")
+        conn.execute(
+            text("UPDATE public.practices SET schema_revision = NULL WHERE id = :id"), {"id": practice_id}
+        )
+
+
+def test_building_at_head_equals_upgrading_from_the_first_revision(app, make_practice):
+    built, upgraded = make_practice(), make_practice()
+    empty_the_schema(app, upgraded.id)
+    with app.app_context():
+        results = [r for r in upgrade_tenants(db.engine, jobs=1) if r.practice_id == upgraded.id]
+    assert [r.error for r in results] == [None]
+    a, b = catalog(app, f"tenant_{built.id}"), catalog(app, f"tenant_{upgraded.id}")
+    for part in CATALOG:
+        assert a[part] == b[part], part
+    assert a["columns"] and a["indexes"] and a["constraints"]
+    assert all(owned for _, owned in a["owners"])  # the practice role owns its tables
+
+
+def test_nothing_to_do_is_one_query(app, make_practice):
+    for _ in range(3):
+        make_practice()
+    with app.app_context():
+        upgrade_tenants(db.engine)  # whatever other tests left behind
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert upgrade_tenants(db.engine) == []
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(statements) == 1
+
+
+def test_a_failing_practice_does_not_stop_the_others(app, make_practice):
+    good, bad = make_practice(), make_practice()
+    for practice in (good, bad):
+        empty_the_schema(app, practice.id)
+    with app.app_context(), db.engine.begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL ROLE tenant_{bad.id}")
+        conn.exec_driver_sql(f"CREATE TABLE tenant_{bad.id}.users (id int)")  # in the way
+    reports = []
+    with app.app_context():
+        results = {r.practice_id: r for r in upgrade_tenants(db.engine, jobs=2, report=reports.append)}
+        behind = dict(schemas_behind(db.engine))
+    assert results[good.id].error is None
+    assert "users" in results[bad.id].error and "already exists" in results[bad.id].error
+    assert {r.practice_id for r in reports} >= {good.id, bad.id}
+    assert good.id not in behind and bad.id in behind
+    # Clean up so later runs have nothing to do.
+    with app.app_context(), db.engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP TABLE tenant_{bad.id}.users")
+    with app.app_context():
+        assert upgrade_tenants(db.engine, jobs=1)[0].error is None
+
+
+def test_db_upgrade_command(app, make_practice, tmp_path):
+    practice = make_practice()
+    empty_the_schema(app, practice.id)
+    env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "PORTICO_DATA_DIR": str(tmp_path)}
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"practice {practice.id} ({practice.slug}): upgraded" in result.output
+    again = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    assert "(0 practice schema(s) upgraded)" in again.output
+    with app.app_context(), db.engine.connect() as conn:
+        revision = conn.execute(
+            text("SELECT schema_revision FROM public.practices WHERE id = :id"), {"id": practice.id}
+        ).scalar()
+    assert revision == tenant_head()
