@@ -42,7 +42,7 @@ def _upgrade_everything(flask_app) -> bool:
                 click.echo(f"  practice {result.practice_id} ({result.slug}): upgraded")
 
         results = upgrade_tenants(
-            db.engine, jobs=int(os.environ.get("PORTICO_MIGRATION_JOBS", "4")), report=report
+            db.engine, jobs=int(os.environ.get("PORTICO_MIGRATION_JOBS") or 4), report=report
         )
         click.echo(f"Database is up to date ({len(results)} practice schema(s) upgraded).")
         return not failed
@@ -93,10 +93,10 @@ def run(port: int, host: str, demo: bool):
 @click.option("--bind", default=None, help="Address to listen on (default from deploy/gunicorn.conf.py).")
 def serve(bind: str | None):
     """Production web server: gunicorn with deploy/gunicorn.conf.py."""
-    args = ["gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+    args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
     if bind:
         args += ["--bind", bind]
-    os.execvp(args[0], args + ["app.wsgi:app"])
+    os.execv(sys.executable, args + ["app.wsgi:app"])
 
 
 @main.command()
