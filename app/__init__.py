@@ -15,6 +15,7 @@ from app.config import Settings
 from app.embedded_db import database_url
 from app.errors import install_error_pages
 from app.extensions import bootstrap, csrf, db, limiter, login_manager
+from app.nav import nav_links
 from app.security import install_security_headers
 from tenants.context import bound_practice
 from tenants.database import EMPTY_SCHEMA
@@ -81,16 +82,25 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
 
     @app.context_processor
     def practice_in_templates():
-        return {"practice": bound_practice()}
+        return {"practice": bound_practice(), "nav_links": nav_links}
 
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
-    from blueprints.auth import bp as auth_bp
-    from blueprints.home import bp as home_bp
-    from blueprints.notifications import bp as notifications_bp
-    from blueprints.signup import bp as signup_bp
+    from blueprints import audit, auth, home, messaging, notifications, people, portal, profile_links, signup
+    from blueprints import settings as settings_bp
 
-    for blueprint in (signup_bp, auth_bp, home_bp, notifications_bp):
-        app.register_blueprint(blueprint)
+    for feature in (
+        signup,
+        auth,
+        home,
+        notifications,
+        people,
+        portal,
+        profile_links,
+        messaging,
+        settings_bp,
+        audit,
+    ):
+        app.register_blueprint(feature.bp)

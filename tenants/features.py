@@ -8,11 +8,15 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, g
-from sqlalchemy import Boolean, CheckConstraint, String
+from sqlalchemy import Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.context import current_practice
 from tenants.database import TenantModel, db
+
+
+def _toggle(default: bool):
+    return mapped_column(Boolean, default=default, server_default="true" if default else "false")
 
 
 class PracticeSettings(TenantModel):
@@ -23,9 +27,40 @@ class PracticeSettings(TenantModel):
     portal_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     contact_email: Mapped[str | None] = mapped_column(String(254))
+    # Client-facing features (each also needs the portal to be on).
+    online_requests_enabled: Mapped[bool] = _toggle(True)
+    self_scheduling_enabled: Mapped[bool] = _toggle(False)
+    self_rescheduling_enabled: Mapped[bool] = _toggle(False)
+    client_cancellation_enabled: Mapped[bool] = _toggle(True)
+    cancellation_window_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    messaging_enabled: Mapped[bool] = _toggle(True)
+    uploads_enabled: Mapped[bool] = _toggle(True)
+    profile_links_enabled: Mapped[bool] = _toggle(True)
+    guardian_access_enabled: Mapped[bool] = _toggle(True)
+    # Access rules.
+    profile_link_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    age_of_majority: Mapped[int] = mapped_column(Integer, default=18, server_default="18")
+    teen_age: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
+    require_staff_mfa: Mapped[bool] = _toggle(False)
+    # What the practice asks its clients for.
+    ask_demographics: Mapped[bool] = _toggle(True)
+    ask_contact: Mapped[bool] = _toggle(True)
+    ask_emergency_contact: Mapped[bool] = _toggle(False)
+    ask_insurance: Mapped[bool] = _toggle(False)
 
 
-FEATURES = ("portal",)
+# Feature name -> what it needs on: client features also need the portal itself.
+FEATURES = {
+    "portal": ("portal_enabled",),
+    "online_requests": ("portal_enabled", "online_requests_enabled"),
+    "self_scheduling": ("portal_enabled", "self_scheduling_enabled"),
+    "self_rescheduling": ("portal_enabled", "self_rescheduling_enabled"),
+    "client_cancellation": ("portal_enabled", "client_cancellation_enabled"),
+    "messaging": ("portal_enabled", "messaging_enabled"),
+    "uploads": ("portal_enabled", "uploads_enabled"),
+    "profile_links": ("portal_enabled", "profile_links_enabled"),
+    "guardian_access": ("portal_enabled", "guardian_access_enabled"),
+}
 
 
 def practice_settings() -> PracticeSettings:
@@ -44,9 +79,8 @@ def practice_settings() -> PracticeSettings:
 
 
 def is_enabled(feature: str) -> bool:
-    if feature not in FEATURES:
-        raise KeyError(feature)
-    return bool(getattr(practice_settings(), f"{feature}_enabled"))
+    settings = practice_settings()
+    return all(getattr(settings, column) for column in FEATURES[feature])
 
 
 def feature_required(feature: str):

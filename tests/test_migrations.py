@@ -22,6 +22,14 @@ CATALOG = {
                replace(pg_get_constraintdef(con.oid), :schema || '.', 'S.')
         FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid
         JOIN pg_namespace ns ON ns.oid = rel.relnamespace WHERE ns.nspname = :schema ORDER BY 1, 2""",
+    "triggers": """
+        SELECT tg.tgname, replace(pg_get_triggerdef(tg.oid), :schema || '.', 'S.')
+        FROM pg_trigger tg JOIN pg_class rel ON rel.oid = tg.tgrelid
+        JOIN pg_namespace ns ON ns.oid = rel.relnamespace
+        WHERE ns.nspname = :schema AND NOT tg.tgisinternal ORDER BY 1""",
+    "functions": """
+        SELECT p.proname, md5(p.prosrc) FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace
+        WHERE ns.nspname = :schema ORDER BY 1""",
     "owners": """
         SELECT tablename, tableowner = :schema FROM pg_tables WHERE schemaname = :schema ORDER BY 1""",
 }

@@ -24,7 +24,8 @@ def login():
         if user is not None:
             start_session(user)
             db.session.commit()
-            return redirect(safe_next(form.next.data))
+            landing = url_for("home.index") if user.is_staff else url_for("portal.choose")
+            return redirect(safe_next(form.next.data, fallback=landing))
         form.password.errors.append("That email and password do not match an account here.")
     return render_template("auth/login.html", form=form), form_status(form)
 

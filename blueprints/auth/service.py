@@ -55,6 +55,7 @@ def create_user(email: str, name: str, password: str | None, role: str, kind: st
         role=role,
         kind=kind,
         password_hash=hash_password(password) if password else None,
+        activated_at=func.now() if password else None,
     )
     db.session.add(user)
     db.session.flush()

@@ -1,0 +1,38 @@
+"""Navigation entries: each blueprint registers its own; a hidden entry is never rendered.
+
+An entry's `visible()` runs per request (role, feature toggles, who is looking), so a disabled
+feature disappears from navigation the moment it is turned off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import url_for
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    area: str  # "staff" or "portal"
+    label: str
+    endpoint: str
+    visible: Callable[[], bool]
+    order: int = 50
+
+
+_entries: list[NavEntry] = []
+
+
+def register_nav(area: str, label: str, endpoint: str, visible: Callable[[], bool], order: int = 50) -> None:
+    if not any(e.area == area and e.endpoint == endpoint for e in _entries):
+        _entries.append(NavEntry(area, label, endpoint, visible, order))
+
+
+def nav_links(area: str) -> list[tuple[str, str, str]]:
+    """(label, url, endpoint) of the entries of `area` visible to this request."""
+    return [
+        (entry.label, url_for(entry.endpoint), entry.endpoint)
+        for entry in sorted(_entries, key=lambda e: (e.order, e.label))
+        if entry.area == area and entry.visible()
+    ]

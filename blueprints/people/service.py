@@ -1,0 +1,72 @@
+"""Rules about people: clients, clinician assignments, portal accounts and access grants."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from blueprints.auth.models import User
+from blueprints.auth.service import AccountError, find_user_by_email
+from blueprints.people.models import Client, ClientClinician, PortalAccess
+from tenants.database import db
+
+
+def create_client(first_name: str, last_name: str, **fields) -> Client:
+    client = Client(first_name=first_name.strip(), last_name=last_name.strip(), **fields)
+    db.session.add(client)
+    db.session.flush()
+    return client
+
+
+def assign_clinician(client: Client, clinician: User) -> None:
+    if not clinician.is_staff:
+        raise AccountError("Only staff can be assigned to a client.")
+    if db.session.get(ClientClinician, (client.id, clinician.id)) is None:
+        db.session.add(ClientClinician(client_id=client.id, user_id=clinician.id))
+        db.session.flush()
+
+
+def portal_account(email: str, name: str) -> User:
+    """The client-side login for `email`, created (without a password) when there is none yet."""
+    user = find_user_by_email(email)
+    if user is not None:
+        if user.is_staff:
+            raise AccountError("That email address belongs to a staff account of this practice.")
+        return user
+    user = User(email=email.strip(), name=name.strip(), role="client", kind="client")
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def grant_access(user: User, client: Client, relationship: str = "self", **permissions) -> PortalAccess:
+    """Give `user` access to `client`'s portal (again, if it had been revoked)."""
+    if relationship not in ("self", "guardian"):
+        raise ValueError(relationship)
+    access = db.session.scalars(
+        select(PortalAccess).where(PortalAccess.user_id == user.id, PortalAccess.client_id == client.id)
+    ).first()
+    if access is None:
+        access = PortalAccess(user_id=user.id, client_id=client.id, relationship_kind=relationship)
+        db.session.add(access)
+    access.relationship_kind = relationship
+    access.revoked_at = None
+    for name, value in permissions.items():
+        setattr(access, name, value)
+    db.session.flush()
+    return access
+
+
+def revoke_access(access: PortalAccess) -> None:
+    access.revoked_at = func.now()
+    db.session.flush()
+
+
+def age_on(date_of_birth: date | None, today: date) -> int | None:
+    if date_of_birth is None:
+        return None
+    years = today.year - date_of_birth.year
+    if (today.month, today.day) < (date_of_birth.month, date_of_birth.day):
+        years -= 1
+    return years

@@ -1,0 +1,7 @@
+"""Forms of the client portal."""
+
+from flask_wtf import FlaskForm
+
+
+class OpenRecordForm(FlaskForm):
+    pass

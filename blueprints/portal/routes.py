@@ -1,0 +1,64 @@
+"""Views of the client portal: home, choosing whose record to open, appointments."""
+
+from flask import abort, redirect, render_template, session, url_for
+from flask_login import current_user, login_required
+
+from app.nav import register_nav
+from blueprints.portal import bp
+from blueprints.portal.forms import OpenRecordForm
+from blueprints.portal.viewer import accessible_records, current_viewer, portal_page
+from tenants.features import is_enabled
+
+
+def _viewer_can(permission: str):
+    def visible() -> bool:
+        viewer = current_viewer()
+        return viewer is not None and getattr(viewer.permissions, permission)
+
+    return visible
+
+
+register_nav("portal", "Home", "portal.home", lambda: current_viewer() is not None, order=10)
+register_nav("portal", "Appointments", "portal.appointments", _viewer_can("appointments"), order=20)
+
+
+@bp.get("/portal")
+@portal_page()
+def home():
+    viewer = current_viewer()
+    others = []
+    if viewer.user_id is not None and viewer.kind != "preview":
+        others = [
+            client for _, client, _ in accessible_records(current_user) if client.id != viewer.client.id
+        ]
+    return render_template("portal/home.html", viewer=viewer, others=others, form=OpenRecordForm())
+
+
+@bp.get("/portal/choose")
+@login_required
+def choose():
+    if current_user.is_staff or not is_enabled("portal"):
+        abort(404)
+    records = accessible_records(current_user)
+    if len(records) == 1:
+        session["active_client_id"] = records[0][1].id
+        return redirect(url_for("portal.home"))
+    return render_template("portal/choose.html", records=records, form=OpenRecordForm())
+
+
+@bp.post("/portal/open/<int:client_id>")
+@login_required
+def open_record(client_id: int):
+    form = OpenRecordForm()
+    if current_user.is_staff or not form.validate_on_submit():
+        abort(404 if current_user.is_staff else 400)
+    if client_id not in {client.id for _, client, _ in accessible_records(current_user)}:
+        abort(404)  # not theirs, or no longer: the same answer as a record that does not exist
+    session["active_client_id"] = client_id
+    return redirect(url_for("portal.home"))
+
+
+@bp.get("/portal/appointments")
+@portal_page("appointments")
+def appointments():
+    return render_template("portal/appointments.html", viewer=current_viewer(), upcoming=[], past=[])
