@@ -259,3 +259,75 @@ def in_practice(app):
             yield record
 
     return scope
+
+
+@pytest.fixture
+def make_staff(in_practice):
+    """Add a staff member with a password; returns their email."""
+
+    def make(practice: PracticeFixture, role: str = "clinician", name: str | None = None) -> str:
+        email = f"{role}-{uuid.uuid4().hex[:6]}@{practice.slug}.example.com"
+        with in_practice(practice):
+            create_user(email, name or f"{role.title()} {email[:12]}", OWNER_PASSWORD, role=role)
+            db.session.commit()
+        return email
+
+    return make
+
+
+@dataclass
+class ClientFixture:
+    id: int
+    name: str
+    email: str | None
+
+
+@pytest.fixture
+def make_client(in_practice):
+    """Add a client record (optionally with a portal login of their own and clinicians)."""
+    from blueprints.auth.service import find_user_by_email, hash_password
+    from blueprints.people.service import assign_clinician, create_client, grant_access, portal_account
+
+    def make(
+        practice: PracticeFixture,
+        first: str = "Casey",
+        last: str | None = None,
+        date_of_birth=None,
+        email: str | None = None,
+        login: bool = False,
+        clinicians: tuple[str, ...] = (),
+        **fields,
+    ) -> ClientFixture:
+        last = last or f"Client{uuid.uuid4().hex[:4]}"
+        with in_practice(practice):
+            client = create_client(first, last, date_of_birth=date_of_birth, email=email, **fields)
+            for clinician_email in clinicians:
+                assign_clinician(client, find_user_by_email(clinician_email))
+            if login:
+                user = portal_account(email, f"{first} {last}")
+                user.password_hash = hash_password(OWNER_PASSWORD)
+                grant_access(user, client, "self")
+            db.session.commit()
+            return ClientFixture(client.id, f"{first} {last}", email)
+
+    return make
+
+
+@pytest.fixture
+def grant_portal(in_practice):
+    """Give the login `email` (created if needed, password OWNER_PASSWORD) access to a client."""
+    from blueprints.auth.service import hash_password
+    from blueprints.people.models import Client
+    from blueprints.people.service import grant_access, portal_account
+
+    def grant(
+        practice: PracticeFixture, client: ClientFixture, email: str, relationship: str = "guardian", **perms
+    ):
+        with in_practice(practice):
+            user = portal_account(email, f"Person {email.split('@')[0]}")
+            if user.password_hash is None:
+                user.password_hash = hash_password(OWNER_PASSWORD)
+            grant_access(user, db.session.get(Client, client.id), relationship, **perms)
+            db.session.commit()
+
+    return grant
