@@ -18,7 +18,12 @@ from tenants.database import db
 
 HANDOFF = "handoff"
 PASSWORD_RESET = "reset"
-TOKEN_LIFETIMES = {HANDOFF: timedelta(minutes=2), PASSWORD_RESET: timedelta(hours=1)}
+ACTIVATE = "activate"
+TOKEN_LIFETIMES = {
+    HANDOFF: timedelta(minutes=2),
+    PASSWORD_RESET: timedelta(hours=1),
+    ACTIVATE: timedelta(days=7),
+}
 MIN_PASSWORD_LENGTH = 10
 PASSWORD_LENGTH_MESSAGE = f"Use at least {MIN_PASSWORD_LENGTH} characters (and at most 512)."
 

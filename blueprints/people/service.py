@@ -70,3 +70,22 @@ def age_on(date_of_birth: date | None, today: date) -> int | None:
     if (today.month, today.day) < (date_of_birth.month, date_of_birth.day):
         years -= 1
     return years
+
+
+SEES_ALL_CLIENTS = ("owner", "admin", "scheduler")
+
+
+def visible_clients(staff: User):
+    """A query of the clients `staff` may see: everyone for owners, admins and schedulers;
+    only assigned clients for clinicians and interns."""
+    query = select(Client)
+    if staff.role not in SEES_ALL_CLIENTS:
+        query = query.join(ClientClinician, ClientClinician.client_id == Client.id).where(
+            ClientClinician.user_id == staff.id
+        )
+    return query
+
+
+def client_for_staff(staff: User, client_id: int) -> Client | None:
+    """The client `client_id` if `staff` may see it, else None (callers answer 404 either way)."""
+    return db.session.scalars(visible_clients(staff).where(Client.id == client_id)).first()
