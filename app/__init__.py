@@ -15,6 +15,7 @@ from app.config import Settings
 from app.embedded_db import database_url
 from app.errors import install_error_pages
 from app.extensions import bootstrap, csrf, db, limiter, login_manager
+from app.log_redaction import install_redaction
 from app.nav import nav_links
 from app.security import install_security_headers
 from tenants.context import bound_practice
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("alembic", "procrastinate.blueprints"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    install_redaction()
 
     db.init_app(app)
     csrf.init_app(app)

@@ -17,9 +17,7 @@ PORTICO_THREADS requests at once, so keep WEB_CONCURRENCY * (PORTICO_THREADS + 1
 PostgreSQL's max_connections (the job workers and migrations need connections too).
 """
 
-import logging
 import os
-import re
 
 
 def _cores() -> int:
@@ -74,27 +72,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1,::1"
 # rewrites token path segments and token-like query values in any log line (access log, gunicorn's
 # "Error handling request <uri>", Flask's "Exception on <path>").
 
-TOKEN_PATH = re.compile(r"(/(?:l|reset-password|activate)/)[^\s\"'?#&]+")
-TOKEN_QUERY = re.compile(r"([?&;](?:[\w.-]*token|code|key|signature)=)[^\s\"'&#;]+", re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    return TOKEN_QUERY.sub(r"\1[redacted]", TOKEN_PATH.sub(r"\1[redacted]", text))
-
-
-class RedactTokens(logging.Filter):
-    """Rewrites a record's message so that no URL token reaches any log handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: leave it to the formatter to report
-            return True
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        return True
-
+from app.log_redaction import RedactTokens  # noqa: E402  (one filter for gunicorn and the dev server)
 
 accesslog = "-"  # stdout; journald or the container runtime collects it
 errorlog = "-"  # stderr
