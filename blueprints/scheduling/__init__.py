@@ -1,0 +1,1 @@
+"""Scheduling: services, availability, slots, bookings and requests, calendar invites."""
