@@ -90,7 +90,18 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
 
 
 def _register_blueprints(app: Flask) -> None:
-    from blueprints import audit, auth, home, messaging, notifications, people, portal, profile_links, signup
+    from blueprints import (
+        audit,
+        auth,
+        home,
+        messaging,
+        notifications,
+        people,
+        portal,
+        profile_links,
+        scheduling,
+        signup,
+    )
     from blueprints import settings as settings_bp
 
     for feature in (
@@ -104,5 +115,6 @@ def _register_blueprints(app: Flask) -> None:
         messaging,
         settings_bp,
         audit,
+        scheduling,
     ):
         app.register_blueprint(feature.bp)

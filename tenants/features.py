@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, g
-from sqlalchemy import Boolean, CheckConstraint, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.context import current_practice
@@ -47,6 +47,13 @@ class PracticeSettings(TenantModel):
     ask_contact: Mapped[bool] = _toggle(True)
     ask_emergency_contact: Mapped[bool] = _toggle(False)
     ask_insurance: Mapped[bool] = _toggle(False)
+    # Scheduling defaults (clinicians may override them).
+    buffer_before_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    buffer_after_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    min_notice_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    new_clients_choose_clinician: Mapped[bool] = _toggle(False)
+    cancellation_policy: Mapped[str | None] = mapped_column(Text)
 
 
 # Feature name -> what it needs on: client features also need the portal itself.

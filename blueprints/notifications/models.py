@@ -21,3 +21,7 @@ class OutboxEmail(TenantModel):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    # One optional text attachment (calendar invites).
+    attachment_filename: Mapped[str | None] = mapped_column(String(100))
+    attachment_content_type: Mapped[str | None] = mapped_column(String(100))
+    attachment_text: Mapped[str | None] = mapped_column(Text)

@@ -1,1 +1,9 @@
-"""Scheduling: services, availability, slots, bookings and requests, calendar invites."""
+"""Scheduling: services, availability, slots, bookings and requests, calendar invites and feeds."""
+
+from flask import Blueprint
+
+from tenants.middleware import practice_only
+
+bp = practice_only(Blueprint("scheduling", __name__))
+
+from blueprints.scheduling import models  # noqa: E402,F401
