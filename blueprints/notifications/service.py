@@ -21,8 +21,13 @@ from tenants.database import db
 SEND_EMAIL_TASK = "notifications.send_email"
 
 
-def queue_email(to_address: str, subject: str, body_text: str) -> OutboxEmail:
+def queue_email(
+    to_address: str, subject: str, body_text: str, attachment: tuple[str, str, str] | None = None
+) -> OutboxEmail:
+    """Queue one email; `attachment` is (filename, content type, text), e.g. a calendar invite."""
     email = OutboxEmail(to_address=to_address, subject=subject, body_text=body_text)
+    if attachment is not None:
+        email.attachment_filename, email.attachment_content_type, email.attachment_text = attachment
     db.session.add(email)
     db.session.flush()
     jobs.defer(SEND_EMAIL_TASK, email_id=email.id)
@@ -40,6 +45,15 @@ def build_message(email: OutboxEmail) -> EmailMessage:
     message["Message-ID"] = make_msgid(domain=settings.base_host)
     message["X-Portico-Practice"] = str(practice.id)
     message.set_content(email.body_text)
+    if email.attachment_text is not None:
+        maintype, _, rest = (email.attachment_content_type or "text/plain").partition("/")
+        subtype, *params = [part.strip() for part in rest.split(";")]
+        message.add_attachment(
+            email.attachment_text,
+            subtype=subtype,
+            filename=email.attachment_filename,
+            params=dict(param.split("=", 1) for param in params if "=" in param),
+        )
     return message
 
 

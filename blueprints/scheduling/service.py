@@ -1,0 +1,283 @@
+"""Scheduling rules: free slots, booking, moving and cancelling appointments, and what a client may
+do with their own. Every change runs in the caller's transaction with its invites queued in it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from blueprints.auth.models import User
+from blueprints.notifications.service import queue_email
+from blueprints.people.models import Client
+from blueprints.scheduling.invites import invite
+from blueprints.scheduling.models import (
+    Appointment,
+    AvailabilityException,
+    AvailabilityRule,
+    ClinicianSchedule,
+    Service,
+    ServiceClinician,
+)
+from blueprints.scheduling.slots import Exception_, Rules, free_slots
+from tenants.context import current_practice
+from tenants.database import db
+from tenants.features import PracticeSettings, practice_settings
+
+EXCLUSION_VIOLATION = "23P01"
+
+
+class SchedulingError(ValueError):
+    """A scheduling rule refused the change; the message is fit to show."""
+
+
+class SlotTaken(SchedulingError):
+    """Someone else has that time (the database refused the overlap)."""
+
+
+class StaleAppointment(SchedulingError):
+    """The appointment changed since it was read: nothing was overwritten."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rules_for(clinician_id: int, settings: PracticeSettings | None = None) -> Rules:
+    """The clinician's scheduling rules: their own hours if they keep them, else the practice's."""
+    settings = settings or practice_settings()
+    own = db.session.get(ClinicianSchedule, clinician_id)
+    owner = clinician_id if own is not None and own.uses_own_hours else None
+    weekly: dict[int, list] = {}
+    for rule in db.session.scalars(
+        select(AvailabilityRule)
+        .where(
+            AvailabilityRule.clinician_user_id.is_(None)
+            if owner is None
+            else AvailabilityRule.clinician_user_id == owner
+        )
+        .order_by(AvailabilityRule.weekday, AvailabilityRule.start_time)
+    ):
+        weekly.setdefault(rule.weekday, []).append((rule.start_time, rule.end_time))
+    exceptions = [
+        Exception_(e.on_date, e.kind, e.start_time, e.end_time)
+        for e in db.session.scalars(
+            select(AvailabilityException).where(
+                or_(
+                    AvailabilityException.clinician_user_id.is_(None),
+                    AvailabilityException.clinician_user_id == clinician_id,
+                )
+            )
+        )
+    ]
+
+    def pick(override, default):
+        return default if override is None else override
+
+    return Rules(
+        time_zone=settings.time_zone or "UTC",
+        weekly_hours=weekly,
+        exceptions=exceptions,
+        buffer_before=timedelta(
+            minutes=pick(own and own.buffer_before_minutes, settings.buffer_before_minutes)
+        ),
+        buffer_after=timedelta(minutes=pick(own and own.buffer_after_minutes, settings.buffer_after_minutes)),
+        min_notice=timedelta(hours=pick(own and own.min_notice_hours, settings.min_notice_hours)),
+        horizon=timedelta(days=pick(own and own.horizon_days, settings.booking_horizon_days)),
+    )
+
+
+def busy_for(clinician_id: int, start: datetime, end: datetime, ignore_id: int | None = None):
+    query = select(Appointment.block_starts_at, Appointment.block_ends_at).where(
+        Appointment.clinician_user_id == clinician_id,
+        Appointment.status == "booked",
+        Appointment.block_ends_at > start,
+        Appointment.block_starts_at < end,
+    )
+    if ignore_id is not None:
+        query = query.where(Appointment.id != ignore_id)
+    return [(row.block_starts_at, row.block_ends_at) for row in db.session.execute(query)]
+
+
+def available_slots(
+    clinician_id: int, service: Service, now: datetime | None = None, ignore_id: int | None = None
+) -> list[datetime]:
+    now = now or _now()
+    rules = rules_for(clinician_id)
+    busy = busy_for(clinician_id, now - timedelta(days=1), now + rules.horizon + timedelta(days=1), ignore_id)
+    return free_slots(rules, timedelta(minutes=service.duration_minutes), busy, now)
+
+
+def offers(clinician_id: int, service: Service) -> bool:
+    return db.session.get(ServiceClinician, (service.id, clinician_id)) is not None
+
+
+def _block(rules: Rules, starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
+    return starts_at - rules.buffer_before, ends_at + rules.buffer_after
+
+
+def _flush_guarded() -> None:
+    """Flush inside a savepoint, turning the database's refusals into scheduling errors."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
+            raise SlotTaken("That time was just taken. Please choose another.") from None
+        raise
+    except StaleDataError:
+        raise StaleAppointment("Someone else changed this appointment first. Please reload.") from None
+
+
+def book(
+    client: Client,
+    clinician: User,
+    service: Service,
+    starts_at: datetime,
+    *,
+    duration_minutes: int | None = None,
+    alert: str | None = None,
+    notify: bool = True,
+) -> Appointment:
+    if not offers(clinician.id, service):
+        raise SchedulingError(f"{clinician.name} does not offer {service.name}.")
+    starts_at = starts_at.astimezone(UTC)
+    minutes = duration_minutes or service.duration_minutes
+    ends_at = starts_at + timedelta(minutes=minutes)
+    block_start, block_end = _block(rules_for(clinician.id), starts_at, ends_at)
+    appointment = Appointment(
+        client_id=client.id,
+        clinician_user_id=clinician.id,
+        service_id=service.id,
+        service_code=service.service_code,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        block_starts_at=block_start,
+        block_ends_at=block_end,
+        duration_overridden=minutes != service.duration_minutes,
+        alert=alert,
+        ics_uid=f"{uuid.uuid4()}@{current_app.config['PORTICO'].base_host}",
+    )
+    db.session.add(appointment)
+    _flush_guarded()
+    if notify:
+        send_invites(appointment)
+    return appointment
+
+
+def move(
+    appointment: Appointment,
+    starts_at: datetime,
+    *,
+    expected_version: int | None = None,
+    duration_minutes: int | None = None,
+    notify: bool = True,
+) -> Appointment:
+    """Move (and optionally resize) an appointment; same clinician, same event for calendars."""
+    if appointment.status != "booked":
+        raise SchedulingError("This appointment was cancelled.")
+    if expected_version is not None and expected_version != appointment.version:
+        raise StaleAppointment("Someone else changed this appointment first. Please reload.")
+    minutes = duration_minutes or int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+    appointment.starts_at = starts_at.astimezone(UTC)
+    appointment.ends_at = appointment.starts_at + timedelta(minutes=minutes)
+    appointment.block_starts_at, appointment.block_ends_at = _block(
+        rules_for(appointment.clinician_user_id), appointment.starts_at, appointment.ends_at
+    )
+    if duration_minutes is not None and duration_minutes != appointment.service.duration_minutes:
+        appointment.duration_overridden = True
+    appointment.ics_sequence += 1
+    _flush_guarded()
+    if notify:
+        send_invites(appointment)
+    return appointment
+
+
+def cancel(appointment: Appointment, *, expected_version: int | None = None, notify: bool = True) -> None:
+    if appointment.status != "booked":
+        return
+    if expected_version is not None and expected_version != appointment.version:
+        raise StaleAppointment("Someone else changed this appointment first. Please reload.")
+    appointment.status = "cancelled"
+    appointment.cancelled_at = func.now()
+    appointment.ics_sequence += 1
+    _flush_guarded()
+    if notify:
+        send_invites(appointment, cancelled=True)
+
+
+def reschedule_refusal(appointment: Appointment, is_group_primary_contact: bool = False) -> str | None:
+    """Why a client may not move this appointment themselves, or None."""
+    if appointment.duration_overridden:
+        return "This appointment's length was set by the practice, so it can only be moved by the practice."
+    if not appointment.service.bookable_online:
+        return "This kind of appointment cannot be booked online, so it can only be moved by the practice."
+    if appointment.group_id is not None and not (appointment.is_group_primary and is_group_primary_contact):
+        return "This is a group appointment; only the group's primary contact can move it."
+    return None
+
+
+def cancellation_refusal(appointment: Appointment, settings: PracticeSettings, now: datetime | None = None):
+    """Why a client may not cancel now (inside the cancellation window), or None."""
+    now = now or _now()
+    window = timedelta(hours=settings.cancellation_window_hours)
+    if appointment.starts_at - now < window:
+        return (
+            f"Appointments can be cancelled online up to {settings.cancellation_window_hours} hours "
+            "before they start. Please contact the practice."
+        )
+    return None
+
+
+def upcoming_for_client(client_id: int, now: datetime | None = None) -> list[Appointment]:
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                and_(
+                    Appointment.client_id == client_id,
+                    Appointment.status == "booked",
+                    Appointment.ends_at > (now or _now()),
+                )
+            )
+            .order_by(Appointment.starts_at)
+        )
+    )
+
+
+def send_invites(appointment: Appointment, cancelled: bool = False) -> None:
+    """Email the client and the clinician an .ics for this appointment's current state."""
+    practice = current_practice()
+    settings = practice_settings()
+    client, clinician = appointment.client, appointment.clinician
+    summary = f"{appointment.service.name} with {clinician.name}"
+    recipients = [address for address in (client.email, clinician.email) if address]
+    ics = invite(
+        uid=appointment.ics_uid,
+        sequence=appointment.ics_sequence,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        time_zone=settings.time_zone or "UTC",
+        summary=summary,
+        organizer_email=settings.contact_email or clinician.email,
+        attendee_emails=recipients,
+        cancelled=cancelled,
+        location=practice.name,
+    )
+    method = "CANCEL" if cancelled else "REQUEST"
+    local = appointment.starts_at.astimezone(ZoneInfo(client.time_zone or settings.time_zone or "UTC"))
+    when = local.strftime("%A %d %B %Y, %H:%M %Z")
+    verb = "cancelled" if cancelled else ("updated" if appointment.ics_sequence else "booked")
+    for address in recipients:
+        queue_email(
+            address,
+            f"Appointment {verb}: {when}",
+            f"{summary}\n{when}\n\nThe attached invite keeps your calendar in step.\n\n{practice.name}\n",
+            attachment=("invite.ics", f"text/calendar; method={method}", ics),
+        )
