@@ -203,3 +203,42 @@ def test_appointments_of_another_practice_are_invisible(clinic, make_practice, i
     with in_practice(other):
         assert db.session.get(Appointment, appointment_id) is None
         assert db.session.scalars(select(Appointment)).all() == []
+
+
+def test_requests_approve_with_changes_decline_and_expire(clinic, in_practice, mailbox, run_jobs):
+    from blueprints.scheduling.models import AppointmentRequest
+
+    practice, ids = clinic
+    with in_practice(practice):
+        client, clinician, therapy = load(ids)
+        longer = Service(name="Long therapy", duration_minutes=80, service_code="90837")
+        db.session.add(longer)
+        db.session.flush()
+        db.session.add(ServiceClinician(service_id=longer.id, user_id=clinician.id))
+        request = service.request_new(client, clinician, therapy, at(9), requested_by=None)
+        assert request.new_client is True and request.status == "pending"
+        appointment = service.approve_request(request, clinician, service=longer, alert="Bring forms")
+        assert appointment.starts_at == at(9) and appointment.service_id == longer.id
+        assert appointment.alert == "Bring forms"
+
+        moved = service.request_change(appointment, "reschedule", starts_at=at(13), requested_by=None)
+        assert appointment.starts_at == at(9)  # the original time holds until approved
+        with pytest.raises(service.SchedulingError, match="already waiting"):
+            service.request_change(appointment, "cancellation", requested_by=None)
+        service.decline_request(moved, clinician)  # no email by default
+        cancellation = service.request_change(appointment, "cancellation", requested_by=None)
+        service.decline_request(cancellation, clinician, notify=True, message="Please call us.")
+        with pytest.raises(service.SchedulingError, match="already handled"):
+            service.approve_request(cancellation, clinician)
+
+        stale = service.request_new(client, clinician, therapy, at(11), requested_by=None)
+        assert service.expire_past_requests(now=at(12)) >= 1
+        assert db.session.get(AppointmentRequest, stale.id).status == "expired"
+        db.session.commit()
+    run_jobs()
+    subjects = [m["Subject"] for m in mailbox.to(ids["email"])]
+    assert any(s.endswith("appointment request approved") for s in subjects)
+    assert any(s.endswith("cancellation request declined") for s in subjects)
+    assert not any(s.endswith("reschedule request declined") for s in subjects)
+    approved = next(m for m in mailbox.to(ids["email"]) if m["Subject"].endswith("request approved"))
+    assert "service: Therapy -> Long therapy" in mailbox.body(approved)

@@ -19,6 +19,7 @@ from blueprints.people.models import Client
 from blueprints.scheduling.invites import invite
 from blueprints.scheduling.models import (
     Appointment,
+    AppointmentRequest,
     AvailabilityException,
     AvailabilityRule,
     ClinicianSchedule,
@@ -281,3 +282,163 @@ def send_invites(appointment: Appointment, cancelled: bool = False) -> None:
             f"{summary}\n{when}\n\nThe attached invite keeps your calendar in step.\n\n{practice.name}\n",
             attachment=("invite.ics", f"text/calendar; method={method}", ics),
         )
+
+
+# --- Appointment requests (online requests on, self-scheduling off) ---------------------------
+
+
+def request_new(
+    client: Client, clinician: User, service: Service, starts_at: datetime, *, requested_by: User | None
+) -> AppointmentRequest:
+    starts_at = starts_at.astimezone(UTC)
+    has_history = db.session.scalar(
+        select(func.count()).select_from(Appointment).where(Appointment.client_id == client.id)
+    )
+    request = AppointmentRequest(
+        kind="new",
+        client_id=client.id,
+        clinician_user_id=clinician.id,
+        service_id=service.id,
+        requested_starts_at=starts_at,
+        requested_ends_at=starts_at + timedelta(minutes=service.duration_minutes),
+        new_client=not has_history,
+        requested_by_user_id=requested_by.id if requested_by else None,
+    )
+    db.session.add(request)
+    db.session.flush()
+    return request
+
+
+def request_change(
+    appointment: Appointment, kind: str, *, starts_at: datetime | None = None, requested_by: User | None
+) -> AppointmentRequest:
+    """A Reschedule or Cancellation request; the appointment keeps its time until approved."""
+    if kind not in ("reschedule", "cancellation"):
+        raise ValueError(kind)
+    pending = db.session.scalars(
+        select(AppointmentRequest).where(
+            AppointmentRequest.appointment_id == appointment.id, AppointmentRequest.status == "pending"
+        )
+    ).first()
+    if pending is not None:
+        raise SchedulingError("A request for this appointment is already waiting for the practice.")
+    duration = appointment.ends_at - appointment.starts_at
+    request = AppointmentRequest(
+        kind=kind,
+        client_id=appointment.client_id,
+        clinician_user_id=appointment.clinician_user_id,
+        service_id=appointment.service_id,
+        appointment_id=appointment.id,
+        requested_starts_at=starts_at.astimezone(UTC) if starts_at else None,
+        requested_ends_at=(starts_at.astimezone(UTC) + duration) if starts_at else None,
+        requested_by_user_id=requested_by.id if requested_by else None,
+    )
+    db.session.add(request)
+    db.session.flush()
+    return request
+
+
+def expire_past_requests(now: datetime | None = None) -> int:
+    """Pending requests whose requested (or original) time has passed become expired."""
+    now = now or _now()
+    expired = 0
+    for request in db.session.scalars(
+        select(AppointmentRequest).where(AppointmentRequest.status == "pending")
+    ):
+        moment = request.requested_starts_at or (
+            request.appointment.starts_at if request.appointment else None
+        )
+        if moment is not None and moment <= now:
+            request.status = "expired"
+            request.decided_at = now
+            expired += 1
+    db.session.flush()
+    return expired
+
+
+def approve_request(
+    request: AppointmentRequest,
+    decided_by: User,
+    *,
+    service: Service | None = None,
+    service_code: str | None = None,
+    duration_minutes: int | None = None,
+    alert: str | None = None,
+) -> Appointment | None:
+    """Carry out a pending request, with the staff member's changes; the client is emailed."""
+    if request.status != "pending":
+        raise SchedulingError("This request was already handled.")
+    if request.requested_starts_at is not None and request.requested_starts_at <= _now():
+        request.status = "expired"
+        raise SchedulingError("The requested time has passed; the request expired.")
+    changes = []
+    appointment = None
+    if request.kind == "new":
+        chosen = service or request.service
+        if chosen.id != request.service_id:
+            changes.append(f"service: {request.service.name} -> {chosen.name}")
+        appointment = book(
+            request.client,
+            request.clinician,
+            chosen,
+            request.requested_starts_at,
+            duration_minutes=duration_minutes,
+            alert=alert,
+        )
+        if duration_minutes and duration_minutes != request.service.duration_minutes:
+            changes.append(f"length: {duration_minutes} minutes")
+        if service_code and service_code != appointment.service_code:
+            appointment.service_code = service_code
+            changes.append(f"service code: {service_code}")
+    elif request.kind == "reschedule":
+        appointment = move(
+            request.appointment, request.requested_starts_at, duration_minutes=duration_minutes
+        )
+    else:
+        cancel(request.appointment)
+        appointment = request.appointment
+    request.status = "approved"
+    request.decided_at = func.now()
+    request.decided_by_user_id = decided_by.id
+    _notify_decision(request, "approved", changes)
+    return appointment
+
+
+def decline_request(
+    request: AppointmentRequest, decided_by: User, *, notify: bool = False, message: str | None = None
+) -> None:
+    if request.status != "pending":
+        raise SchedulingError("This request was already handled.")
+    request.status = "declined"
+    request.decided_at = func.now()
+    request.decided_by_user_id = decided_by.id
+    request.decline_message = message if notify else None
+    if notify:
+        _notify_decision(request, "declined", [message] if message else [])
+
+
+def withdraw_request(request: AppointmentRequest) -> None:
+    if request.status == "pending":
+        request.status = "withdrawn"
+        request.decided_at = func.now()
+
+
+def _notify_decision(request: AppointmentRequest, outcome: str, changes: list[str]) -> None:
+    client = request.client
+    if not client.email:
+        return
+    practice = current_practice()
+    kinds = {
+        "new": "appointment request",
+        "reschedule": "reschedule request",
+        "cancellation": "cancellation request",
+    }
+    lines = [f"Your {kinds[request.kind]} was {outcome}."]
+    if request.requested_starts_at is not None:
+        zone = ZoneInfo(client.time_zone or practice_settings().time_zone or "UTC")
+        lines.append(
+            "Time: " + request.requested_starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M %Z")
+        )
+    if changes:
+        lines.append("Changed by the practice: " + "; ".join(changes))
+    queue_email(client.email, f"{practice.name}: {kinds[request.kind]} {outcome}", "\n".join(lines) + "\n")
