@@ -18,6 +18,7 @@ from app.extensions import bootstrap, csrf, db, limiter, login_manager
 from app.log_redaction import install_redaction
 from app.nav import nav_links
 from app.security import install_security_headers
+from app.web import local_time
 from tenants.context import bound_practice
 from tenants.database import EMPTY_SCHEMA
 from tenants.middleware import install_tenant_middleware
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
         except Exception:
             return jsonify(status="unavailable", database="unreachable"), 503
         return jsonify(status="ok", database="ok")
+
+    app.add_template_filter(local_time, "local_time")
 
     @app.context_processor
     def practice_in_templates():

@@ -39,3 +39,12 @@ def staff_required(*roles: str):
 def form_status(form) -> int:
     """200 for a fresh form, 400 when a submitted form is re-rendered with errors."""
     return 400 if form.errors else 200
+
+
+def local_time(moment, zone_name: str | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
+    """`moment` (aware) shown in `zone_name`, with the zone named (template filter `local_time`)."""
+    from zoneinfo import ZoneInfo
+
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(zone_name or "UTC")).strftime(fmt)

@@ -199,7 +199,7 @@ def make_practice(app):
     return make
 
 
-CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
 
 class Visitor:

@@ -7,7 +7,7 @@ from app.nav import register_nav
 from blueprints.portal import bp
 from blueprints.portal.forms import OpenRecordForm
 from blueprints.portal.viewer import accessible_records, current_viewer, portal_page
-from tenants.features import is_enabled
+from tenants.features import is_enabled, practice_settings
 
 
 def _viewer_can(permission: str):
@@ -61,4 +61,17 @@ def open_record(client_id: int):
 @bp.get("/portal/appointments")
 @portal_page("appointments")
 def appointments():
-    return render_template("portal/appointments.html", viewer=current_viewer(), upcoming=[], past=[])
+    from blueprints.scheduling import service as scheduling
+
+    viewer = current_viewer()
+    return render_template(
+        "portal/appointments.html",
+        viewer=viewer,
+        zone=viewer.client.time_zone or practice_settings().time_zone or "UTC",
+        upcoming=scheduling.upcoming_for_client(viewer.client.id),
+        past=scheduling.past_for_client(viewer.client.id),
+        requests=scheduling.pending_requests_for_client(viewer.client.id),
+        booking_mode=scheduling.booking_mode(is_enabled),
+        reschedule_mode=scheduling.reschedule_mode(is_enabled),
+        cancel_mode=scheduling.cancel_mode(is_enabled),
+    )

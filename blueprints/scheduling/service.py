@@ -442,3 +442,87 @@ def _notify_decision(request: AppointmentRequest, outcome: str, changes: list[st
     if changes:
         lines.append("Changed by the practice: " + "; ".join(changes))
     queue_email(client.email, f"{practice.name}: {kinds[request.kind]} {outcome}", "\n".join(lines) + "\n")
+
+
+# --- What a client may do, under the practice's toggles ----------------------------------------
+
+
+def booking_mode(enabled) -> str | None:
+    """ "book" (self-scheduling), "request" (online requests), or None; `enabled(feature)` -> bool."""
+    if enabled("self_scheduling"):
+        return "book"
+    if enabled("online_requests"):
+        return "request"
+    return None
+
+
+def reschedule_mode(enabled) -> str | None:
+    if enabled("self_rescheduling"):
+        return "book"
+    if enabled("online_requests"):
+        return "request"
+    return None
+
+
+def cancel_mode(enabled) -> str | None:
+    if not enabled("client_cancellation"):
+        return None
+    return "book" if enabled("self_scheduling") else "request"
+
+
+def bookable_services() -> list[Service]:
+    return list(
+        db.session.scalars(
+            select(Service)
+            .where(Service.is_active.is_(True), Service.bookable_online.is_(True))
+            .order_by(Service.name)
+        )
+    )
+
+
+def clinician_choices(client: Client, service: Service, settings: PracticeSettings) -> list[User]:
+    """The client's own clinicians who offer `service`; or, for a client without clinicians in a
+    practice that lets new clients choose, everyone who offers it."""
+    from blueprints.people.models import ClientClinician
+
+    offering = (
+        select(User)
+        .join(ServiceClinician, ServiceClinician.user_id == User.id)
+        .where(ServiceClinician.service_id == service.id, User.is_active_account.is_(True))
+    )
+    own = list(
+        db.session.scalars(
+            offering.join(ClientClinician, ClientClinician.user_id == User.id)
+            .where(ClientClinician.client_id == client.id)
+            .order_by(User.name)
+        )
+    )
+    if own:
+        return own
+    has_clinicians = db.session.scalar(
+        select(func.count()).select_from(ClientClinician).where(ClientClinician.client_id == client.id)
+    )
+    if not has_clinicians and settings.new_clients_choose_clinician:
+        return list(db.session.scalars(offering.order_by(User.name)))
+    return []
+
+
+def past_for_client(client_id: int, now: datetime | None = None, limit: int = 20) -> list[Appointment]:
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(Appointment.client_id == client_id, Appointment.ends_at <= (now or _now()))
+            .order_by(Appointment.starts_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def pending_requests_for_client(client_id: int) -> list[AppointmentRequest]:
+    return list(
+        db.session.scalars(
+            select(AppointmentRequest)
+            .where(AppointmentRequest.client_id == client_id, AppointmentRequest.status == "pending")
+            .order_by(AppointmentRequest.requested_at)
+        )
+    )

@@ -1,0 +1,245 @@
+"""Client portal views of scheduling: book (or request), reschedule, cancel.
+
+Which of these a client gets follows the practice's toggles (service.booking_mode & co.); every
+appointment id is looked up within the record the viewer has open, so another client's id is 404.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.errors import refuse
+from blueprints.audit.service import record
+from blueprints.portal.viewer import current_viewer, portal_page
+from blueprints.scheduling import bp, service
+from blueprints.scheduling.models import Appointment, Service
+from blueprints.scheduling.portal_forms import SlotForm
+from tenants.database import db
+from tenants.features import is_enabled, practice_settings
+
+
+def _zone() -> str:
+    viewer = current_viewer()
+    return viewer.client.time_zone or practice_settings().time_zone or "UTC"
+
+
+def _writable_viewer():
+    viewer = current_viewer()
+    if viewer.read_only:
+        abort(403)
+    return viewer
+
+
+def _own_appointment(appointment_id: int) -> Appointment:
+    appointment = db.session.scalars(
+        select(Appointment).where(
+            Appointment.id == appointment_id, Appointment.client_id == current_viewer().client.id
+        )
+    ).first()
+    if appointment is None or appointment.status != "booked":
+        abort(404)
+    return appointment
+
+
+def _slots_by_day(slots, zone_name: str):
+    zone = ZoneInfo(zone_name)
+    return [(day, list(items)) for day, items in groupby(slots, key=lambda s: s.astimezone(zone).date())]
+
+
+def _parse_start(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw or "")
+    except ValueError:
+        refuse(400, "That time could not be read. Please pick a time from the list.")
+    if moment.tzinfo is None:
+        refuse(400, "That time could not be read. Please pick a time from the list.")
+    return moment
+
+
+@bp.get("/portal/book")
+@portal_page("appointments")
+def book_start():
+    mode = service.booking_mode(is_enabled)
+    if mode is None:
+        abort(404)
+    viewer, settings = current_viewer(), practice_settings()
+    services = service.bookable_services()
+    chosen = db.session.get(Service, request.args.get("service", type=int) or 0)
+    if chosen is not None and chosen not in services:
+        abort(404)
+    clinicians = service.clinician_choices(viewer.client, chosen, settings) if chosen else []
+    clinician = next((c for c in clinicians if c.id == request.args.get("clinician", type=int)), None)
+    if clinician is None and len(clinicians) == 1:
+        clinician = clinicians[0]
+    days = []
+    if chosen and clinician:
+        days = _slots_by_day(service.available_slots(clinician.id, chosen), _zone())
+    return render_template(
+        "scheduling/portal_book.html",
+        viewer=viewer,
+        mode=mode,
+        services=services,
+        chosen=chosen,
+        clinicians=clinicians,
+        clinician=clinician,
+        days=days,
+        zone=_zone(),
+        form=SlotForm(),
+    )
+
+
+@bp.post("/portal/book")
+@portal_page("appointments")
+def book_submit():
+    mode = service.booking_mode(is_enabled)
+    if mode is None:
+        abort(404)
+    viewer = _writable_viewer()
+    form = SlotForm()
+    if not form.validate_on_submit():
+        refuse(400, "Please pick a time from the list.")
+    chosen = db.session.get(Service, form.service_id.data or 0)
+    if chosen is None or chosen not in service.bookable_services():
+        abort(404)
+    clinician = next(
+        (
+            c
+            for c in service.clinician_choices(viewer.client, chosen, practice_settings())
+            if c.id == form.clinician_id.data
+        ),
+        None,
+    )
+    if clinician is None:
+        abort(404)
+    starts_at = _parse_start(form.starts_at.data)
+    if starts_at not in service.available_slots(clinician.id, chosen):
+        refuse(409, "That time is no longer available. Please pick another.")
+    try:
+        if mode == "book":
+            appointment = service.book(viewer.client, clinician, chosen, starts_at)
+            record(
+                "booked appointment",
+                client_id=viewer.client.id,
+                detail=f"appointment {appointment.id}",
+                **viewer.audit_actor,
+            )
+            flash("Your appointment is booked. A calendar invite is on its way.", "success")
+        else:
+            service.request_new(viewer.client, clinician, chosen, starts_at, requested_by=None)
+            record("requested appointment", client_id=viewer.client.id, **viewer.audit_actor)
+            flash("Your request was sent. The practice will confirm it by email.", "success")
+    except service.SlotTaken as error:
+        db.session.rollback()
+        refuse(409, str(error))
+    db.session.commit()
+    return redirect(url_for("portal.appointments"))
+
+
+@bp.route("/portal/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
+@portal_page("appointments")
+def reschedule(appointment_id: int):
+    mode = service.reschedule_mode(is_enabled)
+    if mode is None:
+        abort(404)
+    appointment = _own_appointment(appointment_id)
+    refusal = service.reschedule_refusal(appointment)
+    form = SlotForm()
+    if refusal is None and request.method == "POST":
+        viewer = _writable_viewer()
+        if not form.validate_on_submit():
+            refuse(400, "Please pick a time from the list.")
+        starts_at = _parse_start(form.starts_at.data)
+        slots = service.available_slots(
+            appointment.clinician_user_id, appointment.service, ignore_id=appointment.id
+        )
+        if starts_at not in slots:
+            refuse(409, "That time is no longer available. Please pick another.")
+        try:
+            if mode == "book":
+                service.move(appointment, starts_at)
+                flash("Your appointment was moved. An updated calendar invite is on its way.", "success")
+            else:
+                service.request_change(appointment, "reschedule", starts_at=starts_at, requested_by=None)
+                flash(
+                    "Your reschedule request was sent; your current time holds until it is approved.",
+                    "success",
+                )
+        except service.SlotTaken as error:
+            db.session.rollback()
+            refuse(409, str(error))
+        except service.SchedulingError as error:
+            db.session.rollback()
+            refuse(409, str(error))
+        record(
+            f"{'moved' if mode == 'book' else 'requested to move'} appointment",
+            client_id=viewer.client.id,
+            detail=f"appointment {appointment.id}",
+            **viewer.audit_actor,
+        )
+        db.session.commit()
+        return redirect(url_for("portal.appointments"))
+    days = []
+    if refusal is None:
+        slots = service.available_slots(
+            appointment.clinician_user_id, appointment.service, ignore_id=appointment.id
+        )
+        days = _slots_by_day(slots, _zone())
+    return render_template(
+        "scheduling/portal_reschedule.html",
+        viewer=current_viewer(),
+        appointment=appointment,
+        refusal=refusal,
+        days=days,
+        zone=_zone(),
+        mode=mode,
+        form=form,
+    ), (200 if refusal is None else 409)
+
+
+@bp.route("/portal/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+@portal_page("appointments")
+def cancel(appointment_id: int):
+    mode = service.cancel_mode(is_enabled)
+    if mode is None:
+        abort(404)
+    appointment = _own_appointment(appointment_id)
+    settings = practice_settings()
+    refusal = service.cancellation_refusal(appointment, settings)
+    form = SlotForm()
+    if refusal is None and request.method == "POST":
+        viewer = _writable_viewer()
+        if not form.validate_on_submit():
+            refuse(400, "This form has expired. Please reload the page and try again.")
+        try:
+            if mode == "book":
+                service.cancel(appointment)
+                flash("Your appointment was cancelled. Your calendar will be updated.", "success")
+            else:
+                service.request_change(appointment, "cancellation", requested_by=None)
+                flash("Your cancellation request was sent to the practice.", "success")
+        except service.SchedulingError as error:
+            db.session.rollback()
+            refuse(409, str(error))
+        record(
+            f"{'cancelled' if mode == 'book' else 'requested to cancel'} appointment",
+            client_id=viewer.client.id,
+            detail=f"appointment {appointment.id}",
+            **viewer.audit_actor,
+        )
+        db.session.commit()
+        return redirect(url_for("portal.appointments"))
+    return render_template(
+        "scheduling/portal_cancel.html",
+        viewer=current_viewer(),
+        appointment=appointment,
+        refusal=refusal,
+        settings=settings,
+        zone=_zone(),
+        mode=mode,
+        form=form,
+    )

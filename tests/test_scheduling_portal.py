@@ -1,0 +1,210 @@
+"""Clients book, reschedule and cancel in the portal, under the practice's toggles."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from blueprints.auth.service import find_user_by_email
+from blueprints.people.models import Client
+from blueprints.scheduling import service
+from blueprints.scheduling.models import (
+    Appointment,
+    AppointmentRequest,
+    AvailabilityRule,
+    Service,
+    ServiceClinician,
+)
+from tenants.database import db
+from tenants.features import practice_settings
+
+SLOT = re.compile(r'name="starts_at" value="([^"]+)"')
+
+
+@pytest.fixture
+def booking(make_practice, make_staff, make_client, in_practice):
+    practice = make_practice()
+    clinician_email = make_staff(practice, "clinician")
+    client = make_client(
+        practice,
+        first="Robin",
+        email=f"robin@{practice.slug}.example.com",
+        login=True,
+        clinicians=(clinician_email,),
+    )
+    with in_practice(practice):
+        settings = practice_settings()
+        settings.portal_enabled = True
+        settings.self_scheduling_enabled = True
+        settings.self_rescheduling_enabled = True
+        settings.min_notice_hours = 0
+        settings.booking_horizon_days = 21
+        settings.contact_email = f"desk@{practice.slug}.example.com"
+        settings.cancellation_policy = "Late cancellations are charged."
+        therapy = Service(name="Therapy", duration_minutes=50, service_code="90834")
+        db.session.add(therapy)
+        db.session.flush()
+        db.session.add(
+            ServiceClinician(service_id=therapy.id, user_id=find_user_by_email(clinician_email).id)
+        )
+        for weekday in range(7):
+            db.session.add(AvailabilityRule(weekday=weekday, start_time=time(8), end_time=time(20)))
+        db.session.commit()
+        service_id = therapy.id
+    return practice, client, service_id
+
+
+def logged_in_client(visit, practice, client):
+    visitor = visit(practice)
+    assert visitor.login(client.email).status_code == 302
+    visitor.get("/portal/choose")
+    return visitor
+
+
+def first_slots(visitor, service_id, count=2):
+    page = visitor.get(f"/portal/book?service={service_id}").get_data(as_text=True)
+    return SLOT.findall(page)[:count]
+
+
+def test_client_books_a_free_slot(booking, visit, in_practice, mailbox, run_jobs):
+    practice, client, service_id = booking
+    visitor = logged_in_client(visit, practice, client)
+    page = visitor.get(f"/portal/book?service={service_id}").get_data(as_text=True)
+    assert "Times are shown in UTC" in page
+    slot = SLOT.findall(page)[3]
+    response = visitor.post(
+        "/portal/book",
+        {"service_id": service_id, "clinician_id": "", "starts_at": slot},
+        form_page=f"/portal/book?service={service_id}",
+    )
+    assert response.status_code == 400  # no clinician chosen: refused, nothing booked
+    clinician_id = re.search(r'name="clinician_id" value="(\d+)"', page).group(1)
+    data = {"service_id": service_id, "clinician_id": clinician_id, "starts_at": slot}
+    response = visitor.post("/portal/book", data, form_page=f"/portal/book?service={service_id}")
+    assert response.status_code == 302 and response.headers["Location"] == "/portal/appointments"
+    listing = visitor.get("/portal/appointments").get_data(as_text=True)
+    assert "Therapy with" in listing and "Reschedule" in listing
+    # The same slot again: no longer offered, refused with a clear 409.
+    again = visitor.post("/portal/book", data, form_page=f"/portal/book?service={service_id}")
+    assert again.status_code == 409 and "no longer available" in again.get_data(as_text=True)
+    run_jobs()
+    invites = [m for m in mailbox.to(client.email) if m["Subject"].startswith("Appointment booked")]
+    assert len(invites) == 1
+
+
+def test_a_time_not_offered_is_refused(booking, visit):
+    practice, client, service_id = booking
+    visitor = logged_in_client(visit, practice, client)
+    page = visitor.get(f"/portal/book?service={service_id}").get_data(as_text=True)
+    clinician_id = re.search(r'name="clinician_id" value="(\d+)"', page).group(1)
+    for starts_at, status in (
+        ("2031-01-01T03:07:00+00:00", 409),
+        ("not-a-time", 400),
+        ("2031-01-01T10:00", 400),
+    ):
+        data = {"service_id": service_id, "clinician_id": clinician_id, "starts_at": starts_at}
+        assert visitor.post("/portal/book", data, form_page="/portal/appointments").status_code == status
+
+
+def test_request_mode_creates_a_pending_request(booking, visit, in_practice):
+    practice, client, service_id = booking
+    with in_practice(practice):
+        practice_settings().self_scheduling_enabled = False
+        db.session.commit()
+    visitor = logged_in_client(visit, practice, client)
+    page = visitor.get(f"/portal/book?service={service_id}").get_data(as_text=True)
+    assert "Request an appointment" in page
+    clinician_id = re.search(r'name="clinician_id" value="(\d+)"', page).group(1)
+    slot = SLOT.findall(page)[0]
+    data = {"service_id": service_id, "clinician_id": clinician_id, "starts_at": slot}
+    assert visitor.post("/portal/book", data, form_page="/portal/appointments").status_code == 302
+    assert "Waiting for the practice" in visitor.get("/portal/appointments").get_data(as_text=True)
+    with in_practice(practice):
+        [request] = db.session.scalars(select(AppointmentRequest)).all()
+        assert request.kind == "new" and request.status == "pending" and request.new_client
+        assert db.session.scalars(select(Appointment)).all() == []
+
+
+def test_booking_off_means_404(booking, visit, in_practice):
+    practice, client, service_id = booking
+    with in_practice(practice):
+        settings = practice_settings()
+        settings.self_scheduling_enabled = False
+        settings.online_requests_enabled = False
+        db.session.commit()
+    visitor = logged_in_client(visit, practice, client)
+    assert visitor.get(f"/portal/book?service={service_id}").status_code == 404
+    assert "Book an appointment" not in visitor.get("/portal/appointments").get_data(as_text=True)
+
+
+def book_directly(in_practice, practice, client, service_id, starts_at, **kwargs):
+    with in_practice(practice):
+        therapy = db.session.get(Service, service_id)
+        clinician = therapy.clinicians[0]
+        appointment = service.book(db.session.get(Client, client.id), clinician, therapy, starts_at, **kwargs)
+        db.session.commit()
+        return appointment.id
+
+
+def next_hour(hours_ahead: int) -> datetime:
+    moment = datetime.now(UTC) + timedelta(hours=hours_ahead)
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def test_reschedule_and_its_refusals(booking, visit, in_practice):
+    practice, client, service_id = booking
+    appointment_id = book_directly(in_practice, practice, client, service_id, next_hour(72))
+    resized_id = book_directly(in_practice, practice, client, service_id, next_hour(100), duration_minutes=90)
+    visitor = logged_in_client(visit, practice, client)
+    refused = visitor.get(f"/portal/appointments/{resized_id}/reschedule")
+    assert refused.status_code == 409 and "length was set by the practice" in refused.get_data(as_text=True)
+    page = visitor.get(f"/portal/appointments/{appointment_id}/reschedule").get_data(as_text=True)
+    new_time = SLOT.findall(page)[5]
+    response = visitor.post(f"/portal/appointments/{appointment_id}/reschedule", {"starts_at": new_time})
+    assert response.status_code == 302
+    with in_practice(practice):
+        moved = db.session.get(Appointment, appointment_id)
+        assert moved.starts_at == datetime.fromisoformat(new_time) and moved.ics_sequence == 1
+
+
+def test_cancel_outside_and_inside_the_window(booking, visit, in_practice):
+    practice, client, service_id = booking
+    later = book_directly(in_practice, practice, client, service_id, next_hour(48))
+    soon = book_directly(in_practice, practice, client, service_id, next_hour(5))
+    visitor = logged_in_client(visit, practice, client)
+    inside = visitor.get(f"/portal/appointments/{soon}/cancel").get_data(as_text=True)
+    assert "up to 24 hours" in inside and f"desk@{practice.slug}.example.com" in inside
+    assert "Late cancellations are charged." in inside and "Cancel appointment</button>" not in inside
+    assert (
+        visitor.post(f"/portal/appointments/{soon}/cancel", {}).status_code == 200
+    )  # still the refusal page
+    outside = visitor.get(f"/portal/appointments/{later}/cancel").get_data(as_text=True)
+    assert "Keep session" in outside and "Cancel appointment</button>" in outside
+    assert visitor.post(f"/portal/appointments/{later}/cancel", {}).status_code == 302
+    with in_practice(practice):
+        assert db.session.get(Appointment, later).status == "cancelled"
+        assert db.session.get(Appointment, soon).status == "booked"
+
+
+def test_another_clients_appointment_is_404(booking, visit, in_practice, make_client, make_practice):
+    practice, client, service_id = booking
+    other = make_client(practice, first="Other", email=f"other@{practice.slug}.example.com", login=True)
+    theirs = book_directly(in_practice, practice, other, service_id, next_hour(60))
+    visitor = logged_in_client(visit, practice, client)
+    assert visitor.get(f"/portal/appointments/{theirs}/cancel").status_code == 404
+    assert visitor.get(f"/portal/appointments/{theirs}/reschedule").status_code == 404
+    assert (
+        visitor.post(
+            f"/portal/appointments/{theirs}/cancel", {}, form_page="/portal/appointments"
+        ).status_code
+        == 404
+    )
+    # Another practice's ids are not found either (other practice isolation).
+    elsewhere = make_practice()
+    with in_practice(elsewhere):
+        practice_settings().portal_enabled = True
+        db.session.commit()
+    assert visit(elsewhere).get(f"/portal/appointments/{theirs}/cancel").status_code in (302, 404)
