@@ -78,6 +78,8 @@ def run(port: int, host: str, demo: bool):
         for line in lines:
             click.echo("  " + line)
     worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy())
+    # Stop cleanly on SIGTERM too (not only Ctrl+C): the worker and the embedded database go with us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"Portico is running at {settings.scheme}://{settings.base_domain}/ (Ctrl+C to stop)")
     try:
         flask_app.run(host=host, port=port, threaded=True, use_reloader=False)

