@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from blueprints.people.models import Client, PortalAccess
 from blueprints.portal.service import LINK_ONLY, SELF, Permissions, permissions_for
+from blueprints.profile_links.models import ProfileLink
 from tenants.context import current_practice
 from tenants.database import db
 from tenants.features import is_enabled, practice_settings
@@ -89,6 +90,10 @@ def _viewer_for_profile_link() -> Viewer | None:
     client = db.session.get(Client, link["client_id"])
     if client is None or client.status != "active" or not is_enabled("profile_links"):
         return None
+    # Revoking a link (or all of a client's links) also ends the session it opened.
+    opened_by = db.session.get(ProfileLink, link.get("link_id") or 0)
+    if opened_by is None or opened_by.client_id != client.id or opened_by.revoked_at is not None:
+        return None
     stepped_up = time.time() - link.get("stepped_up_at", 0) < STEP_UP_MINUTES * 60
     return Viewer(
         "profile_link",
@@ -110,8 +115,13 @@ def _viewer_for_preview() -> Viewer | None:
 
 
 def current_viewer() -> Viewer | None:
+    """Nobody is looking at a client portal while the practice has it closed."""
     if "_portico_viewer" not in g:
-        g._portico_viewer = _viewer_for_preview() or _viewer_for_login() or _viewer_for_profile_link()
+        g._portico_viewer = (
+            (_viewer_for_preview() or _viewer_for_login() or _viewer_for_profile_link())
+            if is_enabled("portal")
+            else None
+        )
     return g._portico_viewer
 
 

@@ -1,0 +1,140 @@
+"""Views of messaging: the portal's messages page and the staff conversation page of a client record.
+
+No message body is ever written to the audit log or to an email.
+"""
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.nav import register_nav
+from app.web import form_status, staff_required
+from blueprints.audit.service import record
+from blueprints.messaging import bp, service
+from blueprints.messaging.forms import MessageForm, StaffReplyForm
+from blueprints.people.service import client_for_staff
+from blueprints.portal.viewer import current_viewer, portal_page, practice_today
+from tenants.context import bound_practice
+from tenants.database import db
+from tenants.features import feature_required, is_enabled, practice_settings
+
+STAFF_THREAD_LABELS = {"client": "Client's own conversation", "guardian": "Guardians' conversation"}
+
+
+def _messages_in_nav() -> bool:
+    if not is_enabled("messaging"):
+        return False
+    viewer = current_viewer()
+    if viewer is None:
+        return False
+    # A profile-link session sees the entry before its step-up; opening it asks for the step-up.
+    return viewer.permissions.messages or (viewer.kind == "profile_link" and not viewer.stepped_up)
+
+
+register_nav("portal", "Messages", "messaging.portal_messages", _messages_in_nav, order=40)
+
+
+def _zone(preferred: str | None = None) -> ZoneInfo:
+    """Times are shown in the client's zone (portal) or the practice's (staff)."""
+    for name in (preferred, practice_settings().time_zone):
+        try:
+            return ZoneInfo(name)
+        except (TypeError, ValueError, ZoneInfoNotFoundError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def portal_thread_labels(viewer) -> dict[str, str]:
+    name = viewer.client.display_name
+    if viewer.kind == "guardian":
+        return {"client": f"{name}'s own messages", "guardian": f"Your messages about {name}"}
+    return {"client": "Your messages", "guardian": f"Guardians' messages about {name}"}
+
+
+@bp.route("/portal/messages", methods=["GET", "POST"])
+@portal_page("messages", feature="messaging", step_up=True)
+def portal_messages():
+    viewer = current_viewer()
+    thread = service.writable_thread(viewer.kind, viewer.permissions)
+    form = MessageForm()
+    if request.method == "POST":
+        if viewer.read_only or thread is None:
+            abort(403)
+        if form.validate_on_submit():
+            service.post_message(
+                viewer.client,
+                thread,
+                form.body.data,
+                author_kind="guardian" if viewer.kind == "guardian" else "client",
+                author_user_id=viewer.user_id,
+                author_name=viewer.name,
+            )
+            record(
+                "sent a message", client_id=viewer.client.id, detail=f"thread: {thread}", **viewer.audit_actor
+            )
+            db.session.commit()
+            flash("Your message was sent.", "success")
+            return redirect(url_for("messaging.portal_messages"))
+    threads = service.thread_messages(viewer.client.id, service.readable_threads(viewer.permissions))
+    return render_template(
+        "messaging/portal.html",
+        viewer=viewer,
+        threads=threads,
+        labels=portal_thread_labels(viewer),
+        zone=_zone(viewer.client.time_zone),
+        write_thread=None if viewer.read_only else thread,
+        form=form,
+    ), form_status(form)
+
+
+@bp.route("/clients/<int:client_id>/messages", methods=["GET", "POST"])
+@feature_required("messaging")
+@staff_required()
+def staff_messages(client_id: int):
+    client = client_for_staff(current_user, client_id)
+    if client is None:
+        abort(404)
+    available = service.staff_threads(client)
+    form = StaffReplyForm()
+    form.thread.choices = [(thread, STAFF_THREAD_LABELS[thread]) for thread in available]
+    actor = {"actor_kind": "staff", "actor_user_id": current_user.id, "actor_name": current_user.name}
+    if form.validate_on_submit():
+        _, told = service.staff_reply(
+            current_user, client, form.thread.data, form.body.data, practice_today()
+        )
+        record("sent a message", client_id=client.id, detail=f"thread: {form.thread.data}", **actor)
+        db.session.commit()
+        if told:
+            flash(f"Your reply was sent. {len(told)} recipient(s) were emailed a notification.", "success")
+        else:
+            flash("Your reply was sent. Nobody could be emailed about it (no address on file).", "warning")
+        return redirect(url_for("messaging.staff_messages", client_id=client.id))
+    if request.method == "GET":
+        record("viewed client messages", client_id=client.id, **actor)
+        db.session.commit()
+    return render_template(
+        "messaging/staff.html",
+        client=client,
+        threads=service.thread_messages(client.id, available),
+        labels=STAFF_THREAD_LABELS,
+        zone=_zone(),
+        form=form,
+    ), form_status(form)
+
+
+def messaging_panel(client) -> dict | None:
+    """What `messaging/_client_panel.html` shows on a client record, or None when it shows nothing."""
+    if bound_practice() is None or not current_user.is_authenticated or not current_user.is_staff:
+        return None
+    if not is_enabled("messaging") or client_for_staff(current_user, client.id) is None:
+        return None
+    return {
+        "count": service.message_count(client.id),
+        "url": url_for("messaging.staff_messages", client_id=client.id),
+    }
+
+
+@bp.app_context_processor
+def panel_helpers():
+    return {"messaging_panel": messaging_panel}

@@ -1,0 +1,181 @@
+"""Rules of secure messaging: who reads and writes which thread of a client record, and who is told.
+
+Each client record has two threads. "client" is the record's own conversation (for a minor, their
+private one); "guardian" is where guardians write on a minor's behalf. A viewer reads "client" only
+with `own_messages` and "guardian" only with `guardian_messages` (see `portal.service`), so a guardian
+of a teen does not see the teen's own messages unless the practice allowed it.
+
+Notifications never carry a message body: they say there is a new message and link to the portal.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from blueprints.auth.models import User
+from blueprints.messaging.models import THREADS, Message
+from blueprints.notifications.service import queue_email
+from blueprints.people.models import Client, PortalAccess
+from blueprints.portal.service import Permissions, permissions_for
+from blueprints.profile_links.service import profile_link_url
+from tenants.addresses import practice_url
+from tenants.context import current_practice
+from tenants.database import db
+from tenants.features import is_enabled, practice_settings
+
+MAX_BODY = 5000
+
+
+class MessageError(ValueError):
+    """A message was refused; the text is fit to show."""
+
+
+def readable_threads(permissions: Permissions) -> tuple[str, ...]:
+    threads = []
+    if permissions.own_messages:
+        threads.append("client")
+    if permissions.guardian_messages:
+        threads.append("guardian")
+    return tuple(threads)
+
+
+def writable_thread(viewer_kind: str, permissions: Permissions) -> str | None:
+    """Where this viewer's messages go: guardians write in "guardian", everyone else in "client"."""
+    if viewer_kind == "guardian":
+        return "guardian" if permissions.guardian_messages else None
+    return "client" if permissions.own_messages else None
+
+
+def body_problem(body: str | None) -> str | None:
+    text = (body or "").strip()
+    if not text:
+        return "Write a message first."
+    if len(text) > MAX_BODY:
+        return f"A message can have at most {MAX_BODY} characters."
+    return None
+
+
+def thread_messages(client_id: int, threads: tuple[str, ...]) -> dict[str, list[Message]]:
+    """The messages of `threads` of one client record, oldest first, by thread."""
+    result: dict[str, list[Message]] = {thread: [] for thread in threads}
+    if not threads:
+        return result
+    rows = db.session.scalars(
+        select(Message)
+        .where(Message.client_id == client_id, Message.thread.in_(threads))
+        .order_by(Message.created_at, Message.id)
+    )
+    for message in rows:
+        result[message.thread].append(message)
+    return result
+
+
+def message_count(client_id: int) -> int:
+    return db.session.scalar(select(func.count(Message.id)).where(Message.client_id == client_id))
+
+
+def post_message(
+    client: Client,
+    thread: str,
+    body: str,
+    *,
+    author_kind: str,
+    author_user_id: int | None,
+    author_name: str,
+) -> Message:
+    if thread not in THREADS:
+        raise MessageError("Choose a conversation.")
+    problem = body_problem(body)
+    if problem:
+        raise MessageError(problem)
+    message = Message(
+        client_id=client.id,
+        thread=thread,
+        author_kind=author_kind,
+        author_user_id=author_user_id,
+        author_name=author_name,
+        body=body.strip(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def staff_threads(client: Client) -> tuple[str, ...]:
+    """The threads staff see for a record: "client" always; "guardian" once the record has guardians
+    (or messages there)."""
+    has_guardians = db.session.scalar(
+        select(func.count(PortalAccess.id)).where(
+            PortalAccess.client_id == client.id, PortalAccess.relationship_kind == "guardian"
+        )
+    )
+    has_guardian_messages = db.session.scalar(
+        select(func.count(Message.id)).where(Message.client_id == client.id, Message.thread == "guardian")
+    )
+    return ("client", "guardian") if has_guardians or has_guardian_messages else ("client",)
+
+
+def recipients(client: Client, thread: str, today) -> list[str]:
+    """Email addresses told about a new staff message in `thread` of `client`.
+
+    "client": the address on the record. "guardian": guardians whose grant includes messaging on
+    the minor's behalf and still holds today (unrevoked, minor not of age, guardian access on).
+    """
+    if thread == "client":
+        email = (client.email or "").strip()
+        return [email] if email else []
+    settings = practice_settings()
+    rows = db.session.execute(
+        select(PortalAccess, User)
+        .join(User, User.id == PortalAccess.user_id)
+        .where(
+            PortalAccess.client_id == client.id,
+            PortalAccess.relationship_kind == "guardian",
+            PortalAccess.revoked_at.is_(None),
+            User.is_active_account.is_(True),
+        )
+        .order_by(User.id)
+    ).all()
+    addresses: list[str] = []
+    for access, user in rows:
+        permissions = permissions_for(access, client, settings, today)
+        if permissions is not None and permissions.guardian_messages and user.email not in addresses:
+            addresses.append(user.email)
+    return addresses
+
+
+def notify(client: Client, thread: str, staff: User, today) -> list[str]:
+    """Tell the thread's recipients there is a new message (never its text). Returns the addresses.
+
+    The client's own thread gets a profile link when the practice uses them. A guardian gets the
+    login page instead: a profile link opens the record as the client, which would show a guardian
+    the minor's own messages.
+    """
+    practice = current_practice()
+    sent = []
+    for address in recipients(client, thread, today):
+        if thread == "client" and is_enabled("profile_links"):
+            link = profile_link_url(client, created_by=staff)
+            how = (
+                f"Open your portal with this link (it works once and expires in "
+                f"{practice_settings().profile_link_days} days):\n\n{link}\n\n"
+                "To read messages you will be asked to confirm it is you.\n"
+            )
+        else:
+            how = f"Log in to your portal to read it:\n\n{practice_url(practice.slug, '/login')}\n"
+        queue_email(
+            address,
+            f"You have a new message from {practice.name}",
+            f"Hello,\n\nYou have a new message from {practice.name} in your client portal.\n\n{how}\n"
+            "For your privacy, this email does not contain the message.\n",
+        )
+        sent.append(address)
+    return sent
+
+
+def staff_reply(staff: User, client: Client, thread: str, body: str, today) -> tuple[Message, list[str]]:
+    """Staff write in one of the record's threads; the thread's recipients are told."""
+    message = post_message(
+        client, thread, body, author_kind="staff", author_user_id=staff.id, author_name=staff.name
+    )
+    return message, notify(client, thread, staff, today)
