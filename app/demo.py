@@ -1,12 +1,22 @@
-"""`portico demo`: a ready-to-try practice, with one printed line per login."""
+"""`portico demo`: a ready-to-try practice, with one printed line per login.
+
+Running it again keeps everything and resets the printed passwords, so the lines always work.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, time
+
+from sqlalchemy import func, select
 
 from blueprints.auth.service import change_password, create_user, find_user_by_email
+from blueprints.people.models import Client
+from blueprints.people.service import assign_clinician, create_client, grant_access, portal_account
+from blueprints.scheduling.models import AvailabilityRule, Service, ServiceClinician
+from blueprints.scheduling.service import available_slots, book, upcoming_for_client
 from tenants.addresses import practice_url
-from tenants.context import practice_scope
+from tenants.context import PracticeRecord, practice_scope
 from tenants.database import db
 from tenants.features import practice_settings
 from tenants.provisioning import new_practice
@@ -14,34 +24,148 @@ from tenants.registry import lookup_address
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Harbor Family Therapy"
+DOMAIN = "harbor.example.com"
 
 
 @dataclass(frozen=True)
 class DemoLogin:
     role: str
-    email: str
-    password: str
     name: str
 
+    @property
+    def email(self) -> str:
+        return f"{self.role}@{DOMAIN}"
 
-DEMO_LOGINS = (DemoLogin("owner", "owner@harbor.example.com", "demo-owner-pass", "Olivia Owner"),)
+    @property
+    def password(self) -> str:
+        return f"demo-{self.role}-pass"
+
+
+STAFF = [
+    DemoLogin(role, name)
+    for role, name in (
+        ("owner", "Olivia Owner"),
+        ("scheduler", "Sam Scheduler"),
+        ("clinician", "Dr. Casey Clinician"),
+        ("intern", "Ira Intern"),
+    )
+]
+CLIENT = DemoLogin("client", "Avery Adams")
+GUARDIAN = DemoLogin("guardian", "Gale Morgan")
+TEEN = DemoLogin("teen", "Tessa Morgan")
+
+
+def _years_ago(years: int, month: int, day: int) -> date:
+    return date(date.today().year - years, month, day)
+
+
+def _client(first: str, last: str, **fields) -> Client:
+    existing = db.session.scalars(
+        select(Client).where(Client.first_name == first, Client.last_name == last)
+    ).first()
+    return existing or create_client(first, last, **fields)
+
+
+def _login(login: DemoLogin, staff: bool):
+    user = find_user_by_email(login.email)
+    if user is None:
+        if staff:
+            user = create_user(login.email, login.name, login.password, role=login.role)
+        else:
+            user = portal_account(login.email, login.name)
+    change_password(user, login.password)
+    if user.activated_at is None:
+        user.activated_at = func.now()
+    return user
+
+
+def _populate() -> str:
+    """Everyone and everything of the demo practice; returns the adult client's profile link."""
+    settings = practice_settings()
+    settings.portal_enabled = True
+    staff = {login.role: _login(login, staff=True) for login in STAFF}
+    clinician = staff["clinician"]
+
+    adult = _client("Avery", "Adams", email=CLIENT.email, date_of_birth=_years_ago(34, 3, 14))
+    child = _client("Milo", "Morgan", date_of_birth=_years_ago(9, 6, 1))
+    teen = _client("Tessa", "Morgan", email=TEEN.email, date_of_birth=_years_ago(15, 2, 20))
+    for client in (adult, child, teen):
+        assign_clinician(client, clinician)
+    assign_clinician(child, staff["intern"])
+
+    grant_access(_login(CLIENT, staff=False), adult, "self")
+    guardian = _login(GUARDIAN, staff=False)
+    grant_access(guardian, child, "guardian")
+    grant_access(guardian, teen, "guardian")  # the teen's own messages stay private by default
+    grant_access(_login(TEEN, staff=False), teen, "self")
+
+    _schedule(settings, clinician, adult, child)
+
+    from blueprints.profile_links.service import profile_link_url
+
+    return profile_link_url(adult)
+
+
+def _schedule(settings, clinician, adult: Client, child: Client) -> None:
+    """Two services, weekday hours, self-scheduling on, and one upcoming appointment each for the
+    adult client and the younger minor."""
+    settings.self_scheduling_enabled = True
+    settings.self_rescheduling_enabled = True
+    settings.min_notice_hours = 12
+    settings.contact_email = settings.contact_email or f"front-desk@{DOMAIN}"
+    settings.cancellation_policy = settings.cancellation_policy or (
+        "Please cancel at least 24 hours ahead; late cancellations may be charged."
+    )
+    services = {}
+    for name, minutes, code, online in (
+        ("Individual therapy", 50, "90834", True),
+        ("Intake assessment", 90, "90791", False),
+    ):
+        found = db.session.scalars(select(Service).where(Service.name == name)).first()
+        if found is None:
+            found = Service(
+                name=name,
+                duration_minutes=minutes,
+                service_code=code,
+                bookable_online=online,
+                price_cents=15000 if online else 22000,
+            )
+            db.session.add(found)
+            db.session.flush()
+        if db.session.get(ServiceClinician, (found.id, clinician.id)) is None:
+            db.session.add(ServiceClinician(service_id=found.id, user_id=clinician.id))
+        services[name] = found
+    if db.session.scalars(select(AvailabilityRule)).first() is None:
+        for weekday in range(5):
+            db.session.add(AvailabilityRule(weekday=weekday, start_time=time(9), end_time=time(17)))
+    db.session.flush()
+    therapy = services["Individual therapy"]
+    for client in (adult, child):
+        if not upcoming_for_client(client.id):
+            slots = available_slots(clinician.id, therapy)
+            if slots:
+                book(
+                    client,
+                    clinician,
+                    therapy,
+                    slots[len(slots) // 4 if client is adult else len(slots) // 3],
+                    notify=False,
+                )
 
 
 def create_demo() -> list[str]:
-    """Create (or refresh) the demo practice; returns one line per login."""
+    """Create (or refresh) the demo practice; returns the lines to print."""
     practice = lookup_address(DEMO_SLUG)
-    if practice is None or not hasattr(practice, "schema_name"):
-        owner = DEMO_LOGINS[0]
+    if not isinstance(practice, PracticeRecord):
+        owner = STAFF[0]
         with new_practice(DEMO_NAME, DEMO_SLUG):
             create_user(owner.email, owner.name, owner.password, role="owner")
-            practice_settings().portal_enabled = True
         practice = lookup_address(DEMO_SLUG)
     with practice_scope(practice):
-        for login in DEMO_LOGINS:
-            user = find_user_by_email(login.email) or create_user(
-                login.email, login.name, login.password, role=login.role
-            )
-            change_password(user, login.password)  # the printed password always works
+        link = _populate()
         db.session.commit()
     url = practice_url(DEMO_SLUG, "")
-    return [f"{login.role}  {url}  {login.email}  {login.password}" for login in DEMO_LOGINS]
+    logins = [*STAFF, CLIENT, GUARDIAN, TEEN]
+    lines = [f"{login.role}  {url}  {login.email}  {login.password}" for login in logins]
+    lines.append(f"profile link  {link}")
+    return lines

@@ -87,12 +87,43 @@ def test_delete_takes_a_practice_offline(portico, make_practice, visit):
 
 def test_demo_prints_one_line_per_login(portico, visit):
     output = portico("demo")
-    lines = [line for line in output.splitlines() if line.startswith("owner")]
-    assert lines == ["owner  http://demo.localhost  owner@harbor.example.com  demo-owner-pass"]
-    role, url, email, password = lines[0].split("  ")
-    assert visit("demo.localhost").login(email, password).status_code == 302
-    portico("demo")  # running it again keeps working and keeps the printed passwords valid
-    assert visit("demo.localhost").login(email, password).status_code == 302
+    lines = [line for line in output.splitlines() if "  http://demo.localhost" in line]
+    roles = [line.split("  ")[0] for line in lines]
+    assert roles == [
+        "owner",
+        "scheduler",
+        "clinician",
+        "intern",
+        "client",
+        "guardian",
+        "teen",
+        "profile link",
+    ]
+    for line in lines[:-1]:
+        role, url, email, password = line.split("  ")
+        assert url == "http://demo.localhost"
+        response = visit("demo.localhost").login(email, password)
+        assert response.status_code == 302, role
+        expected = "/" if role in ("owner", "scheduler", "clinician", "intern") else "/portal/choose"
+        assert response.headers["Location"] == expected, role
+    link = lines[-1].split("  ")[1]
+    assert link.startswith("http://demo.localhost/l/")
+    assert "Continue to Harbor Family Therapy" in visit("demo.localhost").get(
+        link[len("http://demo.localhost") :]
+    ).get_data(as_text=True)
+
+    guardian = visit("demo.localhost")
+    guardian.login("guardian@harbor.example.com", "demo-guardian-pass")
+    choices = guardian.get("/portal/choose").get_data(as_text=True)
+    assert "Milo Morgan" in choices and "Tessa Morgan" in choices
+    client = visit("demo.localhost")
+    client.login("client@harbor.example.com", "demo-client-pass")
+    client.get("/portal/choose")
+    assert "Individual therapy with" in client.get("/portal/appointments").get_data(as_text=True)
+
+    again = portico("demo")  # running it again keeps working and keeps the printed passwords valid
+    assert "owner  http://demo.localhost  owner@harbor.example.com  demo-owner-pass" in again
+    assert visit("demo.localhost").login("owner@harbor.example.com", "demo-owner-pass").status_code == 302
 
 
 def test_export_dumps_one_practice_only(portico, make_practice, tmp_path):

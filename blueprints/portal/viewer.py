@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from blueprints.people.models import Client, PortalAccess
 from blueprints.portal.service import LINK_ONLY, SELF, Permissions, permissions_for
-from blueprints.profile_links.models import ProfileLink
 from tenants.context import current_practice
 from tenants.database import db
 from tenants.features import is_enabled, practice_settings
@@ -90,6 +89,8 @@ def _viewer_for_profile_link() -> Viewer | None:
     client = db.session.get(Client, link["client_id"])
     if client is None or client.status != "active" or not is_enabled("profile_links"):
         return None
+    from blueprints.profile_links.models import ProfileLink  # (that package's routes import this module)
+
     # Revoking a link (or all of a client's links) also ends the session it opened.
     opened_by = db.session.get(ProfileLink, link.get("link_id") or 0)
     if opened_by is None or opened_by.client_id != client.id or opened_by.revoked_at is not None:
