@@ -148,3 +148,19 @@ def set_status(slug_or_id: str, status: str) -> Practice:
     db.session.commit()
     invalidate_cache()
     return practice
+
+
+def set_practice_name(practice_id: int, name: str) -> None:
+    """Change the practice's display name in the registry (its address stays as it is).
+
+    Called from a practice's own settings page: the request's tenant role has no rights on
+    `public.practices`, so this writes on a connection of its own, as the application role.
+    """
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise RegistryError("Give the practice a name of at most 200 characters.")
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(Practice).where(Practice.id == practice_id).values(name=name, updated_at=func.now())
+        )
+    invalidate_cache()

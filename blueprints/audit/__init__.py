@@ -6,4 +6,4 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("audit", __name__))
 
-from blueprints.audit import models  # noqa: E402,F401
+from blueprints.audit import models, routes  # noqa: E402,F401

@@ -1,8 +1,8 @@
 """Forms of the auth feature."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from blueprints.auth.service import MIN_PASSWORD_LENGTH, PASSWORD_LENGTH_MESSAGE
 
@@ -32,4 +32,30 @@ class ResetPasswordForm(FlaskForm):
 
 
 class LogoutForm(FlaskForm):
+    pass
+
+
+class VerifyCodeForm(FlaskForm):
+    code = StringField(
+        "Six-digit code from your authenticator app, or a recovery code",
+        validators=[DataRequired("Enter the code."), Length(max=64)],
+    )
+
+
+class StartTotpForm(FlaskForm):
+    pass
+
+
+class EnableTotpForm(FlaskForm):
+    code = StringField(
+        "Six-digit code shown by the app", validators=[DataRequired("Enter the code."), Length(max=64)]
+    )
+
+
+class DisableTotpForm(FlaskForm):
+    code = StringField("A current six-digit code", validators=[Optional(), Length(max=64)])
+    password = PasswordField("…or your password", validators=[Optional(), Length(max=512)])
+
+
+class RecoveryCodesForm(FlaskForm):
     pass

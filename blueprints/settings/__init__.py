@@ -5,3 +5,5 @@ from flask import Blueprint
 from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("settings", __name__))
+
+from blueprints.settings import routes  # noqa: E402,F401

@@ -1,0 +1,130 @@
+"""The web side of staff two-factor authentication.
+
+- Between the password and the code, a login is only *pending*: the session holds which user passed
+  the password step (for a few minutes) and nobody is logged in yet.
+- A six-digit code is accepted once: its time step (and the steps before it) are remembered in the
+  rate-limit storage, which every web process shares, keyed by practice and user.
+- Wrong codes are counted per user as well as per address, so a stolen password cannot be paired
+  with unlimited guesses from many addresses.
+- When the practice requires two-factor for staff, a staff member without it reaches nothing but
+  their security page (and logging out) until they have set it up.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import flash, redirect, request, session, url_for
+from flask_login import current_user
+
+from app.extensions import limiter
+from blueprints.auth import bp, service
+from blueprints.auth import sessions as _sessions  # noqa: F401  (its lifetime check runs before ours)
+from blueprints.auth.models import User
+from tenants.context import bound_practice, current_practice
+from tenants.database import db
+from tenants.features import practice_settings
+
+PENDING_KEY = "mfa_pending"
+PENDING_SECONDS = 5 * 60
+MAX_FAILURES = 10
+FAILURE_WINDOW_SECONDS = 15 * 60
+STEP_MEMORY_SECONDS = (2 * service.TOTP_WINDOW + 2) * service.TOTP_PERIOD
+
+# What `check_second_factor` found.
+TOTP_OK = "code"
+RECOVERY_OK = "recovery code"
+REPLAYED = "replayed"
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _key(kind: str, user: User, extra: object = "") -> str:
+    return f"portico:{kind}:{current_practice().id}:{user.id}:{extra}"
+
+
+def begin_pending_login(user: User, next_path: str | None) -> None:
+    """The password was right; remember that (briefly) and log nobody in yet."""
+    session.clear()
+    session[PENDING_KEY] = {
+        "practice_id": current_practice().id,
+        "user_id": user.id,
+        "version": user.session_version,
+        "at": int(_now()),
+        "next": next_path or "",
+    }
+
+
+def pending_user() -> User | None:
+    """The user whose password step this browser passed, while that is fresh and still valid."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or pending.get("practice_id") != current_practice().id:
+        return None
+    if _now() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    user = db.session.get(User, pending.get("user_id"))
+    if user is None or not user.is_active or user.session_version != pending.get("version"):
+        return None
+    return user if service.has_totp(user) else None
+
+
+def pending_next() -> str:
+    pending = session.get(PENDING_KEY)
+    return pending.get("next", "") if isinstance(pending, dict) else ""
+
+
+def end_pending_login() -> None:
+    session.pop(PENDING_KEY, None)
+
+
+def too_many_failures(user: User) -> bool:
+    return limiter.storage.get(_key("mfa-fail", user)) >= MAX_FAILURES
+
+
+def count_failure(user: User) -> None:
+    limiter.storage.incr(_key("mfa-fail", user), FAILURE_WINDOW_SECONDS)
+
+
+def claim_totp_step(user: User, step: int) -> bool:
+    """True the first time `step` is used for `user`; False for a replay (or an older step)."""
+    if limiter.storage.incr(_key("totp-step", user, step), STEP_MEMORY_SECONDS) != 1:
+        return False
+    # A later code was used: the earlier ones still inside the drift window are spent too.
+    for earlier in range(step - 2 * service.TOTP_WINDOW, step):
+        limiter.storage.incr(_key("totp-step", user, earlier), STEP_MEMORY_SECONDS)
+    return True
+
+
+def check_totp(user: User, secret: str | None, raw_code: str) -> str | None:
+    """TOTP_OK, REPLAYED, or None for a wrong code, against `secret` (pending or enabled)."""
+    step = service.totp_step(secret, raw_code)
+    if step is None:
+        return None
+    return TOTP_OK if claim_totp_step(user, step) else REPLAYED
+
+
+def check_second_factor(user: User, raw_code: str) -> str | None:
+    """TOTP_OK, RECOVERY_OK, REPLAYED, or None: a six-digit code, else one of the recovery codes."""
+    if service.is_totp_shaped(service.normalize_code(raw_code)):
+        return check_totp(user, user.totp_secret, raw_code)
+    return RECOVERY_OK if service.use_recovery_code(user, raw_code) else None
+
+
+def must_set_up_two_factor(user) -> bool:
+    """Staff of a practice that requires two-factor, who have not set it up yet."""
+    return user.is_staff and not service.has_totp(user) and practice_settings().require_staff_mfa
+
+
+@bp.before_app_request
+def require_staff_two_factor():
+    if bound_practice() is None or not current_user.is_authenticated:
+        return None
+    endpoint = request.endpoint or ""
+    if not endpoint or endpoint.startswith("auth.") or endpoint.endswith("static"):
+        return None
+    if not must_set_up_two_factor(current_user):
+        return None
+    flash("Your practice requires two-factor authentication. Please set it up to continue.", "warning")
+    return redirect(url_for("auth.account_security"))

@@ -1,0 +1,151 @@
+"""Rules of practice settings: who may change what, which values are acceptable, what changed.
+
+Values arrive as plain Python values (the view has already turned form text into ints and bools).
+Everything is checked before anything is applied, so a refused change leaves every setting as it was.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from sqlalchemy import select
+
+from blueprints.people.models import Client
+from blueprints.people.service import create_client
+from tenants.database import db
+from tenants.features import PracticeSettings
+from tenants.registry import set_practice_name
+
+SETTINGS_ROLES = ("owner", "admin")
+PREVIEW_ROLES = ("owner", "admin", "scheduler")
+MFA_RULE_ROLES = ("owner",)
+
+# Column -> label, in the order the page shows them.
+TOGGLES = {
+    "portal_enabled": "Client portal",
+    "online_requests_enabled": "Online appointment requests",
+    "self_scheduling_enabled": "Self-scheduling (book without approval)",
+    "self_rescheduling_enabled": "Self-rescheduling",
+    "client_cancellation_enabled": "Clients may cancel appointments",
+    "messaging_enabled": "Secure messaging",
+    "uploads_enabled": "Client uploads",
+    "profile_links_enabled": "Profile links (passwordless)",
+    "guardian_access_enabled": "Guardian access",
+}
+ASKED_INFORMATION = {
+    "ask_demographics": "Demographics",
+    "ask_contact": "Contact details",
+    "ask_emergency_contact": "Emergency contact",
+    "ask_insurance": "Insurance",
+}
+NUMBERS = {
+    "cancellation_window_hours": (0, 720),
+    "profile_link_days": (1, 90),
+    "age_of_majority": (16, 21),
+    "teen_age": (10, 17),
+}
+TEXTS = ("time_zone", "contact_email")
+MAX_NAME_LENGTH = 200
+TEST_CLIENT_NAME = ("Test", "Client")
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def time_zone_problem(name: str | None) -> str | None:
+    if not name or name not in time_zones():
+        return "Choose a time zone from the list, for example Europe/London or America/New_York."
+    return None
+
+
+def editable_fields(role: str) -> tuple[str, ...]:
+    """The settings `role` may change (the staff two-factor rule is the owner's alone)."""
+    fields = ("name", *TEXTS, *TOGGLES, *ASKED_INFORMATION, *NUMBERS)
+    if role in MFA_RULE_ROLES:
+        fields += ("require_staff_mfa",)
+    return fields
+
+
+def settings_problems(values: dict) -> dict[str, str]:
+    """Field -> what is wrong with it; empty when every value is acceptable."""
+    problems: dict[str, str] = {}
+    name = (values.get("name") or "").strip()
+    if not name:
+        problems["name"] = "Give the practice a name."
+    elif len(name) > MAX_NAME_LENGTH:
+        problems["name"] = f"Use at most {MAX_NAME_LENGTH} characters."
+    problem = time_zone_problem(values.get("time_zone"))
+    if problem:
+        problems["time_zone"] = problem
+    for field, (low, high) in NUMBERS.items():
+        number = values.get(field)
+        if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
+            problems[field] = f"Enter a whole number from {low} to {high}."
+    majority, teen = values.get("age_of_majority"), values.get("teen_age")
+    if "age_of_majority" not in problems and "teen_age" not in problems and teen >= majority:
+        problems["teen_age"] = "The teen age must be below the age of majority."
+    return problems
+
+
+def current_values(settings: PracticeSettings, practice_name: str) -> dict:
+    values = {column: getattr(settings, column) for column in (*TEXTS, *TOGGLES, *ASKED_INFORMATION)}
+    values.update({column: getattr(settings, column) for column in (*NUMBERS, "require_staff_mfa")})
+    values["name"] = practice_name
+    return values
+
+
+def apply_settings(
+    settings: PracticeSettings, practice_id: int, practice_name: str, role: str, values: dict
+) -> list[str]:
+    """Apply `values` (already free of problems) as far as `role` may; return the names that changed."""
+    if role not in SETTINGS_ROLES:
+        raise PermissionError("Only the owner or an admin can change the practice's settings.")
+    if settings_problems(values):
+        raise ValueError("settings with problems are never applied")
+    changed = []
+    for field in editable_fields(role):
+        if field == "name":
+            continue
+        value = values.get(field)
+        if field == "contact_email":
+            value = (value or "").strip() or None
+        elif field in TOGGLES or field in ASKED_INFORMATION or field == "require_staff_mfa":
+            value = bool(value)
+        if getattr(settings, field) != value:
+            setattr(settings, field, value)
+            changed.append(field)
+    new_name = values["name"].strip()
+    if new_name != practice_name:
+        changed.insert(0, "name")
+        # The registry lives outside the practice's schema and commits on its own connection.
+        set_practice_name(practice_id, new_name)
+    return changed
+
+
+def list_test_clients() -> list[Client]:
+    """The practice's test clients (staff "Preview as client" opens the portal as one of them)."""
+    return list(
+        db.session.scalars(
+            select(Client).where(Client.is_test.is_(True)).order_by(Client.first_name, Client.id)
+        )
+    )
+
+
+def ensure_test_client() -> tuple[Client, bool]:
+    """The first test client, created when there is none. Returns (client, created)."""
+    existing = list_test_clients()
+    if existing:
+        return existing[0], False
+    first, last = TEST_CLIENT_NAME
+    return create_client(first, last, is_test=True), True
+
+
+def preview_client(client_id: int) -> Client | None:
+    """The test client `client_id` of this practice, or None (a real client is never previewed)."""
+    client = db.session.get(Client, client_id)
+    if client is None or not client.is_test or client.status != "active":
+        return None
+    return client
