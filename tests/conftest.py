@@ -118,7 +118,8 @@ def app(database_url, smtp_server, tmp_path_factory):
         practice_cache_seconds=0,
     )
     flask_app = create_app(settings)
-    flask_app.config.update(TESTING=True)
+    # Cheap argon2 parameters for speed; production uses RFC 9106's low-memory profile.
+    flask_app.config.update(TESTING=True, PASSWORD_HASH_PROFILE="CHEAPEST")
     with flask_app.app_context():
         upgrade_public(db.engine)
         # Each test run numbers its practices from its own offset: role names are cluster-wide.

@@ -235,3 +235,15 @@ def test_forged_expired_and_other_practice_reset_tokens(make_practice, visit, in
         db.session.commit()
     assert visit(b).get(f"/reset-password/{token_b}").status_code == 410
     assert visit(b).login(b.owner_email).status_code == 302  # password unchanged
+
+
+def test_passwords_are_stored_as_argon2id_at_production_cost(app):
+    from blueprints.auth.service import hash_password
+
+    with app.app_context():
+        app.config["PASSWORD_HASH_PROFILE"] = "OWASP"
+        try:
+            stored = hash_password("a-long-enough-password")
+        finally:
+            app.config["PASSWORD_HASH_PROFILE"] = "CHEAPEST"
+    assert stored.startswith("$argon2id$v=19$m=47104,t=1,p=1$")

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import segno
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, Type, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from sqlalchemy import delete, func, select, update
 
 from blueprints.auth.models import OneTimeToken, RecoveryCode, User
@@ -34,8 +35,25 @@ TOKEN_LIFETIMES = {
 MIN_PASSWORD_LENGTH = 10
 PASSWORD_LENGTH_MESSAGE = f"Use at least {MIN_PASSWORD_LENGTH} characters (and at most 512)."
 
-_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
-_UNUSABLE_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# argon2id at OWASP's recommended cost (46 MiB, one pass, one lane: about 0.1 s here). Only the test
+# suite picks the cheapest profile (config PASSWORD_HASH_PROFILE); any stronger profile chosen later
+# re-hashes each password at its next login (check_needs_rehash).
+PASSWORD_PROFILES = {
+    "OWASP": Parameters(
+        type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=1, memory_cost=47104, parallelism=1
+    ),
+    "CHEAPEST": profiles.CHEAPEST,
+}
+_hashers: dict[str, tuple[PasswordHasher, str]] = {}
+
+
+def _password_hasher() -> tuple[PasswordHasher, str]:
+    """The configured argon2id hasher, and a hash that no password matches (for unknown emails)."""
+    name = current_app.config.get("PASSWORD_HASH_PROFILE", "OWASP") if has_app_context() else "OWASP"
+    if name not in _hashers:
+        hasher = PasswordHasher.from_parameters(PASSWORD_PROFILES[name])
+        _hashers[name] = (hasher, hasher.hash(secrets.token_urlsafe(16)))
+    return _hashers[name]
 
 
 class AccountError(ValueError):
@@ -43,7 +61,7 @@ class AccountError(ValueError):
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _password_hasher()[0].hash(password)
 
 
 def password_problem(password: str) -> str | None:
@@ -77,14 +95,15 @@ def create_user(email: str, name: str, password: str | None, role: str, kind: st
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None. Takes as long either way."""
     user = find_user_by_email(email)
-    stored = user.password_hash if user is not None and user.password_hash else _UNUSABLE_HASH
+    hasher, unusable = _password_hasher()
+    stored = user.password_hash if user is not None and user.password_hash else unusable
     try:
-        _hasher.verify(stored, password or "")
+        hasher.verify(stored, password or "")
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.is_active:
         return None
-    if _hasher.check_needs_rehash(stored):
+    if hasher.check_needs_rehash(stored):
         user.password_hash = hash_password(password)
     return user
 
@@ -268,7 +287,7 @@ def password_matches(user: User, password: str | None) -> bool:
     if not user.password_hash or not password:
         return False
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _password_hasher()[0].verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
