@@ -4,7 +4,7 @@ rewritten to [redacted] in every log line, for gunicorn (deploy/gunicorn.conf.py
 import logging
 import re
 
-TOKEN_PATH = re.compile(r"(/(?:l|reset-password|activate)/)[^\s\"'?#&]+")
+TOKEN_PATH = re.compile(r"(/(?:l|reset-password|activate|feeds)/)[^\s\"'?#&]+")
 TOKEN_QUERY = re.compile(r"([?&;](?:[\w.-]*token|code|key|signature)=)[^\s\"'&#;]+", re.IGNORECASE)
 
 

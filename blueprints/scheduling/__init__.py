@@ -6,4 +6,4 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("scheduling", __name__))
 
-from blueprints.scheduling import models, portal_routes  # noqa: E402,F401
+from blueprints.scheduling import models, portal_routes, staff_routes  # noqa: E402,F401

@@ -369,8 +369,7 @@ def approve_request(
     if request.status != "pending":
         raise SchedulingError("This request was already handled.")
     if request.requested_starts_at is not None and request.requested_starts_at <= _now():
-        request.status = "expired"
-        raise SchedulingError("The requested time has passed; the request expired.")
+        raise SchedulingError("The requested time has passed; the request can no longer be approved.")
     changes = []
     appointment = None
     if request.kind == "new":
