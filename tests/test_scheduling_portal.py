@@ -208,3 +208,34 @@ def test_another_clients_appointment_is_404(booking, visit, in_practice, make_cl
         practice_settings().portal_enabled = True
         db.session.commit()
     assert visit(elsewhere).get(f"/portal/appointments/{theirs}/cancel").status_code in (302, 404)
+
+
+def test_guardian_feed_covers_the_minors_they_manage_and_nobody_else(
+    booking, visit, in_practice, make_client, grant_portal
+):
+    from datetime import date
+
+    practice, client, service_id = booking
+    child = make_client(practice, first="Kid", date_of_birth=date(date.today().year - 8, 1, 1))
+    teen = make_client(practice, first="Teen", date_of_birth=date(date.today().year - 15, 1, 1))
+    guardian_email = f"parent@{practice.slug}.example.com"
+    grant_portal(practice, child, guardian_email, "guardian")
+    grant_portal(practice, teen, guardian_email, "guardian", can_appointments=False)
+    book_directly(in_practice, practice, child, service_id, next_hour(50))
+    book_directly(in_practice, practice, teen, service_id, next_hour(70))
+    book_directly(in_practice, practice, client, service_id, next_hour(90))
+
+    guardian = visit(practice)
+    guardian.login(guardian_email)
+    guardian.post(f"/portal/open/{child.id}", form_page="/portal/choose")
+    page = guardian.post("/portal/calendar-feed", {"action": "create"}).get_data(as_text=True)
+    feed_path = re.search(r"http://[^/]+(/feeds/[^<]+\.ics)", page).group(1)
+    feed = visit(practice).get(feed_path)
+    assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    body = feed.get_data(as_text=True)
+    assert "Kid: Therapy with" in body
+    assert (
+        "Teen:" not in body and "Robin" not in body
+    )  # no grant for the teen's appointments; no other client
+    guardian.post("/portal/calendar-feed", {"action": "revoke"})
+    assert visit(practice).get(feed_path).status_code == 404

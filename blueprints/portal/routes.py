@@ -20,6 +20,17 @@ def _viewer_can(permission: str):
 
 register_nav("portal", "Home", "portal.home", lambda: current_viewer() is not None, order=10)
 register_nav("portal", "Appointments", "portal.appointments", _viewer_can("appointments"), order=20)
+register_nav(
+    "portal",
+    "Calendar feed",
+    "scheduling.client_feed",
+    lambda: (
+        _viewer_can("appointments")()
+        and current_viewer().user_id is not None
+        and not current_viewer().read_only
+    ),
+    order=80,
+)
 
 
 @bp.get("/portal")

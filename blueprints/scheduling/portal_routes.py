@@ -243,3 +243,32 @@ def cancel(appointment_id: int):
         mode=mode,
         form=form,
     )
+
+
+@bp.route("/portal/calendar-feed", methods=["GET", "POST"])
+@portal_page("appointments")
+def client_feed():
+    """A logged-in client's (or guardian's) private feed of the appointments they manage."""
+    from flask_login import current_user
+
+    from blueprints.scheduling import staff_service as feeds
+    from tenants.addresses import practice_url
+    from tenants.context import current_practice
+
+    viewer = current_viewer()
+    if viewer.user_id is None or viewer.read_only:
+        abort(404)  # profile-link sessions and previews have no feed of their own
+    form = SlotForm()
+    url = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            refuse(400, "This form has expired. Please reload the page and try again.")
+        if request.form.get("action") == "revoke":
+            feeds.revoke_feed(current_user)
+            flash("Your calendar feed was turned off.", "success")
+        else:
+            url = practice_url(current_practice().slug, f"/feeds/{feeds.create_feed(current_user)}.ics")
+        db.session.commit()
+    return render_template(
+        "scheduling/portal_feed.html", viewer=viewer, feed=feeds.active_feed(current_user), url=url, form=form
+    )

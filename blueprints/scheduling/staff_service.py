@@ -949,7 +949,7 @@ def revoke_feed(user: User) -> bool:
 
 
 def feed_owner(raw_token: str) -> User | None:
-    """The active staff member whose live feed this token opens, or None."""
+    """The active person (staff, or client-side login) whose live feed this token opens, or None."""
     if not raw_token or len(raw_token) > 200:
         return None
     feed = db.session.scalars(
@@ -960,7 +960,7 @@ def feed_owner(raw_token: str) -> User | None:
     if feed is None:
         return None
     user = db.session.get(User, feed.user_id)
-    if user is None or not user.is_staff or not user.is_active_account:
+    if user is None or not user.is_active_account:
         return None
     return user
 
@@ -975,14 +975,22 @@ def feed_calendar(user: User, now: datetime | None = None) -> str:
     calendar_.add("version", "2.0")
     calendar_.add("x-wr-calname", f"{current_practice().name}: {user.name}")
     calendar_.add("x-wr-timezone", zone.key)
+    if user.is_staff:
+        whose = Appointment.clinician_user_id == user.id
+    else:
+        # A client's feed: their own records and the minors they may manage appointments for.
+        from blueprints.portal.viewer import accessible_records
+
+        records = [client.id for _, client, rights in accessible_records(user) if rights.appointments]
+        whose = Appointment.client_id.in_(records)
     appointments = db.session.scalars(
         select(Appointment)
-        .where(
-            Appointment.clinician_user_id == user.id,
-            Appointment.status == "booked",
-            Appointment.ends_at > now,
+        .where(whose, Appointment.status == "booked", Appointment.ends_at > now)
+        .options(
+            selectinload(Appointment.client),
+            selectinload(Appointment.service),
+            selectinload(Appointment.clinician),
         )
-        .options(selectinload(Appointment.client), selectinload(Appointment.service))
         .order_by(Appointment.starts_at)
     )
     stamp = now.replace(microsecond=0)
@@ -993,7 +1001,12 @@ def feed_calendar(user: User, now: datetime | None = None) -> str:
         event.add("dtstamp", stamp)
         event.add("dtstart", appointment.starts_at.astimezone(zone))
         event.add("dtend", appointment.ends_at.astimezone(zone))
-        event.add("summary", f"{appointment.service.name} with {appointment.client.first_name}")
+        if user.is_staff:
+            summary = f"{appointment.service.name} with {appointment.client.first_name}"
+        else:
+            with_whom = f"{appointment.service.name} with {appointment.clinician.name}"
+            summary = f"{appointment.client.first_name}: {with_whom}"
+        event.add("summary", summary)
         event.add("status", "CONFIRMED")
         calendar_.add_component(event)
     today = now.date()
