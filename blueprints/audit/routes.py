@@ -15,7 +15,6 @@ from blueprints.audit import bp
 from blueprints.audit.forms import AuditFilterForm
 from blueprints.audit.models import AuditEvent
 from blueprints.auth.models import User
-from blueprints.people.models import Client
 from tenants.database import db
 from tenants.features import practice_settings
 
@@ -56,6 +55,8 @@ def _people_in_log() -> list[tuple[int, str, str]]:
 
 
 def _client_names(events: list[AuditEvent]) -> dict[int, str]:
+    from blueprints.people.models import Client  # (people's routes write to the audit log)
+
     ids = {event.client_id for event in events if event.client_id is not None}
     if not ids:
         return {}

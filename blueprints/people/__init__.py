@@ -2,9 +2,23 @@
 guardians and minors (who may act for whom)."""
 
 from flask import Blueprint
+from flask_login import current_user
 
+from app.nav import register_nav
 from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("people", __name__))
 
-from blueprints.people import models  # noqa: E402,F401
+
+def _is_staff() -> bool:
+    return current_user.is_authenticated and current_user.is_staff
+
+
+def _manages_staff() -> bool:
+    return _is_staff() and current_user.role in ("owner", "admin")
+
+
+register_nav("staff", "Clients", "people.clients", _is_staff, order=20)
+register_nav("staff", "Staff", "people.staff", _manages_staff, order=80)
+
+from blueprints.people import models, routes  # noqa: E402,F401

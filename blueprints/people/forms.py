@@ -1,0 +1,162 @@
+"""Forms of the people feature: staff invites and roles, client records, guardians, activation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
+
+from blueprints.auth.models import STAFF_ROLES
+from blueprints.auth.service import MIN_PASSWORD_LENGTH, PASSWORD_LENGTH_MESSAGE
+from blueprints.people import service
+
+PHONE = Regexp(r"^[0-9+().\-\s]*$", message="Use digits, spaces and + ( ) - only.")
+EMAIL_MESSAGE = "Enter a valid email address."
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class ActivateForm(FlaskForm):
+    password = PasswordField(
+        "Choose a password",
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH, max=512, message=PASSWORD_LENGTH_MESSAGE),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
+    )
+
+
+def role_choices(roles=STAFF_ROLES) -> list[SelectChoice]:
+    return [SelectChoice(role, service.ROLE_LABELS[role]) for role in roles]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class InviteStaffForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter the person's name."), Length(max=200)])
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter an email address."), Email(EMAIL_MESSAGE), Length(max=254)]
+    )
+    # Which roles the person inviting may give is a rule (service.roles_for), with its own message.
+    role = SelectField("Role", choices=role_choices(), default="clinician", validate_choice=False)
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=role_choices(), validate_choice=False)
+
+
+def _past_date(form, field):
+    if field.data is not None and not date(1900, 1, 1) <= field.data <= date.today():
+        raise ValidationError("Enter a date of birth in the past (after 1900).")
+
+
+def _time_zone(form, field):
+    problem = service.time_zone_problem((field.data or "").strip())
+    if problem:
+        raise ValidationError(problem)
+
+
+class ClientForm(FlaskForm):
+    first_name = StringField(
+        "First name", validators=[DataRequired("Enter the first name."), Length(max=100)]
+    )
+    last_name = StringField("Last name", validators=[DataRequired("Enter the last name."), Length(max=100)])
+    preferred_name = StringField("Preferred name", validators=[Optional(), Length(max=100)])
+    date_of_birth = DateField(
+        "Date of birth",
+        validators=[Optional(), _past_date],
+        render_kw={"max": "9999-12-31"},
+    )
+    email = EmailField("Email", validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40), PHONE])
+    address = TextAreaField("Address", validators=[Optional(), Length(max=1000)], render_kw={"rows": 3})
+    time_zone = StringField(
+        "Time zone",
+        validators=[Optional(), Length(max=64), _time_zone],
+        description="Leave empty to use the practice's time zone.",
+    )
+    emergency_contact_name = StringField("Emergency contact", validators=[Optional(), Length(max=200)])
+    emergency_contact_phone = StringField(
+        "Emergency contact phone", validators=[Optional(), Length(max=40), PHONE]
+    )
+    insurance_provider = StringField("Insurance provider", validators=[Optional(), Length(max=200)])
+    insurance_member_id = StringField("Insurance member ID", validators=[Optional(), Length(max=100)])
+
+    def asked_data(self) -> dict:
+        """The values of the fields this form shows (the practice's asked sections)."""
+        return {name: self[name].data for name in self._asked}
+
+
+def client_form(settings, **kwargs) -> ClientForm:
+    """A client form with only the sections the practice asks for (the name always)."""
+    form = ClientForm(**kwargs)
+    asked = service.asked_fields(settings)
+    for name in [name for names in service.CLIENT_SECTIONS.values() for name in names]:
+        if name not in asked:
+            del form[name]
+    form._asked = asked
+    return form
+
+
+class AssignForm(FlaskForm):
+    user_id = SelectField("Assign", coerce=int, validate_choice=False)
+
+
+class TestClientForm(FlaskForm):
+    is_test = HiddenField()
+
+
+MINOR_MESSAGE_LABELS = {
+    "default": "Practice default (only while the minor is under the teen age)",
+    "allow": "Yes, always",
+    "deny": "No, never",
+}
+
+
+class GuardianPermissionsForm(FlaskForm):
+    can_appointments = BooleanField("See and manage appointments", default=True)
+    can_forms = BooleanField("Complete forms", default=True)
+    can_documents = BooleanField("See shared documents and upload", default=True)
+    can_messages = BooleanField("Message the practice on the minor's behalf", default=True)
+    can_billing = BooleanField("See billing", default=False)
+    minor_messages = SelectField(
+        "See the minor's own messages", choices=choices(MINOR_MESSAGE_LABELS.items()), default="default"
+    )
+
+    def permissions(self) -> dict:
+        names = ("can_appointments", "can_forms", "can_documents", "can_messages", "can_billing")
+        return {name: self[name].data for name in names} | {"minor_messages": self.minor_messages.data}
+
+
+class GuardianForm(GuardianPermissionsForm):
+    name = StringField(
+        "Guardian's name", validators=[DataRequired("Enter the guardian's name."), Length(max=200)]
+    )
+    email = EmailField(
+        "Guardian's email",
+        validators=[
+            DataRequired("Enter the guardian's email address."),
+            Email(EMAIL_MESSAGE),
+            Length(max=254),
+        ],
+    )
