@@ -26,7 +26,7 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"
     session_idle_minutes: int = 30
     session_max_hours: int = 12
-    practice_cache_seconds: int = 5
+    practice_cache_seconds: int = 30
     trusted_proxies: int = 0
 
     @classmethod
@@ -44,7 +44,7 @@ class Settings:
             ratelimit_storage_uri=env.get("PORTICO_RATELIMIT_STORAGE_URI") or "memory://",
             session_idle_minutes=_env_int("PORTICO_SESSION_IDLE_MINUTES", 30),
             session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", 12),
-            practice_cache_seconds=_env_int("PORTICO_PRACTICE_CACHE_SECONDS", 5),
+            practice_cache_seconds=_env_int("PORTICO_PRACTICE_CACHE_SECONDS", 30),
             trusted_proxies=_env_int("PORTICO_TRUSTED_PROXIES", 0),
         )
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from tenants.addresses import normalize_subdomain
 from tenants.context import PracticeRecord, practice_scope
 from tenants.database import TenantModel, db, enter_practice_sql
+from tenants.features import PracticeSettings
 from tenants.migrate import tenant_head
 from tenants.models import Practice
 from tenants.registry import RegistryError, address_available, invalidate_cache
@@ -27,6 +28,7 @@ ADDRESS_TAKEN = "That address is already taken. Please choose another."
 def build_tenant_tables(connection, revision: str) -> None:
     """Create every tenant table at `revision` in the schema the connection is switched to."""
     TenantModel.metadata.create_all(connection, checkfirst=False)
+    connection.execute(insert(PracticeSettings.__table__).values(id=1))  # the single settings row
     connection.exec_driver_sql(
         "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
         "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
