@@ -18,7 +18,7 @@ from app.extensions import bootstrap, csrf, db, limiter, login_manager
 from app.log_redaction import install_redaction
 from app.nav import nav_links
 from app.security import install_security_headers
-from app.web import local_time
+from app.web import IdConverter, local_time, reject_nul_bytes
 from tenants.context import bound_practice
 from tenants.database import EMPTY_SCHEMA
 from tenants.middleware import install_tenant_middleware
@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
         logging.getLogger(chatty).setLevel(logging.WARNING)
     install_redaction()
 
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(reject_nul_bytes)
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -2,7 +2,10 @@
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
+
+from tenants.database import db
 
 MESSAGES = {
     400: ("Bad request", "We could not understand that request."),
@@ -33,6 +36,14 @@ def install_error_pages(app: Flask) -> None:
     def http_error(error: HTTPException):
         message = error.description if getattr(error, "portico_message", False) else None
         return render_error(error.code or 500, message)
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def out_of_range(error):
+        # A value the database or the calendar cannot hold (a 30-digit id, the year 9999 plus a day):
+        # the input is bad, nothing was changed.
+        db.session.rollback()
+        return render_error(400, "A value in that request is out of range.")
 
     @app.errorhandler(Exception)
     def unexpected(error):

@@ -7,6 +7,32 @@ from urllib.parse import urlsplit
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
+from wtforms import ValidationError
+
+BIGINT_MAX = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URLs: ids beyond a bigint are simply not found (404), never a database error."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", BIGINT_MAX)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def reject_nul_bytes():
+    """Before every request: NUL bytes have no place in any parameter (PostgreSQL refuses them)."""
+    for values in (request.args, request.form):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400)
+
+
+def single_line(form, field):
+    """WTForms validator: no line breaks or other control characters (names end up in email headers)."""
+    if field.data and any(ord(character) < 32 or ord(character) == 127 for character in field.data):
+        raise ValidationError("Use a single line of text, without control characters.")
 
 
 def safe_next(target: str | None, fallback: str = "/") -> str:

@@ -10,9 +10,14 @@ import logging
 import sys
 import time
 
-from bench import overhead, provisioning, scale
+from bench import overhead, provisioning, scale, scheduling
 
-BENCHMARKS = {"provisioning": provisioning, "overhead": overhead, "scale": scale}
+BENCHMARKS = {
+    "provisioning": provisioning,
+    "overhead": overhead,
+    "scale": scale,
+    "scheduling": scheduling,
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

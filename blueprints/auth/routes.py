@@ -22,11 +22,22 @@ from blueprints.auth.forms import (
     VerifyCodeForm,
 )
 from blueprints.auth.sessions import end_session, start_session
-from tenants.context import current_practice
+from tenants.context import bound_practice, current_practice
 from tenants.database import db
 
 LOGIN_LIMIT = "10 per minute;50 per hour"
 RESET_LIMIT = "5 per minute;20 per hour"
+# Per account as well as per address: many addresses guessing one password, or mail-bombing one inbox.
+ACCOUNT_LOGIN_LIMIT = "20 per hour"
+ACCOUNT_RESET_LIMIT = "5 per hour"
+
+
+def _account_key() -> str:
+    practice = bound_practice()
+    email = (request.form.get("email") or "").strip().lower()[:254]
+    return f"account:{practice.id if practice else 'apex'}:{email}"
+
+
 WRONG_LOGIN = "That email and password do not match an account here."
 WRONG_CODE = "That code is not right. Please try again."
 REPLAYED_CODE = "That code was already used. Please wait for the next one."
@@ -67,6 +78,7 @@ def _record_failed_login(email: str, detail: str) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
+@limiter.limit(ACCOUNT_LOGIN_LIMIT, methods=["POST"], key_func=_account_key)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
@@ -131,6 +143,7 @@ def handoff():
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(RESET_LIMIT, methods=["POST"])
+@limiter.limit(ACCOUNT_RESET_LIMIT, methods=["POST"], key_func=_account_key)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():

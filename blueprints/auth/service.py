@@ -196,7 +196,17 @@ def reset_password(raw_token: str, new_password: str) -> User:
 
 
 def change_password(user: User, new_password: str) -> None:
+    """Set a new password; every session and every other reset or activation link of the user ends."""
     user.password_hash = hash_password(new_password)
+    db.session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user.id,
+            OneTimeToken.used_at.is_(None),
+            OneTimeToken.purpose.in_((PASSWORD_RESET, ACTIVATE)),
+        )
+        .values(used_at=func.now())
+    )
     end_all_sessions(user)
 
 

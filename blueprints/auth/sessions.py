@@ -61,9 +61,15 @@ def start_session(user: User) -> None:
 
 
 def end_session(user: User | None) -> None:
-    """Log out here and everywhere: the user's other sessions end with this one."""
+    """Log out here and everywhere: the user's other sessions end with this one. A profile-link
+    session has no account to bump, so its link is revoked: a copied cookie opens nothing."""
     if user is not None and getattr(user, "id", None) is not None:
         end_all_sessions(user)
+    link = session.get("profile_link") or {}
+    if link.get("link_id") and link.get("client_id"):
+        from blueprints.profile_links.service import end_link_session  # (profile_links imports auth)
+
+        end_link_session(link["client_id"], link["link_id"])
     logout_user()
     session.clear()
 

@@ -17,7 +17,7 @@ from blueprints.messaging.models import THREADS, Message
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client, PortalAccess
 from blueprints.portal.service import Permissions, permissions_for
-from blueprints.profile_links.service import profile_link_url
+from blueprints.profile_links.service import links_allowed, profile_link_url
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
@@ -149,12 +149,12 @@ def notify(client: Client, thread: str, staff: User, today) -> list[str]:
 
     The client's own thread gets a profile link when the practice uses them. A guardian gets the
     login page instead: a profile link opens the record as the client, which would show a guardian
-    the minor's own messages.
+    the minor's own messages; for the same reason a minor's own thread gets the login page too.
     """
     practice = current_practice()
     sent = []
     for address in recipients(client, thread, today):
-        if thread == "client" and is_enabled("profile_links"):
+        if thread == "client" and is_enabled("profile_links") and links_allowed(client):
             link = profile_link_url(client, created_by=staff)
             how = (
                 f"Open your portal with this link (it works once and expires in "

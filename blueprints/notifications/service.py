@@ -39,9 +39,10 @@ def build_message(email: OutboxEmail) -> EmailMessage:
     practice = current_practice()
     message = EmailMessage()
     sender_name, sender_address = _split_sender(settings.mail_from)
-    message["From"] = formataddr((practice.name or sender_name, sender_address))
+    display_name = " ".join((practice.name or sender_name).split())  # no line breaks in a header
+    message["From"] = formataddr((display_name, sender_address))
     message["To"] = email.to_address
-    message["Subject"] = email.subject
+    message["Subject"] = " ".join(email.subject.split())
     message["Message-ID"] = make_msgid(domain=settings.base_host)
     message["X-Portico-Practice"] = str(practice.id)
     message.set_content(email.body_text)

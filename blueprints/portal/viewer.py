@@ -21,12 +21,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from blueprints.people.models import Client, PortalAccess
-from blueprints.portal.service import LINK_ONLY, SELF, Permissions, permissions_for
+from blueprints.portal.service import LINK_ONLY, SELF, Permissions, is_minor, permissions_for
 from tenants.context import current_practice
 from tenants.database import db
 from tenants.features import is_enabled, practice_settings
 
 STEP_UP_MINUTES = 30
+PREVIEW_ROLES = ("owner", "admin", "scheduler")
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def _viewer_for_profile_link() -> Viewer | None:
         return None
     from blueprints.profile_links.models import ProfileLink  # (that package's routes import this module)
 
+    if is_minor(client, practice_settings(), practice_today()):
+        return None  # minors use their own login (see profile_links.service.links_allowed)
     # Revoking a link (or all of a client's links) also ends the session it opened.
     opened_by = db.session.get(ProfileLink, link.get("link_id") or 0)
     if opened_by is None or opened_by.client_id != client.id or opened_by.revoked_at is not None:
@@ -109,6 +112,8 @@ def _viewer_for_preview() -> Viewer | None:
     client_id = session.get("preview_client_id")
     if client_id is None or not current_user.is_authenticated or not current_user.is_staff:
         return None
+    if current_user.role not in PREVIEW_ROLES:
+        return None  # the staff member's role changed since the preview started
     client = db.session.get(Client, client_id)
     if client is None or not client.is_test:
         return None

@@ -138,6 +138,18 @@ def revoke_link(client_id: int, link_id: int) -> bool:
     return revoked is not None
 
 
+def end_link_session(client_id: int, link_id: int) -> None:
+    """Logging out of a profile-link session: its link (used already) is revoked, so a copy of the
+    session cookie opens nothing afterwards."""
+    db.session.execute(
+        update(ProfileLink)
+        .where(ProfileLink.id == link_id, ProfileLink.client_id == client_id)
+        .where(ProfileLink.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def revoke_all(client_id: int) -> int:
     """Revoke every link of `client_id` not revoked yet; returns how many.
 
@@ -168,10 +180,23 @@ def link_email(client: Client, url: str) -> tuple[str, str]:
     )
 
 
+def links_allowed(client: Client) -> bool:
+    """Minors get no profile links: a minor's address on file is often a parent's, and a link opens
+    the record as the minor. Minors and guardians use their own logins instead."""
+    from blueprints.portal.service import is_minor
+    from blueprints.portal.viewer import practice_today
+
+    return client.status == "active" and not is_minor(client, practice_settings(), practice_today())
+
+
 def send_link(client: Client, staff: User) -> None:
     """Email `client` a fresh link (staff's "Email a profile link")."""
     if client.status != "active":
         raise ValueError("Archived clients cannot be sent a profile link.")
+    if not links_allowed(client):
+        raise ValueError(
+            "Minors are not sent profile links: invite the minor or a guardian to the portal instead."
+        )
     if not (client.email or "").strip():
         raise ValueError("This client has no email address on file. Add one to the record first.")
     subject, body = link_email(client, profile_link_url(client, created_by=staff))
@@ -194,6 +219,8 @@ def request_new_link(email: str) -> list[Client]:
     hour_ago = _now() - timedelta(hours=1)
     sent = []
     for client in clients:
+        if not links_allowed(client):
+            continue
         recent = db.session.scalar(
             select(func.count(ProfileLink.id)).where(
                 ProfileLink.client_id == client.id, ProfileLink.created_at > hour_ago

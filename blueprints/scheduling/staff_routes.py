@@ -42,7 +42,7 @@ from blueprints.scheduling.service import SchedulingError, SlotTaken, StaleAppoi
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
-from tenants.features import practice_settings
+from tenants.features import is_enabled, practice_settings
 
 FEED_LIMIT = "60 per minute"
 
@@ -782,7 +782,7 @@ def revoke_feed():
 @limiter.limit(FEED_LIMIT)
 def calendar_feed(token: str):
     user = rules.feed_owner(token)
-    if user is None:
+    if user is None or (not user.is_staff and not is_enabled("portal")):
         abort(404)
     body = rules.feed_calendar(user)
     response = Response(body, mimetype="text/calendar")

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
+from app.web import single_line
 from blueprints.settings.service import ASKED_INFORMATION, NUMBERS, TOGGLES
 
 NUMBER_LABELS = {
@@ -18,7 +19,7 @@ NUMBER_LABELS = {
 
 
 class SettingsForm(FlaskForm):
-    name = StringField("Practice name", validators=[InputRequired(), Length(max=200)])
+    name = StringField("Practice name", validators=[InputRequired(), Length(max=200), single_line])
     time_zone = StringField("Time zone", validators=[InputRequired(), Length(max=64)])
     contact_email = EmailField("Contact email", validators=[Optional(), Email(), Length(max=254)])
     require_staff_mfa = BooleanField("Require two-factor authentication for all staff")

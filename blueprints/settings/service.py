@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from blueprints.people.models import Client
 from blueprints.people.service import create_client
+from blueprints.portal.viewer import PREVIEW_ROLES  # noqa: F401  (who may preview: one rule)
 from tenants.database import db
 from tenants.features import PracticeSettings
 from tenants.registry import set_practice_name
 
 SETTINGS_ROLES = ("owner", "admin")
-PREVIEW_ROLES = ("owner", "admin", "scheduler")
 MFA_RULE_ROLES = ("owner",)
 
 # Column -> label, in the order the page shows them.

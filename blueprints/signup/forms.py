@@ -5,13 +5,16 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length
 
+from app.web import single_line
 from blueprints.auth.service import MIN_PASSWORD_LENGTH, PASSWORD_LENGTH_MESSAGE
 from tenants.addresses import MAX_LENGTH, normalize_subdomain
 from tenants.registry import address_available
 
 
 class SignupForm(FlaskForm):
-    practice_name = StringField("Practice name", validators=[DataRequired(), Length(min=2, max=200)])
+    practice_name = StringField(
+        "Practice name", validators=[DataRequired(), Length(min=2, max=200), single_line]
+    )
     owner_name = StringField("Your name", validators=[DataRequired(), Length(min=1, max=200)])
     email = EmailField("Your email", validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(
