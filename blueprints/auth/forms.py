@@ -17,18 +17,24 @@ class ForgotPasswordForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
 
 
-class ResetPasswordForm(FlaskForm):
+def new_password_fields(label: str = "New password") -> tuple[PasswordField, PasswordField]:
+    """A password field and its confirmation, with the practice's password rule."""
     password = PasswordField(
-        "New password",
+        label,
         validators=[
             DataRequired(),
             Length(min=MIN_PASSWORD_LENGTH, max=512, message=PASSWORD_LENGTH_MESSAGE),
         ],
     )
     confirm = PasswordField(
-        "Repeat the new password",
+        "Repeat the " + label.lower().replace("choose a ", ""),
         validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
     )
+    return password, confirm
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm = new_password_fields("New password")
 
 
 class LogoutForm(FlaskForm):

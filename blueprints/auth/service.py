@@ -184,13 +184,21 @@ def request_password_reset(email: str) -> None:
     )
 
 
-def reset_password(raw_token: str, new_password: str) -> User:
-    problem = password_problem(new_password)
+def consume_with_new_password(raw_token: str, purpose: str, password: str, expired: str) -> User:
+    """Use up a reset or activation token for a new password that meets the rule (else AccountError)."""
+    problem = password_problem(password)
     if problem:
         raise AccountError(problem)
-    user = consume_token(raw_token, PASSWORD_RESET)
+    user = consume_token(raw_token, purpose)
     if user is None:
-        raise AccountError("This reset link has expired or was already used.")
+        raise AccountError(expired)
+    return user
+
+
+def reset_password(raw_token: str, new_password: str) -> User:
+    user = consume_with_new_password(
+        raw_token, PASSWORD_RESET, new_password, "This reset link has expired or was already used."
+    )
     change_password(user, new_password)
     return user
 

@@ -10,16 +10,15 @@ from wtforms import (
     DateField,
     EmailField,
     HiddenField,
-    PasswordField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from blueprints.auth.forms import new_password_fields
 from blueprints.auth.models import STAFF_ROLES
-from blueprints.auth.service import MIN_PASSWORD_LENGTH, PASSWORD_LENGTH_MESSAGE
 from blueprints.people import service
 
 PHONE = Regexp(r"^[0-9+().\-\s]*$", message="Use digits, spaces and + ( ) - only.")
@@ -31,17 +30,7 @@ class ActionForm(FlaskForm):
 
 
 class ActivateForm(FlaskForm):
-    password = PasswordField(
-        "Choose a password",
-        validators=[
-            DataRequired(),
-            Length(min=MIN_PASSWORD_LENGTH, max=512, message=PASSWORD_LENGTH_MESSAGE),
-        ],
-    )
-    confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
-    )
+    password, confirm = new_password_fields("Choose a password")
 
 
 def role_choices(roles=STAFF_ROLES) -> list[SelectChoice]:

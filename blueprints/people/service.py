@@ -19,13 +19,12 @@ from blueprints.auth.service import (
     ACTIVATE,
     TOKEN_LIFETIMES,
     AccountError,
-    consume_token,
+    consume_with_new_password,
     create_user,
     end_all_sessions,
     find_user_by_email,
     hash_password,
     issue_token,
-    password_problem,
     peek_token,
 )
 from blueprints.notifications.service import queue_email
@@ -185,12 +184,9 @@ def activation_user(raw_token: str) -> User | None:
 
 def activate_account(raw_token: str, password: str) -> User:
     """Set the first password of an invited account; the link (and any other one) is then dead."""
-    problem = password_problem(password)
-    if problem:
-        raise AccountError(problem)
-    user = consume_token(raw_token, ACTIVATE)
-    if user is None:
-        raise AccountError("This activation link has expired or was already used.")
+    user = consume_with_new_password(
+        raw_token, ACTIVATE, password, "This activation link has expired or was already used."
+    )
     _retire_activation_links(user)
     user.password_hash = hash_password(password)
     user.activated_at = func.now()

@@ -46,6 +46,22 @@ def _own_appointment(appointment_id: int) -> Appointment:
     return appointment
 
 
+def _carry_out(change, action: str, success: str):
+    """Run one client change in this request's transaction: a scheduling refusal becomes a 409
+    page with nothing changed; otherwise audit it, commit, and go back to the appointments."""
+    viewer = current_viewer()
+    try:
+        appointment_id = change()
+    except service.SchedulingError as error:  # SlotTaken included
+        db.session.rollback()
+        refuse(409, str(error))
+    detail = f"appointment {appointment_id}" if appointment_id else None
+    record(action, client_id=viewer.client.id, detail=detail, **viewer.audit_actor)
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("portal.appointments"))
+
+
 def _slots_by_day(slots, zone_name: str):
     zone = ZoneInfo(zone_name)
     return [(day, list(items)) for day, items in groupby(slots, key=lambda s: s.astimezone(zone).date())]
@@ -119,25 +135,17 @@ def book_submit():
     starts_at = _parse_start(form.starts_at.data)
     if starts_at not in service.available_slots(clinician.id, chosen):
         refuse(409, "That time is no longer available. Please pick another.")
-    try:
-        if mode == "book":
-            appointment = service.book(viewer.client, clinician, chosen, starts_at)
-            record(
-                "booked appointment",
-                client_id=viewer.client.id,
-                detail=f"appointment {appointment.id}",
-                **viewer.audit_actor,
-            )
-            flash("Your appointment is booked. A calendar invite is on its way.", "success")
-        else:
-            service.request_new(viewer.client, clinician, chosen, starts_at, requested_by=None)
-            record("requested appointment", client_id=viewer.client.id, **viewer.audit_actor)
-            flash("Your request was sent. The practice will confirm it by email.", "success")
-    except service.SlotTaken as error:
-        db.session.rollback()
-        refuse(409, str(error))
-    db.session.commit()
-    return redirect(url_for("portal.appointments"))
+    if mode == "book":
+        return _carry_out(
+            lambda: service.book(viewer.client, clinician, chosen, starts_at).id,
+            "booked appointment",
+            "Your appointment is booked. A calendar invite is on its way.",
+        )
+    return _carry_out(
+        lambda: service.request_new(viewer.client, clinician, chosen, starts_at, requested_by=None) and None,
+        "requested appointment",
+        "Your request was sent. The practice will confirm it by email.",
+    )
 
 
 @bp.route("/portal/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
@@ -150,7 +158,7 @@ def reschedule(appointment_id: int):
     refusal = service.reschedule_refusal(appointment)
     form = SlotForm()
     if refusal is None and request.method == "POST":
-        viewer = _writable_viewer()
+        _writable_viewer()  # a preview may look, not change
         if not form.validate_on_submit():
             refuse(400, "Please pick a time from the list.")
         starts_at = _parse_start(form.starts_at.data)
@@ -159,30 +167,20 @@ def reschedule(appointment_id: int):
         )
         if starts_at not in slots:
             refuse(409, "That time is no longer available. Please pick another.")
-        try:
-            if mode == "book":
-                service.move(appointment, starts_at)
-                flash("Your appointment was moved. An updated calendar invite is on its way.", "success")
-            else:
+        if mode == "book":
+            return _carry_out(
+                lambda: service.move(appointment, starts_at).id,
+                "moved appointment",
+                "Your appointment was moved. An updated calendar invite is on its way.",
+            )
+        return _carry_out(
+            lambda: (
                 service.request_change(appointment, "reschedule", starts_at=starts_at, requested_by=None)
-                flash(
-                    "Your reschedule request was sent; your current time holds until it is approved.",
-                    "success",
-                )
-        except service.SlotTaken as error:
-            db.session.rollback()
-            refuse(409, str(error))
-        except service.SchedulingError as error:
-            db.session.rollback()
-            refuse(409, str(error))
-        record(
-            f"{'moved' if mode == 'book' else 'requested to move'} appointment",
-            client_id=viewer.client.id,
-            detail=f"appointment {appointment.id}",
-            **viewer.audit_actor,
+                and appointment.id
+            ),
+            "requested to move appointment",
+            "Your reschedule request was sent; your current time holds until it is approved.",
         )
-        db.session.commit()
-        return redirect(url_for("portal.appointments"))
     days = []
     if refusal is None:
         slots = service.available_slots(
@@ -212,27 +210,20 @@ def cancel(appointment_id: int):
     refusal = service.cancellation_refusal(appointment, settings)
     form = SlotForm()
     if refusal is None and request.method == "POST":
-        viewer = _writable_viewer()
+        _writable_viewer()  # a preview may look, not change
         if not form.validate_on_submit():
             refuse(400, "This form has expired. Please reload the page and try again.")
-        try:
-            if mode == "book":
-                service.cancel(appointment)
-                flash("Your appointment was cancelled. Your calendar will be updated.", "success")
-            else:
-                service.request_change(appointment, "cancellation", requested_by=None)
-                flash("Your cancellation request was sent to the practice.", "success")
-        except service.SchedulingError as error:
-            db.session.rollback()
-            refuse(409, str(error))
-        record(
-            f"{'cancelled' if mode == 'book' else 'requested to cancel'} appointment",
-            client_id=viewer.client.id,
-            detail=f"appointment {appointment.id}",
-            **viewer.audit_actor,
+        if mode == "book":
+            return _carry_out(
+                lambda: service.cancel(appointment) or appointment.id,
+                "cancelled appointment",
+                "Your appointment was cancelled. Your calendar will be updated.",
+            )
+        return _carry_out(
+            lambda: service.request_change(appointment, "cancellation", requested_by=None) and appointment.id,
+            "requested to cancel appointment",
+            "Your cancellation request was sent to the practice.",
         )
-        db.session.commit()
-        return redirect(url_for("portal.appointments"))
     return render_template(
         "scheduling/portal_cancel.html",
         viewer=current_viewer(),
