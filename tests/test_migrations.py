@@ -115,3 +115,27 @@ def test_db_upgrade_command(app, make_practice, tmp_path):
             text("SELECT schema_revision FROM public.practices WHERE id = :id"), {"id": practice.id}
         ).scalar()
     assert revision == tenant_head()
+
+
+def test_downgrade_to_the_first_revision_and_back(app, make_practice):
+    from alembic import command
+
+    from tenants.database import enter_practice_sql
+    from tenants.migrate import alembic_config, upgrade_schema
+
+    built, cycled = make_practice(), make_practice()
+    schema = f"tenant_{cycled.id}"
+    with app.app_context(), db.engine.begin() as conn:
+        conn.exec_driver_sql(enter_practice_sql(schema))
+        config = alembic_config()
+        config.attributes.update(connection=conn, branch="tenant", schema=schema)
+        command.downgrade(config, "t0001")
+        tables = conn.execute(
+            text("SELECT count(*) FROM pg_tables WHERE schemaname = :s"), {"s": schema}
+        ).scalar()
+        assert tables == 5  # t0001's four tables and alembic_version
+    with app.app_context(), db.engine.begin() as conn:
+        upgrade_schema(conn, cycled.id, schema)
+    a, b = catalog(app, f"tenant_{built.id}"), catalog(app, schema)
+    for part in CATALOG:
+        assert a[part] == b[part], part

@@ -274,4 +274,21 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("restore from backup; this revision adds tables and columns only")
+    op.drop_column("practice_settings", "cancellation_policy")
+    op.drop_column("practice_settings", "new_clients_choose_clinician")
+    op.drop_column("practice_settings", "booking_horizon_days")
+    op.drop_column("practice_settings", "min_notice_hours")
+    op.drop_column("practice_settings", "buffer_after_minutes")
+    op.drop_column("practice_settings", "buffer_before_minutes")
+    op.drop_column("outbox_emails", "attachment_text")
+    op.drop_column("outbox_emails", "attachment_content_type")
+    op.drop_column("outbox_emails", "attachment_filename")
+    op.drop_table("appointment_requests")
+    op.drop_table("service_clinicians")
+    op.drop_table("clinician_schedules")
+    op.drop_table("calendar_feeds")
+    op.drop_table("availability_rules")
+    op.drop_table("availability_exceptions")
+    op.drop_table("appointments")
+    op.drop_table("services")
+    op.execute("DROP FUNCTION appointments_block_key()")
