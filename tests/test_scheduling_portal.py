@@ -239,3 +239,54 @@ def test_guardian_feed_covers_the_minors_they_manage_and_nobody_else(
     )  # no grant for the teen's appointments; no other client
     guardian.post("/portal/calendar-feed", {"action": "revoke"})
     assert visit(practice).get(feed_path).status_code == 404
+
+
+def test_group_appointment_only_its_primary_contact_moves_it(booking, visit, in_practice, make_client):
+    practice, client, service_id = booking
+    partner = make_client(practice, first="Partner", email=f"partner@{practice.slug}.example.com", login=True)
+    primary_id = book_directly(in_practice, practice, client, service_id, next_hour(80))
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    page = f"/calendar/appointments/{primary_id}"
+    assert owner.post(f"{page}/group", {"client_id": partner.id}, form_page=page).status_code == 302
+    assert owner.post(f"{page}/group", {"client_id": partner.id}, form_page=page).status_code == 409
+    assert owner.post(f"{page}/group", {"client_id": 99999999}, form_page=page).status_code == 404
+    with in_practice(practice):
+        [member] = db.session.scalars(select(Appointment).where(Appointment.client_id == partner.id)).all()
+        member_id = member.id
+        assert member.group_id == primary_id and not member.is_group_primary
+    # The group still holds its time once: nobody else can take it.
+    with pytest.raises(service.SlotTaken):
+        book_directly(in_practice, practice, client, service_id, next_hour(80))
+
+    partner_visitor = logged_in_client(visit, practice, partner)
+    refused = partner_visitor.get(f"/portal/appointments/{member_id}/reschedule")
+    assert refused.status_code == 409 and "primary contact" in refused.get_data(as_text=True)
+
+    primary_visitor = logged_in_client(visit, practice, client)
+    assert "contact the practice to cancel it for everyone" in primary_visitor.get(
+        f"/portal/appointments/{primary_id}/cancel"
+    ).get_data(as_text=True)
+    slots = SLOT.findall(
+        primary_visitor.get(f"/portal/appointments/{primary_id}/reschedule").get_data(as_text=True)
+    )
+    new_time = next(
+        slot for slot in slots if datetime.fromisoformat(slot) > next_hour(30)
+    )  # outside the window
+    assert (
+        primary_visitor.post(
+            f"/portal/appointments/{primary_id}/reschedule", {"starts_at": new_time}
+        ).status_code
+        == 302
+    )
+    with in_practice(practice):
+        for appointment_id in (primary_id, member_id):
+            moved = db.session.get(Appointment, appointment_id)
+            assert moved.starts_at == datetime.fromisoformat(new_time) and moved.ics_sequence == 1
+    # The member may still leave the group on their own.
+    assert (
+        partner_visitor.post(
+            f"/portal/appointments/{member_id}/cancel", {}, form_page="/portal/appointments"
+        ).status_code
+        == 302
+    )

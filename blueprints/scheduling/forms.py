@@ -19,7 +19,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from blueprints.scheduling.staff_service import EXCEPTION_KINDS, REQUEST_KINDS, REQUEST_STATUSES, WEEKDAYS
 
@@ -173,3 +173,9 @@ class RequestFilterForm(FlaskForm):
     clinician = SelectField("Clinician", validate_choice=False, default="")
     date_from = DateField("Requested from", validators=[Optional()], render_kw={"max": "9999-12-31"})
     date_to = DateField("until", validators=[Optional()], render_kw={"max": "9999-12-31"})
+
+
+class GroupForm(FlaskForm):
+    """Add a client to an appointment (it becomes a group appointment)."""
+
+    client_id = IntegerField("Client", validators=[DataRequired(), NumberRange(min=1, max=2**63 - 1)])

@@ -4,7 +4,8 @@ Double booking is impossible in the database: each booked appointment carries `b
 int8range of (clinician id * 10^11 + epoch seconds) over its time *including buffers*, kept by a
 trigger, and an exclusion constraint refuses two booked rows whose keys overlap. The key folds the
 clinician into the range so the constraint needs only PostgreSQL's built-in range GiST support
-(btree_gist is not shipped with the embedded server).
+(btree_gist is not shipped with the embedded server). A group appointment is one row per client
+sharing a `group_id`; only the group's primary row holds the time.
 """
 
 from __future__ import annotations
@@ -38,11 +39,15 @@ from tenants.database import TenantModel
 MAX_CLINICIAN_ID = 92_000_000
 
 BLOCK_KEY_FUNCTION = """
-CREATE FUNCTION appointments_block_key() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION appointments_block_key() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  NEW.block_key := int8range(
-    NEW.clinician_user_id * 100000000000 + floor(extract(epoch FROM NEW.block_starts_at))::bigint,
-    NEW.clinician_user_id * 100000000000 + ceil(extract(epoch FROM NEW.block_ends_at))::bigint);
+  IF NEW.group_id IS NOT NULL AND NOT NEW.is_group_primary THEN
+    NEW.block_key := NULL;  -- a group holds its time once, on its primary row
+  ELSE
+    NEW.block_key := int8range(
+      NEW.clinician_user_id * 100000000000 + floor(extract(epoch FROM NEW.block_starts_at))::bigint,
+      NEW.clinician_user_id * 100000000000 + ceil(extract(epoch FROM NEW.block_ends_at))::bigint);
+  END IF;
   RETURN NEW;
 END $$"""
 BLOCK_KEY_TRIGGER = (

@@ -155,7 +155,7 @@ def reschedule(appointment_id: int):
     if mode is None:
         abort(404)
     appointment = _own_appointment(appointment_id)
-    refusal = service.reschedule_refusal(appointment)
+    refusal = service.reschedule_refusal(appointment, is_group_primary_contact=appointment.is_group_primary)
     form = SlotForm()
     if refusal is None and request.method == "POST":
         _writable_viewer()  # a preview may look, not change
@@ -167,6 +167,12 @@ def reschedule(appointment_id: int):
         )
         if starts_at not in slots:
             refuse(409, "That time is no longer available. Please pick another.")
+        if mode == "book" and appointment.group_id is not None:
+            return _carry_out(
+                lambda: service.move_group(appointment, starts_at)[0].id,
+                "moved group appointment",
+                "Your group appointment was moved for everyone. Updated invites are on their way.",
+            )
         if mode == "book":
             return _carry_out(
                 lambda: service.move(appointment, starts_at).id,

@@ -98,6 +98,7 @@ def busy_for(clinician_id: int, start: datetime, end: datetime, ignore_id: int |
     query = select(Appointment.block_starts_at, Appointment.block_ends_at).where(
         Appointment.clinician_user_id == clinician_id,
         Appointment.status == "booked",
+        or_(Appointment.group_id.is_(None), Appointment.is_group_primary.is_(True)),  # rows holding time
         Appointment.block_ends_at > start,
         Appointment.block_starts_at < end,
     )
@@ -227,6 +228,12 @@ def reschedule_refusal(appointment: Appointment, is_group_primary_contact: bool 
 def cancellation_refusal(appointment: Appointment, settings: PracticeSettings, now: datetime | None = None):
     """Why a client may not cancel now (inside the cancellation window), or None."""
     now = now or _now()
+    if (
+        appointment.group_id is not None
+        and appointment.is_group_primary
+        and len(group_members(appointment)) > 1
+    ):
+        return "This is a group appointment you lead; please contact the practice to cancel it for everyone."
     window = timedelta(hours=settings.cancellation_window_hours)
     if appointment.starts_at - now < window:
         return (
@@ -282,6 +289,63 @@ def send_invites(appointment: Appointment, cancelled: bool = False) -> None:
             f"{summary}\n{when}\n\nThe attached invite keeps your calendar in step.\n\n{practice.name}\n",
             attachment=("invite.ics", f"text/calendar; method={method}", ics),
         )
+
+
+# --- Group appointments: one row per client sharing a group_id; the primary row holds the time ----
+
+
+def group_members(appointment: Appointment) -> list[Appointment]:
+    """The booked rows of `appointment`'s group (just itself when it is not in one)."""
+    if appointment.group_id is None:
+        return [appointment]
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(Appointment.group_id == appointment.group_id, Appointment.status == "booked")
+            .order_by(Appointment.is_group_primary.desc(), Appointment.id)
+        )
+    )
+
+
+def add_to_group(appointment: Appointment, client: Client, *, notify: bool = True) -> Appointment:
+    """Add `client` to `appointment`'s group (making it a group led by this appointment's client)."""
+    if appointment.status != "booked":
+        raise SchedulingError("This appointment was cancelled.")
+    members = group_members(appointment)
+    primary = members[0]
+    if any(member.client_id == client.id for member in members):
+        raise SchedulingError(f"{client.display_name} is already in this appointment.")
+    if primary.group_id is None:
+        primary.group_id, primary.is_group_primary = primary.id, True
+    member = Appointment(
+        client_id=client.id,
+        clinician_user_id=primary.clinician_user_id,
+        service_id=primary.service_id,
+        service_code=primary.service_code,
+        starts_at=primary.starts_at,
+        ends_at=primary.ends_at,
+        block_starts_at=primary.block_starts_at,
+        block_ends_at=primary.block_ends_at,
+        duration_overridden=primary.duration_overridden,
+        group_id=primary.group_id,
+        is_group_primary=False,
+        ics_uid=f"{uuid.uuid4()}@{current_app.config['PORTICO'].base_host}",
+    )
+    db.session.add(member)
+    _flush_guarded()
+    if notify:
+        send_invites(member)
+    return member
+
+
+def move_group(primary: Appointment, starts_at: datetime, *, notify: bool = True) -> list[Appointment]:
+    """The group's primary contact moves the whole group: every member's row, same clinician."""
+    if not primary.is_group_primary:
+        raise SchedulingError("Only the group's primary contact can move the group.")
+    members = group_members(primary)
+    for member in members:
+        move(member, starts_at, notify=notify)
+    return members
 
 
 # --- Appointment requests (online requests on, self-scheduling off) ---------------------------

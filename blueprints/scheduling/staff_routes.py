@@ -30,6 +30,7 @@ from blueprints.scheduling.forms import (
     ClinicianScheduleForm,
     DeclineForm,
     ExceptionForm,
+    GroupForm,
     MoveForm,
     PracticeDefaultsForm,
     RequestFilterForm,
@@ -503,6 +504,9 @@ def _appointment_page(appointment, move_form=None, cancel_form=None, status: int
             requests=rules.requests_of(appointment),
             request_kinds=rules.REQUEST_KINDS,
             may_open_client=client_for_staff(current_user, appointment.client_id) is not None,
+            group=service.group_members(appointment),
+            group_form=GroupForm(),
+            group_candidates=rules.bookable_clients(current_user),
         ),
         status,
     )
@@ -512,6 +516,27 @@ def _appointment_page(appointment, move_form=None, cancel_form=None, status: int
 @staff_required()
 def appointment(appointment_id: int):
     return _appointment_page(_appointment_or_404(appointment_id))
+
+
+@bp.post("/calendar/appointments/<int:appointment_id>/group")
+@staff_required()
+def add_to_group(appointment_id: int):
+    """Make a group appointment: add another client (one the staff member may see) to this one."""
+    appointment = _appointment_or_404(appointment_id)
+    form = GroupForm()
+    if not form.validate_on_submit():
+        abort(400)
+    client = client_for_staff(current_user, form.client_id.data or 0)
+    if client is None:
+        abort(404)
+    try:
+        service.add_to_group(appointment, client)
+    except service.SchedulingError as error:
+        db.session.rollback()
+        refuse(409, str(error))
+    db.session.commit()
+    flash(f"{client.display_name} was added to this appointment.", "success")
+    return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
 
 
 def _version(form) -> int:
