@@ -339,7 +339,7 @@ def test_a_closed_portal_leaves_no_portal_entries_in_navigation(
     person = visit(practice)
     person.login(client.email)
     person.get("/portal/choose")
-    assert ">Appointments</a>" in nav_labels(person, "/")
+    assert ">Appointments</a>" in nav_labels(person, "/portal")
     with in_practice(practice):
         practice_settings().portal_enabled = False
         db.session.commit()

@@ -1,6 +1,6 @@
 """Views of the practice home."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 
 from app.web import staff_required
@@ -29,6 +29,8 @@ def index():
         )
     if not settings.portal_enabled:
         return render_template("home/not_open.html")
+    if current_user.is_authenticated or session.get("profile_link"):
+        return redirect(url_for("portal.choose" if current_user.is_authenticated else "portal.home"))
     return render_template("home/welcome.html")
 
 
