@@ -175,6 +175,8 @@ def test_cancel_outside_and_inside_the_window(booking, visit, in_practice):
     later = book_directly(in_practice, practice, client, service_id, next_hour(48))
     soon = book_directly(in_practice, practice, client, service_id, next_hour(5))
     visitor = logged_in_client(visit, practice, client)
+    listing = visitor.get("/portal/appointments").get_data(as_text=True)
+    assert listing.count(">Cancel</a>") == 1 and "To cancel, contact the practice" in listing
     inside = visitor.get(f"/portal/appointments/{soon}/cancel").get_data(as_text=True)
     assert "up to 24 hours" in inside and f"desk@{practice.slug}.example.com" in inside
     assert "Late cancellations are charged." in inside and "Cancel appointment</button>" not in inside

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -530,3 +531,27 @@ def test_preview_with_another_practices_client_id_is_404(make_practice, make_cli
     page = owner.get("/settings/preview").get_data(as_text=True)
     assert "Beta" not in page
     assert "Beta Tester" not in owner.get("/portal").get_data(as_text=True)
+
+
+def test_cancellation_policy_and_clinician_choice_are_settings(make_practice, visit, in_practice):
+    practice = make_practice()
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    page = owner.get("/settings").get_data(as_text=True)
+    assert 'name="cancellation_policy"' in page and 'name="new_clients_choose_clinician"' in page
+    fields = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', page))
+    fields = {
+        k: v
+        for k, v in fields.items()
+        if k != "csrf_token" and not k.endswith("_enabled") and not k.startswith("ask_")
+    }
+    fields.update(
+        portal_enabled="y",
+        cancellation_policy="Late cancellations are charged in full.",
+        new_clients_choose_clinician="y",
+    )
+    assert owner.post("/settings", fields).status_code == 302
+    with in_practice(practice):
+        settings = practice_settings()
+        assert settings.cancellation_policy == "Late cancellations are charged in full."
+        assert settings.new_clients_choose_clinician is True

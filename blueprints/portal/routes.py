@@ -75,11 +75,16 @@ def appointments():
     from blueprints.scheduling import service as scheduling
 
     viewer = current_viewer()
+    settings = practice_settings()
+    upcoming = scheduling.upcoming_for_client(viewer.client.id)
     return render_template(
         "portal/appointments.html",
         viewer=viewer,
+        settings=settings,
+        # Inside the cancellation window the Cancel button gives way to the practice's contact details.
+        too_late={a.id for a in upcoming if scheduling.cancellation_refusal(a, settings)},
         zone=viewer.client.time_zone or practice_settings().time_zone or "UTC",
-        upcoming=scheduling.upcoming_for_client(viewer.client.id),
+        upcoming=upcoming,
         past=scheduling.past_for_client(viewer.client.id),
         requests=scheduling.pending_requests_for_client(viewer.client.id),
         booking_mode=scheduling.booking_mode(is_enabled),

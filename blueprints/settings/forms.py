@@ -4,7 +4,7 @@ The forms only turn text into values; which values are acceptable is `settings.s
 """
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
 from app.web import single_line
@@ -22,6 +22,10 @@ class SettingsForm(FlaskForm):
     name = StringField("Practice name", validators=[InputRequired(), Length(max=200), single_line])
     time_zone = StringField("Time zone", validators=[InputRequired(), Length(max=64)])
     contact_email = EmailField("Contact email", validators=[Optional(), Email(), Length(max=254)])
+    cancellation_policy = TextAreaField(
+        "Cancellation policy (shown to clients who can no longer cancel online)",
+        validators=[Optional(), Length(max=1000)],
+    )
     require_staff_mfa = BooleanField("Require two-factor authentication for all staff")
 
     NUMBER_FIELDS = tuple(NUMBERS)

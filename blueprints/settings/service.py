@@ -32,6 +32,7 @@ TOGGLES = {
     "uploads_enabled": "Client uploads",
     "profile_links_enabled": "Profile links (passwordless)",
     "guardian_access_enabled": "Guardian access",
+    "new_clients_choose_clinician": "New clients may choose any clinician who offers a service",
 }
 ASKED_INFORMATION = {
     "ask_demographics": "Demographics",
@@ -45,7 +46,7 @@ NUMBERS = {
     "age_of_majority": (16, 21),
     "teen_age": (10, 17),
 }
-TEXTS = ("time_zone", "contact_email")
+TEXTS = ("time_zone", "contact_email", "cancellation_policy")
 MAX_NAME_LENGTH = 200
 TEST_CLIENT_NAME = ("Test", "Client")
 
@@ -110,7 +111,7 @@ def apply_settings(
         if field == "name":
             continue
         value = values.get(field)
-        if field == "contact_email":
+        if field in ("contact_email", "cancellation_policy"):
             value = (value or "").strip() or None
         elif field in TOGGLES or field in ASKED_INFORMATION or field == "require_staff_mfa":
             value = bool(value)
