@@ -60,4 +60,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the first public revision is not reversible; restore a backup")
+    raise RuntimeError("The first public revision cannot be undone: restore a backup instead.")
