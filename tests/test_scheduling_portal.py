@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -292,3 +293,65 @@ def test_group_appointment_only_its_primary_contact_moves_it(booking, visit, in_
         ).status_code
         == 302
     )
+
+
+def test_staff_moves_and_cancels_a_group_as_one(booking, visit, in_practice, make_client):
+    practice, client, service_id = booking
+    partner = make_client(practice, first="Partner", email=f"partner@{practice.slug}.example.com", login=True)
+    primary_id = book_directly(in_practice, practice, client, service_id, next_hour(80))
+    with in_practice(practice):
+        primary = db.session.get(Appointment, primary_id)
+        member_id = service.add_to_group(primary, db.session.get(Client, partner.id), notify=False).id
+        db.session.commit()
+    with in_practice(practice):
+        with pytest.raises(service.SchedulingError, match="primary appointment"):
+            service.move(db.session.get(Appointment, member_id), next_hour(120))
+        db.session.rollback()
+    with in_practice(practice):
+        service.move(db.session.get(Appointment, primary_id), next_hour(120), notify=False)
+        db.session.commit()
+        assert db.session.get(Appointment, member_id).starts_at == next_hour(120)
+    with in_practice(practice):
+        service.cancel(db.session.get(Appointment, primary_id), notify=False)
+        db.session.commit()
+        assert db.session.get(Appointment, member_id).status == "cancelled"
+
+
+def test_past_appointments_and_the_window_cannot_be_rescheduled(booking, visit, in_practice):
+    practice, client, service_id = booking
+    soon = book_directly(in_practice, practice, client, service_id, next_hour(3))
+    visitor = logged_in_client(visit, practice, client)
+    refused = visitor.get(f"/portal/appointments/{soon}/reschedule")
+    assert refused.status_code == 409 and "moved online up to 24 hours" in refused.get_data(as_text=True)
+    with in_practice(practice):
+        appointment = db.session.get(Appointment, soon)
+        assert "already started" in service.reschedule_refusal(appointment, now=appointment.starts_at)
+
+
+def test_one_pending_request_per_appointment(app, booking, in_practice):
+    practice, client, service_id = booking
+    appointment_id = book_directly(in_practice, practice, client, service_id, next_hour(90))
+    from tenants.context import practice_scope
+
+    outcomes = []
+    barrier = threading.Barrier(4)
+
+    def ask(app):
+        with app.app_context(), practice_scope(practice.record):
+            barrier.wait()
+            try:
+                service.request_change(
+                    db.session.get(Appointment, appointment_id), "cancellation", requested_by=None
+                )
+                db.session.commit()
+                outcomes.append("sent")
+            except service.SchedulingError:
+                db.session.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=ask, args=(app,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "refused", "refused", "sent"]

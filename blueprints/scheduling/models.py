@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Time,
     event,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import INT8RANGE, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -170,6 +172,13 @@ class AppointmentRequest(TenantModel):
         CheckConstraint("kind IN ('new', 'reschedule', 'cancellation')", name="kind"),
         CheckConstraint(
             "status IN ('pending', 'approved', 'declined', 'withdrawn', 'expired')", name="status"
+        ),
+        # At most one pending request per appointment, even when a client double-submits.
+        Index(
+            "uq_appointment_requests_pending",
+            "appointment_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
         ),
     )
 

@@ -155,7 +155,9 @@ def reschedule(appointment_id: int):
     if mode is None:
         abort(404)
     appointment = _own_appointment(appointment_id)
-    refusal = service.reschedule_refusal(appointment, is_group_primary_contact=appointment.is_group_primary)
+    refusal = service.reschedule_refusal(
+        appointment, is_group_primary_contact=appointment.is_group_primary, settings=practice_settings()
+    )
     form = SlotForm()
     if refusal is None and request.method == "POST":
         _writable_viewer()  # a preview may look, not change
@@ -169,7 +171,7 @@ def reschedule(appointment_id: int):
             refuse(409, "That time is no longer available. Please pick another.")
         if mode == "book" and appointment.group_id is not None:
             return _carry_out(
-                lambda: service.move_group(appointment, starts_at)[0].id,
+                lambda: service.move(appointment, starts_at).id,
                 "moved group appointment",
                 "Your group appointment was moved for everyone. Updated invites are on their way.",
             )

@@ -132,6 +132,10 @@ def _flush_guarded() -> None:
     except IntegrityError as error:
         if getattr(error.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
             raise SlotTaken("That time was just taken. Please choose another.") from None
+        if "uq_appointment_requests_pending" in str(error.orig):
+            raise SchedulingError(
+                "A request for this appointment is already waiting for the practice."
+            ) from None
         raise
     except StaleDataError:
         raise StaleAppointment("Someone else changed this appointment first. Please reload.") from None
@@ -181,11 +185,24 @@ def move(
     duration_minutes: int | None = None,
     notify: bool = True,
 ) -> Appointment:
-    """Move (and optionally resize) an appointment; same clinician, same event for calendars."""
+    """Move (and optionally resize) an appointment; same clinician, same event for calendars.
+
+    A group moves as one: moving its primary row moves every member; a member alone cannot move.
+    """
     if appointment.status != "booked":
         raise SchedulingError("This appointment was cancelled.")
     if expected_version is not None and expected_version != appointment.version:
         raise StaleAppointment("Someone else changed this appointment first. Please reload.")
+    if appointment.group_id is not None and not appointment.is_group_primary:
+        raise SchedulingError(
+            "This is part of a group appointment: move the group from its primary appointment."
+        )
+    for member in group_members(appointment)[1:]:  # the primary's members, moved alongside it
+        _move_row(member, starts_at, duration_minutes, notify)
+    return _move_row(appointment, starts_at, duration_minutes, notify)
+
+
+def _move_row(appointment: Appointment, starts_at: datetime, duration_minutes: int | None, notify: bool):
     minutes = duration_minutes or int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
     appointment.starts_at = starts_at.astimezone(UTC)
     appointment.ends_at = appointment.starts_at + timedelta(minutes=minutes)
@@ -206,16 +223,39 @@ def cancel(appointment: Appointment, *, expected_version: int | None = None, not
         return
     if expected_version is not None and expected_version != appointment.version:
         raise StaleAppointment("Someone else changed this appointment first. Please reload.")
-    appointment.status = "cancelled"
-    appointment.cancelled_at = func.now()
-    appointment.ics_sequence += 1
+    # Cancelling a group's primary row cancels the session for everyone (its members hold no time).
+    rows = group_members(appointment) if appointment.is_group_primary else [appointment]
+    for row in rows:
+        row.status = "cancelled"
+        row.cancelled_at = func.now()
+        row.ics_sequence += 1
     _flush_guarded()
     if notify:
-        send_invites(appointment, cancelled=True)
+        for row in rows:
+            send_invites(row, cancelled=True)
 
 
-def reschedule_refusal(appointment: Appointment, is_group_primary_contact: bool = False) -> str | None:
-    """Why a client may not move this appointment themselves, or None."""
+def reschedule_refusal(
+    appointment: Appointment,
+    is_group_primary_contact: bool = False,
+    settings: PracticeSettings | None = None,
+    now: datetime | None = None,
+) -> str | None:
+    """Why a client may not move this appointment themselves, or None.
+
+    Besides DESIGN's three reasons: nothing that has started moves, and with `settings` the
+    cancellation window applies too (moving an appointment away is cancelling its time).
+    """
+    now = now or _now()
+    if appointment.starts_at <= now:
+        return "This appointment has already started or taken place."
+    if settings is not None and appointment.starts_at - now < timedelta(
+        hours=settings.cancellation_window_hours
+    ):
+        return (
+            f"Appointments can be moved online up to {settings.cancellation_window_hours} hours before they "
+            "start. Please contact the practice."
+        )
     if appointment.duration_overridden:
         return "This appointment's length was set by the practice, so it can only be moved by the practice."
     if not appointment.service.bookable_online:
@@ -338,16 +378,6 @@ def add_to_group(appointment: Appointment, client: Client, *, notify: bool = Tru
     return member
 
 
-def move_group(primary: Appointment, starts_at: datetime, *, notify: bool = True) -> list[Appointment]:
-    """The group's primary contact moves the whole group: every member's row, same clinician."""
-    if not primary.is_group_primary:
-        raise SchedulingError("Only the group's primary contact can move the group.")
-    members = group_members(primary)
-    for member in members:
-        move(member, starts_at, notify=notify)
-    return members
-
-
 # --- Appointment requests (online requests on, self-scheduling off) ---------------------------
 
 
@@ -398,7 +428,7 @@ def request_change(
         requested_by_user_id=requested_by.id if requested_by else None,
     )
     db.session.add(request)
-    db.session.flush()
+    _flush_guarded()
     return request
 
 

@@ -505,6 +505,12 @@ def _appointment_page(appointment, move_form=None, cancel_form=None, status: int
             request_kinds=rules.REQUEST_KINDS,
             may_open_client=client_for_staff(current_user, appointment.client_id) is not None,
             group=service.group_members(appointment),
+            # Clinicians and interns see the names of their own clients only.
+            group_visible={
+                member.client_id
+                for member in service.group_members(appointment)
+                if client_for_staff(current_user, member.client_id) is not None
+            },
             group_form=GroupForm(),
             group_candidates=rules.bookable_clients(current_user),
         ),
