@@ -53,6 +53,13 @@ def database_url():
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = server.set(database=name).render_as_string(hide_password=False)
     yield url
+    try:  # every practice of this run, however it was made (fixtures, signups over HTTP, the CLI)
+        with psycopg.connect(libpq_url(url)) as conn:
+            _created_roles.update(
+                f"tenant_{pid}" for (pid,) in conn.execute("SELECT id FROM public.practices")
+            )
+    except psycopg.Error:
+        pass
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         for (role,) in conn.execute(
