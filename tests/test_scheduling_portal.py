@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from blueprints.auth.service import find_user_by_email
 from blueprints.people.models import Client
 from blueprints.scheduling import service
 from blueprints.scheduling.models import (
     Appointment,
     AppointmentRequest,
-    AvailabilityRule,
     Service,
-    ServiceClinician,
 )
 from tenants.database import db
 from tenants.features import practice_settings
@@ -26,7 +23,7 @@ SLOT = re.compile(r'name="starts_at" value="([^"]+)"')
 
 
 @pytest.fixture
-def booking(make_practice, make_staff, make_client, in_practice):
+def booking(make_practice, make_staff, make_client, open_for_booking):
     practice = make_practice()
     clinician_email = make_staff(practice, "clinician")
     client = make_client(
@@ -36,25 +33,14 @@ def booking(make_practice, make_staff, make_client, in_practice):
         login=True,
         clinicians=(clinician_email,),
     )
-    with in_practice(practice):
-        settings = practice_settings()
-        settings.portal_enabled = True
-        settings.self_scheduling_enabled = True
-        settings.self_rescheduling_enabled = True
-        settings.min_notice_hours = 0
-        settings.booking_horizon_days = 21
-        settings.contact_email = f"desk@{practice.slug}.example.com"
-        settings.cancellation_policy = "Late cancellations are charged."
-        therapy = Service(name="Therapy", duration_minutes=50, service_code="90834")
-        db.session.add(therapy)
-        db.session.flush()
-        db.session.add(
-            ServiceClinician(service_id=therapy.id, user_id=find_user_by_email(clinician_email).id)
-        )
-        for weekday in range(7):
-            db.session.add(AvailabilityRule(weekday=weekday, start_time=time(8), end_time=time(20)))
-        db.session.commit()
-        service_id = therapy.id
+    service_id = open_for_booking(
+        practice,
+        clinician_email,
+        min_notice_hours=0,
+        booking_horizon_days=21,
+        contact_email=f"desk@{practice.slug}.example.com",
+        cancellation_policy="Late cancellations are charged.",
+    )
     return practice, client, service_id
 
 

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import time
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from blueprints.auth.service import find_user_by_email
 from blueprints.scheduling.models import (
     Appointment,
     AppointmentRequest,
-    AvailabilityRule,
-    Service,
-    ServiceClinician,
 )
 from tenants.database import db
 from tenants.features import practice_settings
@@ -23,7 +18,7 @@ from tests.conftest import OWNER_PASSWORD
 
 
 @pytest.fixture
-def clinic(make_practice, make_staff, make_client, in_practice):
+def clinic(make_practice, make_staff, make_client, open_for_booking):
     practice = make_practice(name="Browser Clinic")
     clinician_email = make_staff(practice, "clinician", name="Dr. Browser")
     client = make_client(
@@ -33,22 +28,14 @@ def clinic(make_practice, make_staff, make_client, in_practice):
         login=True,
         clinicians=(clinician_email,),
     )
-    with in_practice(practice):
-        settings = practice_settings()
-        settings.portal_enabled = True
-        settings.self_scheduling_enabled = True
-        settings.self_rescheduling_enabled = True
-        settings.min_notice_hours = 2
-        settings.cancellation_window_hours = 1
-        therapy = Service(name="Therapy session", duration_minutes=50, service_code="90834")
-        db.session.add(therapy)
-        db.session.flush()
-        db.session.add(
-            ServiceClinician(service_id=therapy.id, user_id=find_user_by_email(clinician_email).id)
-        )
-        for weekday in range(7):
-            db.session.add(AvailabilityRule(weekday=weekday, start_time=time(8), end_time=time(18)))
-        db.session.commit()
+    open_for_booking(
+        practice,
+        clinician_email,
+        "Therapy session",
+        hours=(8, 18),
+        min_notice_hours=2,
+        cancellation_window_hours=1,
+    )
     return practice, client, clinician_email
 
 
