@@ -308,7 +308,7 @@ def test_clinicians_open_only_their_clients_conversations(
 
 
 def test_other_practice_ids_and_messages_never_show(make_practice, make_client, visit, in_practice):
-    """Practice A's staff asking for practice B's client ids get 404; nothing of B shows in A."""
+    """Isolation: A's staff asking for the other practice's client ids get 404; nothing of B shows in A."""
     a, b = make_practice(), make_practice()
     for practice in (a, b):
         set_settings(in_practice, practice, portal_enabled=True)

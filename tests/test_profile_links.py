@@ -208,7 +208,7 @@ def test_expired_revoked_malformed_and_archived_links_get_the_same_neutral_page(
 def test_another_practices_token_gets_the_neutral_page_on_this_host_other_practice(
     make_practice, open_portal, make_client, issue_link, visit
 ):
-    """A link of practice B opened on practice A's host is not found there: the same neutral page."""
+    """Isolation: a link of the other practice (B) opened on practice A's host gets the same neutral page."""
     a, b = make_practice(), make_practice()
     open_portal(a)
     open_portal(b)
