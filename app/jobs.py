@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import procrastinate
 from flask import Flask, current_app
-from sqlalchemy import text
 
 from app.embedded_db import libpq_url
 from tenants.context import current_practice, practice_scope
@@ -97,10 +96,3 @@ def run_worker(flask_app: Flask, wait: bool = True, concurrency: int = 2) -> Non
         listen_notify=wait,
         delete_jobs="successful" if not wait else "never",
     )
-
-
-def pending_job_count() -> int:
-    with db.engine.connect() as conn:
-        return conn.execute(
-            text("SELECT count(*) FROM public.procrastinate_jobs WHERE status IN ('todo', 'doing')")
-        ).scalar_one()

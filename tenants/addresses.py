@@ -61,8 +61,3 @@ def practice_host(slug: str) -> str:
 def practice_url(slug: str, path: str = "/") -> str:
     settings = current_app.config["PORTICO"]
     return f"{settings.scheme}://{practice_host(slug)}{path}"
-
-
-def apex_url(path: str = "/") -> str:
-    settings = current_app.config["PORTICO"]
-    return f"{settings.scheme}://{settings.base_host}{settings.base_port_suffix}{path}"

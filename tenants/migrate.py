@@ -47,10 +47,6 @@ def tenant_head() -> str:
     return _script().revision_map.get_current_head("tenant")
 
 
-def public_head() -> str:
-    return _script().revision_map.get_current_head("public")
-
-
 def upgrade_public(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.exec_driver_sql("SET LOCAL search_path TO public")

@@ -317,24 +317,29 @@ def _whose(clinician: User | None) -> str:
     return "practice hours" if clinician is None else f"{clinician.name}'s hours"
 
 
-def weekly_range(clinician: User | None, rule_id: int) -> AvailabilityRule | None:
-    rule = db.session.get(AvailabilityRule, rule_id)
-    if rule is None or rule.clinician_user_id != (clinician.id if clinician else None):
+def _availability_row(model, clinician: User | None, row_id: int):
+    """A weekly range or date exception of `clinician` (None: the practice's), else None."""
+    row = db.session.get(model, row_id)
+    if row is None or row.clinician_user_id != (clinician.id if clinician else None):
         return None
-    return rule
+    return row
+
+
+def _remove_availability_row(actor: User, clinician: User | None, row, described: str) -> None:
+    if not may_edit_availability(actor, clinician):
+        raise PermissionError("availability")
+    db.session.delete(row)
+    db.session.flush()
+    _audit(actor, "changed availability", detail=f"{_whose(clinician)}: removed {described}")
+
+
+def weekly_range(clinician: User | None, rule_id: int) -> AvailabilityRule | None:
+    return _availability_row(AvailabilityRule, clinician, rule_id)
 
 
 def remove_weekly_range(actor: User, clinician: User | None, rule: AvailabilityRule) -> None:
-    if not may_edit_availability(actor, clinician):
-        raise PermissionError("availability")
-    db.session.delete(rule)
-    db.session.flush()
-    _audit(
-        actor,
-        "changed availability",
-        detail=_whose(clinician) + f": removed {WEEKDAYS[rule.weekday]} "
-        f"{rule.start_time:%H:%M}-{rule.end_time:%H:%M}",
-    )
+    described = f"{WEEKDAYS[rule.weekday]} {rule.start_time:%H:%M}-{rule.end_time:%H:%M}"
+    _remove_availability_row(actor, clinician, rule, described)
 
 
 def upcoming_exceptions(clinician_id: int | None) -> list[AvailabilityException]:
@@ -396,22 +401,12 @@ def exception_label(exception: AvailabilityException) -> str:
 
 
 def date_exception(clinician: User | None, exception_id: int) -> AvailabilityException | None:
-    exception = db.session.get(AvailabilityException, exception_id)
-    if exception is None or exception.clinician_user_id != (clinician.id if clinician else None):
-        return None
-    return exception
+    return _availability_row(AvailabilityException, clinician, exception_id)
 
 
 def remove_exception(actor: User, clinician: User | None, exception: AvailabilityException) -> None:
-    if not may_edit_availability(actor, clinician):
-        raise PermissionError("availability")
-    db.session.delete(exception)
-    db.session.flush()
-    _audit(
-        actor,
-        "changed availability",
-        detail=_whose(clinician) + f": removed an exception on {exception.on_date.isoformat()}",
-    )
+    described = f"an exception on {exception.on_date.isoformat()}"
+    _remove_availability_row(actor, clinician, exception, described)
 
 
 # PracticeSettings names the horizon booking_horizon_days; a clinician's row calls it horizon_days.
