@@ -15,7 +15,7 @@ from flask import url_for
 @dataclass(frozen=True)
 class NavEntry:
     area: str  # "staff" or "portal"
-    label: str
+    label: str | Callable[[], str]  # a callable label is worked out per request (a count, say)
     endpoint: str
     visible: Callable[[], bool]
     order: int = 50
@@ -24,7 +24,9 @@ class NavEntry:
 _entries: list[NavEntry] = []
 
 
-def register_nav(area: str, label: str, endpoint: str, visible: Callable[[], bool], order: int = 50) -> None:
+def register_nav(
+    area: str, label: str | Callable[[], str], endpoint: str, visible: Callable[[], bool], order: int = 50
+) -> None:
     if not any(e.area == area and e.endpoint == endpoint for e in _entries):
         _entries.append(NavEntry(area, label, endpoint, visible, order))
 
@@ -32,7 +34,7 @@ def register_nav(area: str, label: str, endpoint: str, visible: Callable[[], boo
 def nav_links(area: str) -> list[tuple[str, str, str]]:
     """(label, url, endpoint) of the entries of `area` visible to this request."""
     return [
-        (entry.label, url_for(entry.endpoint), entry.endpoint)
-        for entry in sorted(_entries, key=lambda e: (e.order, e.label))
+        (entry.label() if callable(entry.label) else entry.label, url_for(entry.endpoint), entry.endpoint)
+        for entry in sorted(_entries, key=lambda e: (e.order, e.endpoint))
         if entry.area == area and entry.visible()
     ]

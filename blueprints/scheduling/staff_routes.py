@@ -12,7 +12,6 @@ from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import refuse
@@ -72,15 +71,8 @@ def requests_label() -> str:
     return f"Requests ({count})"
 
 
-class _RequestsLabel(str):
-    """Sorts as "Requests"; renders as "Requests (N)" with this viewer's pending count."""
-
-    def __html__(self) -> str:
-        return str(escape(requests_label()))
-
-
 register_nav("staff", "Calendar", "scheduling.calendar", _is_staff, order=12)
-register_nav("staff", _RequestsLabel("Requests"), "scheduling.requests", _is_staff, order=14)
+register_nav("staff", requests_label, "scheduling.requests", _is_staff, order=14)
 register_nav("staff", "Services", "scheduling.services", _staff_in(rules.MANAGE_SERVICES), order=70)
 register_nav(
     "staff",
