@@ -70,7 +70,7 @@ def run(port: int, host: str, demo: bool):
     if not _upgrade_everything(flask_app):
         click.echo("Some practice schemas failed to upgrade; see above.", err=True)
     if demo:
-        from app.demo import create_demo
+        from blueprints.demo.seed import create_demo
 
         with flask_app.app_context():
             lines = create_demo()
@@ -126,7 +126,7 @@ def db_upgrade():
 @main.command()
 def demo():
     """Create the demo practice and print its logins."""
-    from app.demo import create_demo
+    from blueprints.demo.seed import create_demo
 
     flask_app = _app()
     _upgrade_everything(flask_app)

@@ -1,10 +1,15 @@
-"""Error pages: every refusal is a clear page with the right status, never a stack trace."""
+"""Error pages: every refusal is a clear page with the right status, never a stack trace.
+
+A `Refusal` that reaches Flask (an operation said no and the view did not turn it into form errors)
+is rolled back and answered with its own status and message.
+"""
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
+from app.refusals import Refusal
 from tenants.database import db
 
 MESSAGES = {
@@ -12,7 +17,7 @@ MESSAGES = {
     403: ("Not allowed", "You do not have permission to do that."),
     404: ("Page not found", "There is nothing at this address."),
     405: ("Not allowed", "That action is not available here."),
-    409: ("Conflict", "Someone else changed this first. Please reload and try again."),
+    409: ("Nothing was changed", "Someone else changed this first. Please reload and try again."),
     410: ("Link expired", "This link is no longer valid."),
     413: ("Too large", "That upload is larger than we accept."),
     429: ("Too many attempts", "Please wait a minute and try again."),
@@ -20,17 +25,26 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, message: str | None = None):
+def render_error(code: int, message: str | None = None, back: str | None = None):
+    """The error page for `code`; `back` (a path on this host) offers a way back to reload."""
     title, default = MESSAGES.get(code, MESSAGES[500])
     if request.accept_mimetypes.best == "application/json":
         return {"error": title, "message": message or default}, code
-    return render_template("errors/error.html", code=code, title=title, message=message or default), code
+    page = render_template(
+        "errors/error.html", code=code, title=title, message=message or default, back=back
+    )
+    return page, code
 
 
 def install_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, "This form has expired. Please go back, reload the page and try again.")
+
+    @app.errorhandler(Refusal)
+    def refused(refusal: Refusal):
+        db.session.rollback()
+        return render_error(refusal.status, refusal.message or None)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

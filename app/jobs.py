@@ -14,8 +14,8 @@ import procrastinate
 from flask import Flask, current_app
 
 from app.embedded_db import libpq_url
-from tenants.context import current_practice, practice_scope
-from tenants.database import db, enter_practice_sql
+from tenants.context import current_practice
+from tenants.database import db, enter_practice_sql, practice_scope
 from tenants.registry import get_practice
 
 log = logging.getLogger("portico.jobs")

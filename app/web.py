@@ -1,14 +1,19 @@
-"""Small web helpers shared by blueprints: safe redirects, role checks, form error status."""
+"""Small web helpers shared by blueprints: safe redirects, role checks, form errors, and
+`carry_out`, the one way a view runs an operation (commit on success, roll back on a refusal)."""
 
 from __future__ import annotations
 
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 from wtforms import ValidationError
+
+from app.errors import render_error
+from app.refusals import Refusal
+from tenants.database import db
 
 BIGINT_MAX = 2**63 - 1
 
@@ -74,3 +79,41 @@ def local_time(moment, zone_name: str | None, fmt: str = "%a %d %b %Y, %H:%M %Z"
     if moment is None:
         return ""
     return moment.astimezone(ZoneInfo(zone_name or "UTC")).strftime(fmt)
+
+
+def attach_problems(form, problems: dict[str, str]) -> None:
+    """Show a rule's refusals next to their fields (or above the form when no field has that name)."""
+    for name, message in problems.items():
+        field = form._fields.get(name) if form is not None else None
+        if field is not None:
+            field.errors = [*field.errors, message]
+        elif form is not None:
+            form.form_errors.append(message)
+
+
+def carry_out(operation, *, success: str | None = None, then=None, form=None, invalid=None, back=None):
+    """Run `operation()` as this request's one change.
+
+    On success: commit, flash `success`, and answer `then` (a URL to redirect to, or a function of
+    the operation's result returning a response; without it, the result itself).
+    On a `Refusal`: roll back everything the operation did. Field problems go back into `form` and
+    `invalid()` re-renders it with 400; any other refusal answers its own status (403, 404, 409)
+    with its message and a link `back`.
+    """
+    try:
+        result = operation()
+    except Refusal as refusal:
+        db.session.rollback()
+        if invalid is not None and (refusal.problems or refusal.status == 400):
+            attach_problems(form, refusal.problems or {"": refusal.message})
+            response = invalid()
+            return response if isinstance(response, tuple) else (response, 400)
+        return render_error(refusal.status, refusal.message or None, back=back)
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    if then is None:
+        return result
+    if callable(then):
+        return then(result)
+    return redirect(then)

@@ -253,8 +253,8 @@ def provision_practices(
 def issue_handoff_token(app, practice: BenchPractice) -> str:
     """A one-time sign-in token for the practice's owner, as signup issues one."""
     from blueprints.auth.service import HANDOFF, find_user_by_email, issue_token
-    from tenants.context import PracticeRecord, practice_scope
-    from tenants.database import db
+    from tenants.context import PracticeRecord
+    from tenants.database import db, practice_scope
 
     record = PracticeRecord(id=practice.id, slug=practice.slug, name=practice.name)
     with app.app_context(), practice_scope(record):

@@ -86,8 +86,7 @@ def _slot_figures(app, practice, ids, runs: int) -> None:
     from blueprints.scheduling import service as scheduling
     from blueprints.scheduling.models import Service
     from blueprints.scheduling.slots import free_slots
-    from tenants.context import practice_scope
-    from tenants.database import db
+    from tenants.database import db, practice_scope
 
     with app.app_context(), practice_scope(practice):
         therapy = db.session.get(Service, ids["service"])
@@ -118,8 +117,7 @@ def _bookings(app, practice, ids, same_slot: bool) -> tuple[int, int, float]:
     from blueprints.people.models import Client
     from blueprints.scheduling import service as scheduling
     from blueprints.scheduling.models import Service
-    from tenants.context import practice_scope
-    from tenants.database import db
+    from tenants.database import db, practice_scope
 
     far = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=DAYS + 30)
     offset = 0 if same_slot else 1

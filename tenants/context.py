@@ -7,8 +7,6 @@ nothing guesses.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -59,22 +57,3 @@ def set_bound_practice(practice: PracticeRecord | None):
 
 def reset_bound_practice(token) -> None:
     _bound.reset(token)
-
-
-@contextmanager
-def practice_scope(practice: PracticeRecord) -> Iterator[PracticeRecord]:
-    """Run a block (a job, a CLI step, a test) as `practice`, in its own session transaction.
-
-    The block commits what it wants committed; anything left open is rolled back on exit.
-    """
-    from tenants.database import db
-
-    if _bound.get() is not None:
-        raise RuntimeError("a practice is already bound; practice scopes do not nest")
-    db.session.remove()
-    token = _bound.set(practice)
-    try:
-        yield practice
-    finally:
-        db.session.remove()
-        _bound.reset(token)

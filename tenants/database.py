@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -17,7 +19,13 @@ from sqlalchemy import BigInteger, Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.util import find_tables
 
-from tenants.context import NoPracticeBound, bound_practice
+from tenants.context import (
+    NoPracticeBound,
+    PracticeRecord,
+    bound_practice,
+    reset_bound_practice,
+    set_bound_practice,
+)
 
 TENANT_SCHEMA = "tenant"
 EMPTY_SCHEMA = "portico_empty"
@@ -109,3 +117,20 @@ def _enter_practice(session, transaction, connection) -> None:
 
 
 db = SQLAlchemy(session_options={"class_": PracticeSession})
+
+
+@contextmanager
+def practice_scope(practice: PracticeRecord) -> Iterator[PracticeRecord]:
+    """Run a block (a job, a CLI step, a test) as `practice`, in its own session transaction.
+
+    The block commits what it wants committed; anything left open is rolled back on exit.
+    """
+    if bound_practice() is not None:
+        raise RuntimeError("a practice is already bound; practice scopes do not nest")
+    db.session.remove()
+    token = set_bound_practice(practice)
+    try:
+        yield practice
+    finally:
+        db.session.remove()
+        reset_bound_practice(token)

@@ -5,7 +5,9 @@ A disabled feature answers 404 and disappears from navigation; its data stays un
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import wraps
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort, g
 from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text
@@ -83,6 +85,22 @@ def practice_settings() -> PracticeSettings:
         db.session.flush()
     g._portico_settings = (practice.id, row)
     return row
+
+
+def practice_zone(preferred: str | None = None) -> ZoneInfo:
+    """The zone to show times in: `preferred` (a client's own choice) when it is a valid zone name,
+    else the bound practice's zone, else UTC."""
+    for name in (preferred, practice_settings().time_zone):
+        try:
+            return ZoneInfo(name)
+        except (TypeError, ValueError, ZoneInfoNotFoundError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def practice_today() -> date:
+    """Today's date where the practice is (ages, "upcoming", default calendar days)."""
+    return datetime.now(practice_zone()).date()
 
 
 def is_enabled(feature: str) -> bool:

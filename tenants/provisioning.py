@@ -15,8 +15,8 @@ from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 
 from tenants.addresses import normalize_subdomain
-from tenants.context import PracticeRecord, practice_scope
-from tenants.database import TenantModel, db, enter_practice_sql
+from tenants.context import PracticeRecord
+from tenants.database import TenantModel, db, enter_practice_sql, practice_scope
 from tenants.features import PracticeSettings
 from tenants.migrate import tenant_head
 from tenants.models import Practice

@@ -28,8 +28,8 @@ from app import create_app, jobs
 from app.config import Settings
 from app.embedded_db import libpq_url, normalize_url, start_embedded
 from blueprints.auth.service import create_user
-from tenants.context import PracticeRecord, practice_scope
-from tenants.database import db
+from tenants.context import PracticeRecord
+from tenants.database import db, practice_scope
 from tenants.migrate import upgrade_public
 from tenants.provisioning import new_practice
 from tenants.registry import invalidate_cache

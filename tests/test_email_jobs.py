@@ -72,7 +72,7 @@ def test_without_smtp_url_mail_is_written_to_the_data_directory(app, make_practi
     settings.smtp_url, settings.data_dir = None, tmp_path
     try:
         with app.app_context():
-            from tenants.context import practice_scope
+            from tenants.database import practice_scope
 
             with practice_scope(practice.record):
                 queue_email("file@example.com", "Written to disk", "Hello file.")

@@ -9,8 +9,8 @@ from sqlalchemy.exc import DBAPIError
 
 from app import create_app
 from blueprints.auth.models import User
-from tenants.context import NoPracticeBound, current_practice, practice_scope
-from tenants.database import db
+from tenants.context import NoPracticeBound, current_practice
+from tenants.database import db, practice_scope
 
 
 def test_same_ids_in_two_practices_stay_apart(make_practice, visit, in_practice):

@@ -14,8 +14,7 @@ from sqlalchemy import select, update
 from blueprints.audit.models import AuditEvent
 from blueprints.profile_links import service
 from blueprints.profile_links.models import ProfileLink, StepUpCode
-from tenants.context import practice_scope
-from tenants.database import db
+from tenants.database import db, practice_scope
 from tenants.features import practice_settings
 
 LINK = re.compile(r"http://([^/\s]+)(/l/[A-Za-z0-9_-]+)")

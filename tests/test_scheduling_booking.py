@@ -77,7 +77,7 @@ def test_double_booking_is_refused_by_the_database(clinic, in_practice):
 
 
 def test_twenty_parallel_bookings_of_one_slot_give_exactly_one(app, clinic):
-    from tenants.context import practice_scope
+    from tenants.database import practice_scope
 
     practice, ids = clinic
     barrier = threading.Barrier(20)

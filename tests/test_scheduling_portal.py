@@ -317,7 +317,7 @@ def test_past_appointments_and_the_window_cannot_be_rescheduled(booking, visit, 
 def test_one_pending_request_per_appointment(app, booking, in_practice):
     practice, client, service_id = booking
     appointment_id = book_directly(in_practice, practice, client, service_id, next_hour(90))
-    from tenants.context import practice_scope
+    from tenants.database import practice_scope
 
     outcomes = []
     barrier = threading.Barrier(4)

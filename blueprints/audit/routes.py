@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from math import ceil
-from zoneinfo import ZoneInfo
 
 from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.nav import register_nav
+from app.roles import OWNER_ONLY
 from app.web import staff_required
 from blueprints.audit import bp
 from blueprints.audit.forms import AuditFilterForm
 from blueprints.audit.models import AuditEvent
 from blueprints.auth.models import User
 from tenants.database import db
-from tenants.features import practice_settings
+from tenants.features import practice_zone
 
-AUDIT_ROLES = ("owner",)
+AUDIT_ROLES = OWNER_ONLY
 PAGE_SIZE = 50
 
 register_nav(
@@ -88,7 +88,7 @@ def events():
         page=page,
         pages=pages,
         client_names=_client_names(found),
-        zone=ZoneInfo(practice_settings().time_zone or "UTC"),
+        zone=practice_zone(),
         newer_url=url_for("audit.events", **filters, page=page - 1) if page > 1 else None,
         older_url=url_for("audit.events", **filters, page=page + 1) if page < pages else None,
     )

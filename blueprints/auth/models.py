@@ -18,10 +18,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.roles import STAFF_ROLES
 from tenants.context import current_practice
 from tenants.database import TenantModel
 
-STAFF_ROLES = ("owner", "admin", "scheduler", "clinician", "intern")
+__all__ = ["STAFF_ROLES", "OneTimeToken", "User"]
 
 
 class User(UserMixin, TenantModel):

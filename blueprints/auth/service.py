@@ -4,7 +4,6 @@ two-factor authentication (TOTP secrets, six-digit codes, single-use recovery co
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import io
 import secrets
@@ -18,6 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from sqlalchemy import delete, func, select, update
 
+from app.refusals import Refusal
+from app.tokens import new_token, token_hash
 from blueprints.auth.models import OneTimeToken, RecoveryCode, User
 from blueprints.notifications.service import queue_email
 from tenants.addresses import practice_url
@@ -56,8 +57,8 @@ def _password_hasher() -> tuple[PasswordHasher, str]:
     return _hashers[name]
 
 
-class AccountError(ValueError):
-    """A rule refused the change; the message is fit to show."""
+class AccountError(Refusal):
+    """A rule about accounts refused the change (400); the message is fit to show."""
 
 
 def hash_password(password: str) -> str:
@@ -119,17 +120,13 @@ def end_all_sessions(user: User) -> None:
     db.session.refresh(user)
 
 
-def _digest(raw_token: str) -> str:
-    return hashlib.sha256(raw_token.encode()).hexdigest()
-
-
 def issue_token(user: User, purpose: str) -> str:
-    raw = secrets.token_urlsafe(32)  # 256 random bits
+    raw = new_token()  # 256 random bits
     db.session.add(
         OneTimeToken(
             user_id=user.id,
             purpose=purpose,
-            token_hash=_digest(raw),
+            token_hash=token_hash(raw),
             expires_at=datetime.now(UTC) + TOKEN_LIFETIMES[purpose],
         )
     )
@@ -139,7 +136,7 @@ def issue_token(user: User, purpose: str) -> str:
 
 def _live_token_filter(raw_token: str, purpose: str):
     return (
-        OneTimeToken.token_hash == _digest(raw_token or ""),
+        OneTimeToken.token_hash == token_hash(raw_token or ""),
         OneTimeToken.purpose == purpose,
         OneTimeToken.used_at.is_(None),
         OneTimeToken.expires_at > func.now(),
@@ -320,7 +317,7 @@ def replace_recovery_codes(user: User) -> list[str]:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     for code in codes:
-        db.session.add(RecoveryCode(user_id=user.id, code_hash=_digest(normalize_code(code))))
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=token_hash(normalize_code(code))))
     db.session.flush()
     return codes
 
@@ -334,7 +331,7 @@ def use_recovery_code(user: User, raw_code: str) -> bool:
         update(RecoveryCode)
         .where(
             RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == _digest(code),
+            RecoveryCode.code_hash == token_hash(code),
             RecoveryCode.used_at.is_(None),
         )
         .values(used_at=func.now())

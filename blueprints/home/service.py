@@ -1,8 +1,9 @@
 """Rules of the practice home: who may open the client portal."""
 
+from app.roles import MANAGES_PRACTICE
 from tenants.features import practice_settings
 
-MAY_OPEN_PORTAL = ("owner", "admin")
+MAY_OPEN_PORTAL = MANAGES_PRACTICE
 
 
 def open_portal(role: str) -> None:

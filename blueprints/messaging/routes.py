@@ -3,7 +3,6 @@
 No message body is ever written to the audit log or to an email.
 """
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -14,10 +13,10 @@ from blueprints.audit.service import record
 from blueprints.messaging import bp, service
 from blueprints.messaging.forms import MessageForm, StaffReplyForm
 from blueprints.people.service import client_for_staff
-from blueprints.portal.viewer import current_viewer, portal_page, practice_today
+from blueprints.portal.viewer import current_viewer, portal_page
 from tenants.context import bound_practice
 from tenants.database import db
-from tenants.features import feature_required, is_enabled, practice_settings
+from tenants.features import feature_required, is_enabled, practice_today, practice_zone
 
 STAFF_THREAD_LABELS = {"client": "Client's own conversation", "guardian": "Guardians' conversation"}
 
@@ -33,16 +32,6 @@ def _messages_in_nav() -> bool:
 
 
 register_nav("portal", "Messages", "messaging.portal_messages", _messages_in_nav, order=40)
-
-
-def _zone(preferred: str | None = None) -> ZoneInfo:
-    """Times are shown in the client's zone (portal) or the practice's (staff)."""
-    for name in (preferred, practice_settings().time_zone):
-        try:
-            return ZoneInfo(name)
-        except (TypeError, ValueError, ZoneInfoNotFoundError):
-            continue
-    return ZoneInfo("UTC")
 
 
 def portal_thread_labels(viewer) -> dict[str, str]:
@@ -82,7 +71,7 @@ def portal_messages():
         viewer=viewer,
         threads=threads,
         labels=portal_thread_labels(viewer),
-        zone=_zone(viewer.client.time_zone),
+        zone=practice_zone(viewer.client.time_zone),
         write_thread=None if viewer.read_only else thread,
         form=form,
     ), form_status(form)
@@ -118,7 +107,7 @@ def staff_messages(client_id: int):
         client=client,
         threads=service.thread_messages(client.id, available),
         labels=STAFF_THREAD_LABELS,
-        zone=_zone(),
+        zone=practice_zone(),
         form=form,
     ), form_status(form)
 

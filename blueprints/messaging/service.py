@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.refusals import Refusal
 from blueprints.auth.models import User
 from blueprints.messaging.models import THREADS, Message
 from blueprints.notifications.service import queue_email
@@ -26,8 +27,8 @@ from tenants.features import is_enabled, practice_settings
 MAX_BODY = 5000
 
 
-class MessageError(ValueError):
-    """A message was refused; the text is fit to show."""
+class MessageError(Refusal):
+    """A message was refused (400); the text is fit to show."""
 
 
 def readable_threads(permissions: Permissions) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from flask import Blueprint
 from flask_login import current_user
 
 from app.nav import register_nav
+from app.roles import MANAGES_PRACTICE
 from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("people", __name__))
@@ -15,7 +16,7 @@ def _is_staff() -> bool:
 
 
 def _manages_staff() -> bool:
-    return _is_staff() and current_user.role in ("owner", "admin")
+    return _is_staff() and current_user.role in MANAGES_PRACTICE
 
 
 register_nav("staff", "Clients", "people.clients", _is_staff, order=20)

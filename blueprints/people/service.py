@@ -7,9 +7,9 @@ leaves nothing behind). Every refusal is an `AccountError` whose message is fit 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from sqlalchemy import func, or_, select, update
 
@@ -38,7 +38,7 @@ from blueprints.people.models import (
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
-from tenants.features import practice_settings
+from tenants.features import practice_settings, practice_today
 
 # ---------------------------------------------------------------------------------------------
 # Building blocks (used by other blueprints and by the test fixtures: keep their signatures).
@@ -147,10 +147,6 @@ def _actor(user: User) -> dict:
 
 def _audit(actor: User, action: str, client: Client | None = None, detail: str | None = None) -> None:
     record(action, **_actor(actor), client_id=client.id if client is not None else None, detail=detail)
-
-
-def practice_today() -> date:
-    return datetime.now(ZoneInfo(practice_settings().time_zone or "UTC")).date()
 
 
 # ---------------------------------------------------------------------------------------------

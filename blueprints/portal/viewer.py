@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from flask import abort, g, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.roles import SEES_ALL_CLIENTS
 from blueprints.people.models import Client, PortalAccess
 from blueprints.portal.service import LINK_ONLY, SELF, Permissions, is_minor, permissions_for
 from tenants.context import current_practice
 from tenants.database import db
-from tenants.features import is_enabled, practice_settings
+from tenants.features import is_enabled, practice_settings, practice_today
 
 STEP_UP_MINUTES = 30
-PREVIEW_ROLES = ("owner", "admin", "scheduler")
+PREVIEW_ROLES = SEES_ALL_CLIENTS
 
 
 @dataclass(frozen=True)
@@ -46,10 +45,6 @@ class Viewer:
     @property
     def audit_actor(self) -> dict:
         return {"actor_kind": self.kind, "actor_user_id": self.user_id, "actor_name": self.name}
-
-
-def practice_today() -> date:
-    return datetime.now(ZoneInfo(practice_settings().time_zone or "UTC")).date()
 
 
 def accessible_records(user) -> list[tuple[PortalAccess, Client, Permissions]]:

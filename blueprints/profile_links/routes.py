@@ -5,7 +5,6 @@ Token pages never leak the token: they send `Referrer-Policy: no-referrer`, and 
 link redirects to the portal, so the token leaves the address bar.
 """
 
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
@@ -27,7 +26,7 @@ from blueprints.profile_links.forms import (
 )
 from tenants.context import bound_practice
 from tenants.database import db
-from tenants.features import feature_required, is_enabled, practice_settings
+from tenants.features import feature_required, is_enabled, practice_zone
 
 # Every unusable token (expired, revoked, used, malformed, another practice's) gets this one answer.
 UNAVAILABLE_STATUS = 404
@@ -163,7 +162,7 @@ def profile_links_panel(client) -> dict | None:
         return None
     return {
         "links": service.live_links(client.id),
-        "zone": ZoneInfo(practice_settings().time_zone or "UTC"),
+        "zone": practice_zone(),
         "can_send": client.status == "active" and service.can_email_code(client),
     }
 

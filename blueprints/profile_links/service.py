@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from app.refusals import Refusal
+from app.tokens import new_token, token_hash
 from blueprints.auth.models import User
 from blueprints.auth.service import authenticate
 from blueprints.notifications.service import queue_email
@@ -27,7 +29,7 @@ from blueprints.profile_links.models import ProfileLink, StepUpCode
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
-from tenants.features import is_enabled, practice_settings
+from tenants.features import is_enabled, practice_settings, practice_today
 
 # secrets.token_urlsafe(32): 43 characters of the URL-safe base64 alphabet.
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -37,12 +39,8 @@ CODES_PER_HOUR = 5  # per client, on top of the per-address rate limit of the vi
 SELF_SERVICE_LINKS_PER_HOUR = 3  # "email me a new link" answers for one client at most this often
 
 
-class StepUpError(ValueError):
-    """A step-up attempt was refused; the message is fit to show."""
-
-
-def _digest(raw_token: str) -> str:
-    return hashlib.sha256(raw_token.encode()).hexdigest()
+class StepUpError(Refusal):
+    """A step-up attempt was refused (400); the message is fit to show."""
 
 
 def _now() -> datetime:
@@ -60,11 +58,11 @@ def link_path(raw_token: str) -> str:
 
 def create_link(client: Client, created_by: User | None = None) -> str:
     """A new link for `client`; returns the raw token (never stored)."""
-    raw = secrets.token_urlsafe(32)  # 256 random bits
+    raw = new_token()  # 256 random bits
     db.session.add(
         ProfileLink(
             client_id=client.id,
-            token_hash=_digest(raw),
+            token_hash=token_hash(raw),
             created_by_user_id=created_by.id if created_by is not None else None,
             expires_at=_now() + timedelta(days=practice_settings().profile_link_days),
         )
@@ -96,7 +94,7 @@ def find_live_link(raw_token: str | None) -> ProfileLink | None:
     if not well_formed(raw_token):
         return None
     return db.session.scalars(
-        select(ProfileLink).where(ProfileLink.token_hash == _digest(raw_token), *_live_link_filter())
+        select(ProfileLink).where(ProfileLink.token_hash == token_hash(raw_token), *_live_link_filter())
     ).first()
 
 
@@ -106,7 +104,7 @@ def consume_link(raw_token: str | None) -> ProfileLink | None:
         return None
     link_id = db.session.execute(
         update(ProfileLink)
-        .where(ProfileLink.token_hash == _digest(raw_token), *_live_link_filter())
+        .where(ProfileLink.token_hash == token_hash(raw_token), *_live_link_filter())
         .values(used_at=func.now())
         .returning(ProfileLink.id)
         .execution_options(synchronize_session=False)
@@ -184,7 +182,6 @@ def links_allowed(client: Client) -> bool:
     """Minors get no profile links: a minor's address on file is often a parent's, and a link opens
     the record as the minor. Minors and guardians use their own logins instead."""
     from blueprints.portal.service import is_minor
-    from blueprints.portal.viewer import practice_today
 
     return client.status == "active" and not is_minor(client, practice_settings(), practice_today())
 

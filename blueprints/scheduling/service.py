@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.refusals import Conflict
 from blueprints.auth.models import User
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client
@@ -34,8 +35,8 @@ from tenants.features import PracticeSettings, practice_settings
 EXCLUSION_VIOLATION = "23P01"
 
 
-class SchedulingError(ValueError):
-    """A scheduling rule refused the change; the message is fit to show."""
+class SchedulingError(Conflict):
+    """A scheduling rule refused the change (409: the time or the appointment is not as it was)."""
 
 
 class SlotTaken(SchedulingError):

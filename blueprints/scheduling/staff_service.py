@@ -8,21 +8,19 @@ role) or one of `service`'s scheduling errors.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from app.tokens import new_token, token_hash
 from blueprints.audit.service import record
 from blueprints.auth.models import User
 from blueprints.people.models import Client, ClientClinician
-from blueprints.people.service import SEES_ALL_CLIENTS, practice_today, visible_clients
+from blueprints.people.service import SEES_ALL_CLIENTS, visible_clients
 from blueprints.scheduling import service
 from blueprints.scheduling.invites import PRODID
 from blueprints.scheduling.models import (
@@ -37,7 +35,7 @@ from blueprints.scheduling.models import (
 )
 from tenants.context import current_practice
 from tenants.database import db
-from tenants.features import PracticeSettings, practice_settings
+from tenants.features import PracticeSettings, practice_today, practice_zone
 
 MANAGE_SERVICES = ("owner", "admin")
 MANAGE_PRACTICE_HOURS = ("owner", "admin")
@@ -86,10 +84,6 @@ def _audit(actor: User, action: str, client_id: int | None = None, detail: str |
         client_id=client_id,
         detail=detail,
     )
-
-
-def practice_zone() -> ZoneInfo:
-    return ZoneInfo(practice_settings().time_zone or "UTC")
 
 
 def local_instant(day: date, wall: time, field_name: str = "at_time") -> datetime:
@@ -903,10 +897,6 @@ def decline(actor: User, item: AppointmentRequest, *, notify: bool, message: str
 # ---------------------------------------------------------------------------------------------
 
 
-def _token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def active_feed(user: User) -> CalendarFeed | None:
     return db.session.scalars(
         select(CalendarFeed)
@@ -929,8 +919,8 @@ def create_feed(user: User) -> str:
     """A new private feed for `user` (any earlier one stops working); returns the raw token, which
     is shown once and stored only as its SHA-256."""
     _revoke_feeds(user)
-    raw = secrets.token_urlsafe(FEED_TOKEN_BYTES)
-    db.session.add(CalendarFeed(user_id=user.id, token_hash=_token_hash(raw)))
+    raw = new_token(FEED_TOKEN_BYTES)
+    db.session.add(CalendarFeed(user_id=user.id, token_hash=token_hash(raw)))
     db.session.flush()
     _audit(user, "created calendar feed")
     return raw
@@ -949,7 +939,7 @@ def feed_owner(raw_token: str) -> User | None:
         return None
     feed = db.session.scalars(
         select(CalendarFeed).where(
-            CalendarFeed.token_hash == _token_hash(raw_token), CalendarFeed.revoked_at.is_(None)
+            CalendarFeed.token_hash == token_hash(raw_token), CalendarFeed.revoked_at.is_(None)
         )
     ).first()
     if feed is None:

@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import select
 
+from app.roles import MANAGES_PRACTICE, OWNER_ONLY
 from blueprints.people.models import Client
 from blueprints.people.service import create_client
 from blueprints.portal.viewer import PREVIEW_ROLES  # noqa: F401  (who may preview: one rule)
@@ -18,8 +19,8 @@ from tenants.database import db
 from tenants.features import PracticeSettings
 from tenants.registry import set_practice_name
 
-SETTINGS_ROLES = ("owner", "admin")
-MFA_RULE_ROLES = ("owner",)
+SETTINGS_ROLES = MANAGES_PRACTICE
+MFA_RULE_ROLES = OWNER_ONLY
 
 # Column -> label, in the order the page shows them.
 TOGGLES = {

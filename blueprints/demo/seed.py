@@ -16,8 +16,8 @@ from blueprints.people.service import assign_clinician, create_client, grant_acc
 from blueprints.scheduling.models import AvailabilityRule, Service, ServiceClinician
 from blueprints.scheduling.service import available_slots, book, upcoming_for_client
 from tenants.addresses import practice_url
-from tenants.context import PracticeRecord, practice_scope
-from tenants.database import db
+from tenants.context import PracticeRecord
+from tenants.database import db, practice_scope
 from tenants.features import practice_settings
 from tenants.provisioning import new_practice
 from tenants.registry import lookup_address
