@@ -7,6 +7,7 @@ is rolled back and answered with its own status and message.
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.refusals import Refusal
@@ -50,6 +51,13 @@ def install_error_pages(app: Flask) -> None:
     def http_error(error: HTTPException):
         message = error.description if getattr(error, "portico_message", False) else None
         return render_error(error.code or 500, message)
+
+    @app.errorhandler(StaleDataError)
+    def changed_meanwhile(error):
+        # A row's version moved between our read and our write (two people at once, the other
+        # committed first): whatever path flushed it, the answer is the sequential case's 409.
+        db.session.rollback()
+        return render_error(409, "Someone else changed this first. Nothing was changed: reload and retry.")
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
