@@ -1,5 +1,9 @@
 """People: staff (invites, roles, deactivation), clients (records, assignments, portal invites),
-guardians and minors (who may act for whom)."""
+guardians and minors (who may act for whom).
+
+Rules live in `operations/<subject>.py`, views in `views/<subject>.py` (staff, clients, guardians,
+invites); `operations/access.py` holds the building blocks other features use.
+"""
 
 from flask import Blueprint
 from flask_login import current_user
@@ -22,4 +26,5 @@ def _manages_staff() -> bool:
 register_nav("staff", "Clients", "people.clients", _is_staff, order=20)
 register_nav("staff", "Staff", "people.staff", _manages_staff, order=80)
 
-from blueprints.people import models, routes  # noqa: E402,F401
+from blueprints.people import models  # noqa: E402,F401
+from blueprints.people.views import clients, guardians, invites, staff  # noqa: E402,F401
