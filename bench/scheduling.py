@@ -30,7 +30,7 @@ def add_arguments(parser) -> None:
 def _setup(app):
     """A practice with one clinician, one service, weekday hours, 500 booked appointments, 20 clients."""
     from blueprints.auth.service import create_user
-    from blueprints.people.service import create_client
+    from blueprints.people.operations.access import create_client
     from blueprints.scheduling.models import Appointment, AvailabilityRule, Service, ServiceClinician
     from tenants.database import db
     from tenants.features import practice_settings

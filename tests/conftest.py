@@ -294,7 +294,12 @@ class ClientFixture:
 def make_client(in_practice):
     """Add a client record (optionally with a portal login of their own and clinicians)."""
     from blueprints.auth.service import find_user_by_email, hash_password
-    from blueprints.people.service import assign_clinician, create_client, grant_access, portal_account
+    from blueprints.people.operations.access import (
+        assign_clinician,
+        create_client,
+        grant_access,
+        portal_account,
+    )
 
     def make(
         practice: PracticeFixture,
@@ -326,7 +331,7 @@ def grant_portal(in_practice):
     """Give the login `email` (created if needed, password OWNER_PASSWORD) access to a client."""
     from blueprints.auth.service import hash_password
     from blueprints.people.models import Client
-    from blueprints.people.service import grant_access, portal_account
+    from blueprints.people.operations.access import grant_access, portal_account
 
     def grant(
         practice: PracticeFixture, client: ClientFixture, email: str, relationship: str = "guardian", **perms

@@ -141,7 +141,7 @@ def test_practice_names_are_single_lines(apex, portal_practice, visit, name):
 
 def test_preview_ends_when_the_staff_member_loses_the_role(portal_practice, make_staff, visit, in_practice):
     email = make_staff(portal_practice, "scheduler")
-    from blueprints.people.service import create_client
+    from blueprints.people.operations.access import create_client
 
     with in_practice(portal_practice):
         test_client = create_client("Test", "Client", is_test=True)

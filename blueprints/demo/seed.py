@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from blueprints.auth.service import change_password, create_user, find_user_by_email
 from blueprints.people.models import Client
-from blueprints.people.service import assign_clinician, create_client, grant_access, portal_account
+from blueprints.people.operations.access import assign_clinician, create_client, grant_access, portal_account
 from blueprints.scheduling.models import AvailabilityRule, Service, ServiceClinician
 from blueprints.scheduling.service import available_slots, book, upcoming_for_client
 from tenants.addresses import practice_url

@@ -12,7 +12,7 @@ from app.web import form_status, staff_required
 from blueprints.audit.service import record
 from blueprints.messaging import bp, service
 from blueprints.messaging.forms import MessageForm, StaffReplyForm
-from blueprints.people.service import client_for_staff
+from blueprints.people.operations.access import client_for_staff
 from blueprints.portal.viewer import current_viewer, portal_page
 from tenants.context import bound_practice
 from tenants.database import db

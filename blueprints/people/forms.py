@@ -17,9 +17,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from app.roles import STAFF_ROLES
 from blueprints.auth.forms import new_password_fields
-from blueprints.auth.models import STAFF_ROLES
-from blueprints.people import service
+from blueprints.people.operations.clients import CLIENT_SECTIONS, asked_fields, time_zone_problem
+from blueprints.people.operations.staff import ROLE_LABELS
 
 PHONE = Regexp(r"^[0-9+().\-\s]*$", message="Use digits, spaces and + ( ) - only.")
 EMAIL_MESSAGE = "Enter a valid email address."
@@ -34,7 +35,7 @@ class ActivateForm(FlaskForm):
 
 
 def role_choices(roles=STAFF_ROLES) -> list[SelectChoice]:
-    return [SelectChoice(role, service.ROLE_LABELS[role]) for role in roles]
+    return [SelectChoice(role, ROLE_LABELS[role]) for role in roles]
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -46,7 +47,7 @@ class InviteStaffForm(FlaskForm):
     email = EmailField(
         "Email", validators=[DataRequired("Enter an email address."), Email(EMAIL_MESSAGE), Length(max=254)]
     )
-    # Which roles the person inviting may give is a rule (service.roles_for), with its own message.
+    # Which roles the person inviting may give is a rule (operations.staff.roles_for), with its own message.
     role = SelectField("Role", choices=role_choices(), default="clinician", validate_choice=False)
 
 
@@ -60,7 +61,7 @@ def _past_date(form, field):
 
 
 def _time_zone(form, field):
-    problem = service.time_zone_problem((field.data or "").strip())
+    problem = time_zone_problem((field.data or "").strip())
     if problem:
         raise ValidationError(problem)
 
@@ -99,8 +100,8 @@ class ClientForm(FlaskForm):
 def client_form(settings, **kwargs) -> ClientForm:
     """A client form with only the sections the practice asks for (the name always)."""
     form = ClientForm(**kwargs)
-    asked = service.asked_fields(settings)
-    for name in [name for names in service.CLIENT_SECTIONS.values() for name in names]:
+    asked = asked_fields(settings)
+    for name in [name for names in CLIENT_SECTIONS.values() for name in names]:
         if name not in asked:
             del form[name]
     form._asked = asked

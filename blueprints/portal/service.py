@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from blueprints.people.models import Client, PortalAccess
-from blueprints.people.service import age_on
+from blueprints.people.operations.access import age_on
 from tenants.features import PracticeSettings
 
 

@@ -13,7 +13,7 @@ from app.errors import refuse
 from app.extensions import limiter
 from app.web import form_status, safe_next, staff_required
 from blueprints.audit.service import record
-from blueprints.people.service import client_for_staff
+from blueprints.people.operations.access import client_for_staff
 from blueprints.portal.viewer import current_viewer, mark_stepped_up, start_profile_link_session
 from blueprints.profile_links import bp, service
 from blueprints.profile_links.forms import (

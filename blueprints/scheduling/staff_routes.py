@@ -18,7 +18,7 @@ from app.errors import refuse
 from app.extensions import limiter
 from app.nav import register_nav
 from app.web import form_status, staff_required
-from blueprints.people.service import client_for_staff
+from blueprints.people.operations.access import client_for_staff
 from blueprints.scheduling import bp, service
 from blueprints.scheduling import staff_service as rules
 from blueprints.scheduling.forms import (

@@ -16,11 +16,12 @@ from icalendar import Calendar, Event
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from app.roles import SEES_ALL_CLIENTS
 from app.tokens import new_token, token_hash
 from blueprints.audit.service import record
 from blueprints.auth.models import User
 from blueprints.people.models import Client, ClientClinician
-from blueprints.people.service import SEES_ALL_CLIENTS, visible_clients
+from blueprints.people.operations.access import visible_clients
 from blueprints.scheduling import service
 from blueprints.scheduling.invites import PRODID
 from blueprints.scheduling.models import (

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.roles import MANAGES_PRACTICE, OWNER_ONLY
 from blueprints.people.models import Client
-from blueprints.people.service import create_client
+from blueprints.people.operations.access import create_client
 from blueprints.portal.viewer import PREVIEW_ROLES  # noqa: F401  (who may preview: one rule)
 from tenants.database import db
 from tenants.features import PracticeSettings
