@@ -46,7 +46,7 @@ DONE = {
 }
 
 
-def _zone() -> str:
+def _viewer_zone() -> str:
     return practice_zone(current_viewer().client.time_zone).key
 
 
@@ -96,7 +96,7 @@ def portal_appointments():
         settings=settings,
         # Inside the cancellation window the Cancel button gives way to the practice's contact details.
         too_late={a.id for a in upcoming if rules.cancellation_refusal(a, settings)},
-        zone=_zone(),
+        zone=_viewer_zone(),
         upcoming=upcoming,
         past=past_for_client(viewer.client.id),
         requests=pending_requests_for_client(viewer.client.id),
@@ -123,7 +123,7 @@ def book_start():
         clinician = clinicians[0]
     days = []
     if chosen and clinician:
-        days = _slots_by_day(available_slots(clinician.id, chosen), _zone())
+        days = _slots_by_day(available_slots(clinician.id, chosen), _viewer_zone())
     return render_template(
         "scheduling/portal_book.html",
         viewer=viewer,
@@ -133,7 +133,7 @@ def book_start():
         clinicians=clinicians,
         clinician=clinician,
         days=days,
-        zone=_zone(),
+        zone=_viewer_zone(),
         form=SlotForm(),
     )
 
@@ -181,14 +181,14 @@ def reschedule(appointment_id: int):
             then=_done,
             back=url_for("scheduling.reschedule", appointment_id=appointment_id),
         )
-    days = _slots_by_day(rules.reschedule_slots(appointment), _zone()) if refusal is None else []
+    days = _slots_by_day(rules.reschedule_slots(appointment), _viewer_zone()) if refusal is None else []
     return render_template(
         "scheduling/portal_reschedule.html",
         viewer=current_viewer(),
         appointment=appointment,
         refusal=refusal,
         days=days,
-        zone=_zone(),
+        zone=_viewer_zone(),
         mode=mode,
         form=form,
     ), (200 if refusal is None else 409)
@@ -219,7 +219,7 @@ def cancel(appointment_id: int):
         appointment=appointment,
         refusal=refusal,
         settings=settings,
-        zone=_zone(),
+        zone=_viewer_zone(),
         mode=mode,
         form=form,
     )
