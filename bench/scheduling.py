@@ -30,8 +30,15 @@ def add_arguments(parser) -> None:
 def _setup(app):
     """A practice with one clinician, one service, weekday hours, 500 booked appointments, 20 clients."""
     from blueprints.auth.service import create_user
+<<<<<<< HEAD
     from blueprints.people.operations.access import create_client
     from blueprints.scheduling.models import Appointment, AvailabilityRule, Service, ServiceClinician
+=======
+    from blueprints.people.operations.access import create_client
+    from blueprints.scheduling.models import Appointment
+    from blueprints.scheduling.operations.availability import set_weekly_hours
+    from blueprints.scheduling.operations.catalog import add_service
+>>>>>>> sched
     from tenants.database import db
     from tenants.features import practice_settings
     from tenants.provisioning import new_practice
@@ -43,12 +50,8 @@ def _setup(app):
             settings = practice_settings()
             settings.min_notice_hours, settings.booking_horizon_days = 0, DAYS
             settings.buffer_after_minutes = 10
-            service = Service(name="Therapy", duration_minutes=50)
-            db.session.add(service)
-            db.session.flush()
-            db.session.add(ServiceClinician(service_id=service.id, user_id=clinician.id))
-            for weekday in range(7):
-                db.session.add(AvailabilityRule(weekday=weekday, start_time=time(8), end_time=time(20)))
+            service = add_service("Therapy", 50, [clinician])
+            set_weekly_hours(None, range(7), time(8), time(20))
             clients = [create_client(f"Client{n}", "Bench") for n in range(CLIENTS)]
             start = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=1)
             booked = 0
@@ -83,23 +86,23 @@ def _setup(app):
 
 
 def _slot_figures(app, practice, ids, runs: int) -> None:
-    from blueprints.scheduling import service as scheduling
     from blueprints.scheduling.models import Service
+    from blueprints.scheduling.operations.availability import available_slots, busy_for, rules_for
     from blueprints.scheduling.slots import free_slots
     from tenants.database import db, practice_scope
 
     with app.app_context(), practice_scope(practice):
         therapy = db.session.get(Service, ids["service"])
         now = datetime.now(UTC)
-        rules = scheduling.rules_for(ids["clinician"])
-        busy = scheduling.busy_for(ids["clinician"], now - timedelta(days=1), now + timedelta(days=DAYS + 1))
+        rules = rules_for(ids["clinician"])
+        busy = busy_for(ids["clinician"], now - timedelta(days=1), now + timedelta(days=DAYS + 1))
         engine, full = [], []
         for _ in range(runs):
             started = clock.perf_counter()
             slots = free_slots(rules, timedelta(minutes=50), busy, now)
             engine.append(clock.perf_counter() - started)
             started = clock.perf_counter()
-            scheduling.available_slots(ids["clinician"], therapy, now)
+            available_slots(ids["clinician"], therapy, now)
             full.append(clock.perf_counter() - started)
     print(f"appointments in the window: {len(busy)}; free slots found: {len(slots)}")
     print(
@@ -115,8 +118,8 @@ def _slot_figures(app, practice, ids, runs: int) -> None:
 def _bookings(app, practice, ids, same_slot: bool) -> tuple[int, int, float]:
     from blueprints.auth.models import User
     from blueprints.people.models import Client
-    from blueprints.scheduling import service as scheduling
     from blueprints.scheduling.models import Service
+    from blueprints.scheduling.operations.appointments import SlotTaken, book
     from tenants.database import db, practice_scope
 
     far = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=DAYS + 30)
@@ -132,10 +135,10 @@ def _bookings(app, practice, ids, same_slot: bool) -> tuple[int, int, float]:
             clinician = db.session.get(User, ids["clinician"])
             therapy = db.session.get(Service, ids["service"])
             try:
-                scheduling.book(who, clinician, therapy, when)
+                book(who, clinician, therapy, when)
                 db.session.commit()
                 outcomes.append("booked")
-            except scheduling.SlotTaken:
+            except SlotTaken:
                 db.session.rollback()
                 outcomes.append("taken")
 

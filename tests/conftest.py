@@ -353,7 +353,8 @@ def open_for_booking(in_practice):
     from datetime import time
 
     from blueprints.auth.service import find_user_by_email
-    from blueprints.scheduling.models import AvailabilityRule, Service, ServiceClinician
+    from blueprints.scheduling.operations.availability import set_weekly_hours
+    from blueprints.scheduling.operations.catalog import add_service
     from tenants.features import practice_settings
 
     def setup(practice, clinician_email, service_name="Therapy", hours=(8, 20), **settings_values):
@@ -362,15 +363,9 @@ def open_for_booking(in_practice):
             values = dict(portal_enabled=True, self_scheduling_enabled=True, self_rescheduling_enabled=True)
             for name, value in {**values, **settings_values}.items():
                 setattr(settings, name, value)
-            offered = Service(name=service_name, duration_minutes=50, service_code="90834")
-            db.session.add(offered)
-            db.session.flush()
             clinician = find_user_by_email(clinician_email)
-            db.session.add(ServiceClinician(service_id=offered.id, user_id=clinician.id))
-            for weekday in range(7):
-                db.session.add(
-                    AvailabilityRule(weekday=weekday, start_time=time(hours[0]), end_time=time(hours[1]))
-                )
+            offered = add_service(service_name, 50, [clinician], service_code="90834")
+            set_weekly_hours(None, range(7), time(hours[0]), time(hours[1]))
             db.session.commit()
             return offered.id
 

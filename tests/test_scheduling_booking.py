@@ -13,8 +13,10 @@ from sqlalchemy import select
 from blueprints.auth.models import User
 from blueprints.auth.service import find_user_by_email
 from blueprints.people.models import Client
-from blueprints.scheduling import service
 from blueprints.scheduling.models import Appointment, AvailabilityRule, Service, ServiceClinician
+from blueprints.scheduling.operations import appointments, availability
+from blueprints.scheduling.operations import portal as portal_rules
+from blueprints.scheduling.operations import requests as appointment_requests
 from tenants.database import db
 from tenants.features import practice_settings
 
@@ -61,18 +63,18 @@ def load(ids):
 def test_double_booking_is_refused_by_the_database(clinic, in_practice):
     practice, ids = clinic
     with in_practice(practice):
-        service.book(*load(ids), at(10))
+        appointments.book(*load(ids), at(10))
         db.session.commit()
     with in_practice(practice):
-        with pytest.raises(service.SlotTaken):
-            service.book(*load(ids), at(10, 30))
+        with pytest.raises(appointments.SlotTaken):
+            appointments.book(*load(ids), at(10, 30))
         db.session.rollback()
     with in_practice(practice):
         # The 10-minute buffer after 10:00-10:50 keeps 10:50 busy; 11:00 is free.
-        with pytest.raises(service.SlotTaken):
-            service.book(*load(ids), at(10, 55))
+        with pytest.raises(appointments.SlotTaken):
+            appointments.book(*load(ids), at(10, 55))
         db.session.rollback()
-        service.book(*load(ids), at(11))
+        appointments.book(*load(ids), at(11))
         db.session.commit()
 
 
@@ -87,10 +89,10 @@ def test_twenty_parallel_bookings_of_one_slot_give_exactly_one(app, clinic):
         with app.app_context(), practice_scope(practice.record):
             barrier.wait()
             try:
-                service.book(*load(ids), at(14), notify=False)
+                appointments.book(*load(ids), at(14), notify=False)
                 db.session.commit()
                 outcomes.append("booked")
-            except service.SlotTaken:
+            except appointments.SlotTaken:
                 db.session.rollback()
                 outcomes.append("taken")
 
@@ -105,10 +107,10 @@ def test_twenty_parallel_bookings_of_one_slot_give_exactly_one(app, clinic):
 def test_slots_leave_out_booked_time_and_buffers(clinic, in_practice):
     practice, ids = clinic
     with in_practice(practice):
-        service.book(*load(ids), at(10), notify=False)
+        appointments.book(*load(ids), at(10), notify=False)
         db.session.commit()
         therapy = db.session.get(Service, ids["service"])
-        slots = service.available_slots(ids["clinician"], therapy, now=at(0))
+        slots = availability.available_slots(ids["clinician"], therapy, now=at(0))
         monday = [s for s in slots if s.date() == MONDAY]
         assert at(10).astimezone(UTC) not in monday
         assert at(9).astimezone(UTC) in monday  # 9:00-9:50 plus its 10-minute buffer ends at 10:00
@@ -120,17 +122,17 @@ def test_slots_leave_out_booked_time_and_buffers(clinic, in_practice):
 def test_stale_edits_are_detected(clinic, in_practice):
     practice, ids = clinic
     with in_practice(practice):
-        appointment = service.book(*load(ids), at(9), notify=False)
+        appointment = appointments.book(*load(ids), at(9), notify=False)
         db.session.commit()
         appointment_id, version = appointment.id, appointment.version
     with in_practice(practice):
-        service.move(
+        appointments.move(
             db.session.get(Appointment, appointment_id), at(12), expected_version=version, notify=False
         )
         db.session.commit()
     with in_practice(practice):
-        with pytest.raises(service.StaleAppointment):
-            service.move(db.session.get(Appointment, appointment_id), at(15), expected_version=version)
+        with pytest.raises(appointments.StaleAppointment):
+            appointments.move(db.session.get(Appointment, appointment_id), at(15), expected_version=version)
 
 
 def test_client_refusals(clinic, in_practice):
@@ -138,23 +140,25 @@ def test_client_refusals(clinic, in_practice):
     with in_practice(practice):
         settings = practice_settings()
         settings.cancellation_window_hours = 24
-        appointment = service.book(*load(ids), at(10), notify=False)
+        appointment = appointments.book(*load(ids), at(10), notify=False)
         start = appointment.starts_at
         assert (
-            service.cancellation_refusal(appointment, settings, now=start - timedelta(hours=24, minutes=1))
+            portal_rules.cancellation_refusal(
+                appointment, settings, now=start - timedelta(hours=24, minutes=1)
+            )
             is None
         )
-        assert "24 hours" in service.cancellation_refusal(
+        assert "24 hours" in portal_rules.cancellation_refusal(
             appointment, settings, now=start - timedelta(hours=23, minutes=59)
         )
-        assert service.reschedule_refusal(appointment) is None
-        resized = service.book(*load(ids), at(13), duration_minutes=80, notify=False)
-        assert "length was set by the practice" in service.reschedule_refusal(resized)
+        assert portal_rules.reschedule_refusal(appointment) is None
+        resized = appointments.book(*load(ids), at(13), duration_minutes=80, notify=False)
+        assert "length was set by the practice" in portal_rules.reschedule_refusal(resized)
         appointment.service.bookable_online = False
-        assert "cannot be booked online" in service.reschedule_refusal(appointment)
+        assert "cannot be booked online" in portal_rules.reschedule_refusal(appointment)
         appointment.service.bookable_online = True
         appointment.group_id, appointment.is_group_primary = 7, False
-        assert "group" in service.reschedule_refusal(appointment)
+        assert "group" in portal_rules.reschedule_refusal(appointment)
         db.session.rollback()
 
 
@@ -170,14 +174,14 @@ def invites_of(mailbox, address):
 def test_book_reschedule_cancel_keep_one_calendar_event(clinic, in_practice, mailbox, run_jobs):
     practice, ids = clinic
     with in_practice(practice):
-        appointment = service.book(*load(ids), at(9))
+        appointment = appointments.book(*load(ids), at(9))
         db.session.commit()
         appointment_id = appointment.id
     with in_practice(practice):
-        service.move(db.session.get(Appointment, appointment_id), at(15))
+        appointments.move(db.session.get(Appointment, appointment_id), at(15))
         db.session.commit()
     with in_practice(practice):
-        service.cancel(db.session.get(Appointment, appointment_id))
+        appointments.cancel(db.session.get(Appointment, appointment_id))
         db.session.commit()
     run_jobs()
     calendars = invites_of(mailbox, ids["email"])
@@ -197,7 +201,7 @@ def test_appointments_of_another_practice_are_invisible(clinic, make_practice, i
     """Isolation: another practice's appointment ids find nothing here."""
     practice, ids = clinic
     with in_practice(practice):
-        appointment_id = service.book(*load(ids), at(16), notify=False).id
+        appointment_id = appointments.book(*load(ids), at(16), notify=False).id
         db.session.commit()
     other = make_practice()
     with in_practice(other):
@@ -215,24 +219,28 @@ def test_requests_approve_with_changes_decline_and_expire(clinic, in_practice, m
         db.session.add(longer)
         db.session.flush()
         db.session.add(ServiceClinician(service_id=longer.id, user_id=clinician.id))
-        request = service.request_new(client, clinician, therapy, at(9), requested_by=None)
+        request = appointment_requests.request_new(client, clinician, therapy, at(9), requested_by=None)
         assert request.new_client is True and request.status == "pending"
-        appointment = service.approve_request(request, clinician, service=longer, alert="Bring forms")
+        appointment = appointment_requests.approve(
+            clinician, request, service_id=longer.id, alert="Bring forms"
+        )
         assert appointment.starts_at == at(9) and appointment.service_id == longer.id
         assert appointment.alert == "Bring forms"
 
-        moved = service.request_change(appointment, "reschedule", starts_at=at(13), requested_by=None)
+        moved = appointment_requests.request_change(
+            appointment, "reschedule", starts_at=at(13), requested_by=None
+        )
         assert appointment.starts_at == at(9)  # the original time holds until approved
-        with pytest.raises(service.SchedulingError, match="already waiting"):
-            service.request_change(appointment, "cancellation", requested_by=None)
-        service.decline_request(moved, clinician)  # no email by default
-        cancellation = service.request_change(appointment, "cancellation", requested_by=None)
-        service.decline_request(cancellation, clinician, notify=True, message="Please call us.")
-        with pytest.raises(service.SchedulingError, match="already handled"):
-            service.approve_request(cancellation, clinician)
+        with pytest.raises(appointments.SchedulingError, match="already waiting"):
+            appointment_requests.request_change(appointment, "cancellation", requested_by=None)
+        appointment_requests.decline(clinician, moved)  # no email by default
+        cancellation = appointment_requests.request_change(appointment, "cancellation", requested_by=None)
+        appointment_requests.decline(clinician, cancellation, notify=True, message="Please call us.")
+        with pytest.raises(appointments.SchedulingError, match="already handled"):
+            appointment_requests.approve(clinician, cancellation)
 
-        stale = service.request_new(client, clinician, therapy, at(11), requested_by=None)
-        assert service.expire_past_requests(now=at(12)) >= 1
+        stale = appointment_requests.request_new(client, clinician, therapy, at(11), requested_by=None)
+        assert appointment_requests.expire_past_requests(now=at(12)) >= 1
         assert db.session.get(AppointmentRequest, stale.id).status == "expired"
         db.session.commit()
     run_jobs()

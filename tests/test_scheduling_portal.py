@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from blueprints.people.models import Client
-from blueprints.scheduling import service
 from blueprints.scheduling.models import (
     Appointment,
     AppointmentRequest,
     Service,
 )
+from blueprints.scheduling.operations import appointments
+from blueprints.scheduling.operations import portal as portal_rules
+from blueprints.scheduling.operations import requests as appointment_requests
 from tenants.database import db
 from tenants.features import practice_settings
 
@@ -131,7 +133,9 @@ def book_directly(in_practice, practice, client, service_id, starts_at, **kwargs
     with in_practice(practice):
         therapy = db.session.get(Service, service_id)
         clinician = therapy.clinicians[0]
-        appointment = service.book(db.session.get(Client, client.id), clinician, therapy, starts_at, **kwargs)
+        appointment = appointments.book(
+            db.session.get(Client, client.id), clinician, therapy, starts_at, **kwargs
+        )
         db.session.commit()
         return appointment.id
 
@@ -245,7 +249,7 @@ def test_group_appointment_only_its_primary_contact_moves_it(booking, visit, in_
         member_id = member.id
         assert member.group_id == primary_id and not member.is_group_primary
     # The group still holds its time once: nobody else can take it.
-    with pytest.raises(service.SlotTaken):
+    with pytest.raises(appointments.SlotTaken):
         book_directly(in_practice, practice, client, service_id, next_hour(80))
 
     partner_visitor = logged_in_client(visit, practice, partner)
@@ -287,18 +291,18 @@ def test_staff_moves_and_cancels_a_group_as_one(booking, visit, in_practice, mak
     primary_id = book_directly(in_practice, practice, client, service_id, next_hour(80))
     with in_practice(practice):
         primary = db.session.get(Appointment, primary_id)
-        member_id = service.add_to_group(primary, db.session.get(Client, partner.id), notify=False).id
+        member_id = appointments.add_to_group(primary, db.session.get(Client, partner.id), notify=False).id
         db.session.commit()
     with in_practice(practice):
-        with pytest.raises(service.SchedulingError, match="primary appointment"):
-            service.move(db.session.get(Appointment, member_id), next_hour(120))
+        with pytest.raises(appointments.SchedulingError, match="primary appointment"):
+            appointments.move(db.session.get(Appointment, member_id), next_hour(120))
         db.session.rollback()
     with in_practice(practice):
-        service.move(db.session.get(Appointment, primary_id), next_hour(120), notify=False)
+        appointments.move(db.session.get(Appointment, primary_id), next_hour(120), notify=False)
         db.session.commit()
         assert db.session.get(Appointment, member_id).starts_at == next_hour(120)
     with in_practice(practice):
-        service.cancel(db.session.get(Appointment, primary_id), notify=False)
+        appointments.cancel(db.session.get(Appointment, primary_id), notify=False)
         db.session.commit()
         assert db.session.get(Appointment, member_id).status == "cancelled"
 
@@ -311,7 +315,7 @@ def test_past_appointments_and_the_window_cannot_be_rescheduled(booking, visit, 
     assert refused.status_code == 409 and "moved online up to 24 hours" in refused.get_data(as_text=True)
     with in_practice(practice):
         appointment = db.session.get(Appointment, soon)
-        assert "already started" in service.reschedule_refusal(appointment, now=appointment.starts_at)
+        assert "already started" in portal_rules.reschedule_refusal(appointment, now=appointment.starts_at)
 
 
 def test_one_pending_request_per_appointment(app, booking, in_practice):
@@ -326,12 +330,12 @@ def test_one_pending_request_per_appointment(app, booking, in_practice):
         with app.app_context(), practice_scope(practice.record):
             barrier.wait()
             try:
-                service.request_change(
+                appointment_requests.request_change(
                     db.session.get(Appointment, appointment_id), "cancellation", requested_by=None
                 )
                 db.session.commit()
                 outcomes.append("sent")
-            except service.SchedulingError:
+            except appointments.SchedulingError:
                 db.session.rollback()
                 outcomes.append("refused")
 

@@ -16,7 +16,6 @@ from blueprints.auth.models import User
 from blueprints.auth.service import find_user_by_email
 from blueprints.notifications.models import OutboxEmail
 from blueprints.people.models import Client
-from blueprints.scheduling import service
 from blueprints.scheduling.models import (
     Appointment,
     AppointmentRequest,
@@ -24,6 +23,8 @@ from blueprints.scheduling.models import (
     Service,
     ServiceClinician,
 )
+from blueprints.scheduling.operations import appointments, availability
+from blueprints.scheduling.operations import requests as appointment_requests
 from tenants.database import db
 from tenants.features import practice_settings
 
@@ -84,7 +85,7 @@ def book(
     in_practice, practice, client_id, clinician_id, service_id, starts_at, notify=False, **kwargs
 ) -> int:
     with in_practice(practice):
-        appointment = service.book(
+        appointment = appointments.book(
             db.session.get(Client, client_id),
             db.session.get(User, clinician_id),
             db.session.get(Service, service_id),
@@ -98,7 +99,7 @@ def book(
 
 def request_new(in_practice, practice, client_id, clinician_id, service_id, starts_at) -> int:
     with in_practice(practice):
-        item = service.request_new(
+        item = appointment_requests.request_new(
             db.session.get(Client, client_id),
             db.session.get(User, clinician_id),
             db.session.get(Service, service_id),
@@ -228,7 +229,7 @@ def test_clinicians_and_interns_may_not_edit_services(clinic, visit, make_staff)
 def slot_times(in_practice, practice, clinician_id, service_id, day: date) -> list[time]:
     with in_practice(practice):
         therapy = db.session.get(Service, service_id)
-        slots = service.available_slots(clinician_id, therapy, now=at(0, day=day - timedelta(days=2)))
+        slots = availability.available_slots(clinician_id, therapy, now=at(0, day=day - timedelta(days=2)))
     return [s.astimezone(BERLIN).time() for s in slots if s.astimezone(BERLIN).date() == day]
 
 
@@ -510,7 +511,7 @@ def test_requests_list_default_filter_and_filters(clinic, visit, in_practice, ma
             .where(AppointmentRequest.id == old)
             .values(requested_at=datetime.now(UTC) - timedelta(days=400))
         )
-        moved = service.request_change(
+        moved = appointment_requests.request_change(
             db.session.get(Appointment, appointment_id), "reschedule", starts_at=at(16), requested_by=None
         )
         reschedule = moved.id
@@ -648,7 +649,7 @@ def test_a_clinicians_feed_holds_only_their_appointments_and_can_be_revoked(clin
     book(in_practice, practice, ids["cleo"], ids["ben"], ids["therapy"], at(10))
     with in_practice(practice):
         uid = db.session.get(Appointment, own).ics_uid
-        service.move(db.session.get(Appointment, own), at(11), notify=False)
+        appointments.move(db.session.get(Appointment, own), at(11), notify=False)
         db.session.commit()
     alma = logged_in(visit, practice, practice.people["alma"])
     path = make_feed(alma)
@@ -726,8 +727,8 @@ def test_other_practice_ids_answer_404_and_their_data_never_shows(
         for item in items:
             db.session.add(ServiceClinician(service_id=item.id, user_id=clinician.id))
         client = db.session.get(Client, zed.id)
-        booked = [service.book(client, clinician, items[0], at(9 + n), notify=False) for n in range(4)]
-        b_request = service.request_new(client, clinician, items[0], at(16), requested_by=None)
+        booked = [appointments.book(client, clinician, items[0], at(9 + n), notify=False) for n in range(4)]
+        b_request = appointment_requests.request_new(client, clinician, items[0], at(16), requested_by=None)
         db.session.commit()
         b_appointment, b_service, b_request_id = booked[-1].id, items[-1].id, b_request.id
         b_uid = booked[-1].ics_uid

@@ -12,9 +12,17 @@ from sqlalchemy import func, select
 
 from blueprints.auth.service import change_password, create_user, find_user_by_email
 from blueprints.people.models import Client
+<<<<<<< HEAD
 from blueprints.people.operations.access import assign_clinician, create_client, grant_access, portal_account
 from blueprints.scheduling.models import AvailabilityRule, Service, ServiceClinician
 from blueprints.scheduling.service import available_slots, book, upcoming_for_client
+=======
+from blueprints.people.operations.access import assign_clinician, create_client, grant_access, portal_account
+from blueprints.scheduling.operations.appointments import book
+from blueprints.scheduling.operations.availability import available_slots, set_weekly_hours, weekly_hours
+from blueprints.scheduling.operations.catalog import add_service
+from blueprints.scheduling.operations.visibility import upcoming_for_client
+>>>>>>> sched
 from tenants.addresses import practice_url
 from tenants.context import PracticeRecord
 from tenants.database import db, practice_scope
@@ -116,30 +124,14 @@ def _schedule(settings, clinician, adult: Client, child: Client) -> None:
     settings.cancellation_policy = settings.cancellation_policy or (
         "Please cancel at least 24 hours ahead; late cancellations may be charged."
     )
-    services = {}
-    for name, minutes, code, online in (
-        ("Individual therapy", 50, "90834", True),
-        ("Intake assessment", 90, "90791", False),
-    ):
-        found = db.session.scalars(select(Service).where(Service.name == name)).first()
-        if found is None:
-            found = Service(
-                name=name,
-                duration_minutes=minutes,
-                service_code=code,
-                bookable_online=online,
-                price_cents=15000 if online else 22000,
-            )
-            db.session.add(found)
-            db.session.flush()
-        if db.session.get(ServiceClinician, (found.id, clinician.id)) is None:
-            db.session.add(ServiceClinician(service_id=found.id, user_id=clinician.id))
-        services[name] = found
-    if db.session.scalars(select(AvailabilityRule)).first() is None:
-        for weekday in range(5):
-            db.session.add(AvailabilityRule(weekday=weekday, start_time=time(9), end_time=time(17)))
-    db.session.flush()
-    therapy = services["Individual therapy"]
+    therapy = add_service(
+        "Individual therapy", 50, [clinician], service_code="90834", price_cents=15000, bookable_online=True
+    )
+    add_service(
+        "Intake assessment", 90, [clinician], service_code="90791", price_cents=22000, bookable_online=False
+    )
+    if not any(weekly_hours(None).values()):
+        set_weekly_hours(None, range(5), time(9), time(17))
     for client in (adult, child):
         if not upcoming_for_client(client.id):
             slots = available_slots(clinician.id, therapy)

@@ -1,4 +1,4 @@
-"""Views of the client portal: home, choosing whose record to open, appointments."""
+"""Views of the client portal: home, and choosing whose record to open."""
 
 from flask import abort, redirect, render_template, session, url_for
 from flask_login import current_user, login_required
@@ -7,7 +7,7 @@ from app.nav import register_nav
 from blueprints.portal import bp
 from blueprints.portal.forms import OpenRecordForm
 from blueprints.portal.viewer import accessible_records, current_viewer, portal_page
-from tenants.features import is_enabled, practice_settings
+from tenants.features import is_enabled
 
 
 def _viewer_can(permission: str):
@@ -19,7 +19,9 @@ def _viewer_can(permission: str):
 
 
 register_nav("portal", "Home", "portal.home", lambda: current_viewer() is not None, order=10)
-register_nav("portal", "Appointments", "portal.appointments", _viewer_can("appointments"), order=20)
+register_nav(
+    "portal", "Appointments", "scheduling.portal_appointments", _viewer_can("appointments"), order=20
+)
 register_nav(
     "portal",
     "Calendar feed",
@@ -67,27 +69,3 @@ def open_record(client_id: int):
         abort(404)  # not theirs, or no longer: the same answer as a record that does not exist
     session["active_client_id"] = client_id
     return redirect(url_for("portal.home"))
-
-
-@bp.get("/portal/appointments")
-@portal_page("appointments")
-def appointments():
-    from blueprints.scheduling import service as scheduling
-
-    viewer = current_viewer()
-    settings = practice_settings()
-    upcoming = scheduling.upcoming_for_client(viewer.client.id)
-    return render_template(
-        "portal/appointments.html",
-        viewer=viewer,
-        settings=settings,
-        # Inside the cancellation window the Cancel button gives way to the practice's contact details.
-        too_late={a.id for a in upcoming if scheduling.cancellation_refusal(a, settings)},
-        zone=viewer.client.time_zone or practice_settings().time_zone or "UTC",
-        upcoming=upcoming,
-        past=scheduling.past_for_client(viewer.client.id),
-        requests=scheduling.pending_requests_for_client(viewer.client.id),
-        booking_mode=scheduling.booking_mode(is_enabled),
-        reschedule_mode=scheduling.reschedule_mode(is_enabled),
-        cancel_mode=scheduling.cancel_mode(is_enabled),
-    )

@@ -69,7 +69,7 @@ def use_link(token: str):
         client_id=client.id,
     )
     db.session.commit()
-    return redirect(url_for("portal.appointments"))
+    return redirect(url_for("scheduling.portal_appointments"))
 
 
 @bp.route("/l/new-link", methods=["GET", "POST"])

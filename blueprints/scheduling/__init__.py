@@ -1,4 +1,7 @@
-"""Scheduling: services, availability, slots, bookings and requests, calendar invites and feeds."""
+"""Scheduling: services, availability, slots, bookings and requests, calendar invites and feeds.
+
+`operations/` holds the rules, one module per subject; `views/` the pages, one module per subject.
+"""
 
 from flask import Blueprint
 
@@ -6,4 +9,12 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("scheduling", __name__))
 
-from blueprints.scheduling import models, portal_routes, staff_routes  # noqa: E402,F401
+from blueprints.scheduling import models  # noqa: E402,F401
+from blueprints.scheduling.views import (  # noqa: E402,F401
+    availability,
+    calendar,
+    feeds,
+    portal,
+    requests,
+    services,
+)

@@ -1,7 +1,7 @@
 """Forms of the staff side of scheduling.
 
-The forms only turn text into values (numbers, dates, times); which values are acceptable is
-`staff_service`'s rule, so a form that parses can still come back with a rule's message.
+The forms only turn text into values (numbers, dates, times); which values are acceptable is the
+operations' rule, so a form that parses can still come back with a rule's message.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from blueprints.scheduling.staff_service import EXCEPTION_KINDS, REQUEST_KINDS, REQUEST_STATUSES, WEEKDAYS
+from blueprints.scheduling.operations.availability import EXCEPTION_KINDS, WEEKDAYS
+from blueprints.scheduling.operations.requests import REQUEST_KINDS, REQUEST_STATUSES
 
 DURATION_HELP = "Leave empty for the service's usual length."
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]

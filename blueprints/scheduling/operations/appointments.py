@@ -1,0 +1,343 @@
+"""Appointments: book, move and cancel (for staff and clients alike), group appointments, and the
+calendar invites every change sends. Every change runs in the caller's transaction with its invites
+queued in it; the database itself refuses a double booking (see `models`), which arrives here as
+`SlotTaken`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.refusals import Conflict, Problems
+from blueprints.auth.models import User
+from blueprints.notifications.service import queue_email
+from blueprints.people.models import Client
+from blueprints.scheduling.invites import invite
+from blueprints.scheduling.models import Appointment, AppointmentRequest, Service
+from blueprints.scheduling.operations.availability import rules_for
+from blueprints.scheduling.operations.catalog import duration_problem, offers
+from blueprints.scheduling.operations.common import audit
+from blueprints.scheduling.slots import Rules
+from tenants.context import current_practice
+from tenants.database import db
+from tenants.features import practice_settings, practice_zone
+
+EXCLUSION_VIOLATION = "23P01"
+MAX_ALERT = 1000
+TAKEN = "That time was just taken. Please choose another."
+STALE = "Someone else changed this appointment first. Nothing was changed: reload it and try again."
+
+
+class SchedulingError(Conflict):
+    """A scheduling rule refused the change (409: the time or the appointment is not as it was)."""
+
+
+class SlotTaken(SchedulingError):
+    """Someone else has that time (the database refused the overlap)."""
+
+
+class StaleAppointment(SchedulingError):
+    """The appointment changed since it was read: nothing was overwritten."""
+
+
+def local_instant(day: date, wall: time, field_name: str = "at_time") -> datetime:
+    """The UTC instant of a wall-clock time in the practice's zone; a time the clocks skip is refused."""
+    zone = practice_zone()
+    moment = datetime.combine(day, wall, tzinfo=zone)
+    if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment.replace(tzinfo=None):
+        raise Problems(
+            {field_name: "That time does not exist on that day (the clocks change). Choose another."}
+        )
+    return moment.astimezone(UTC)
+
+
+def alert_text(alert: str | None) -> str | None:
+    """A staff alert as stored (blank: none); too long is refused."""
+    alert = (alert or "").strip() or None
+    if alert is not None and len(alert) > MAX_ALERT:
+        raise Problems({"alert": f"Use at most {MAX_ALERT} characters."})
+    return alert
+
+
+def _block(rules: Rules, starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
+    return starts_at - rules.buffer_before, ends_at + rules.buffer_after
+
+
+def flush_guarded(taken: str = TAKEN) -> None:
+    """Flush inside a savepoint, turning the database's refusals into scheduling errors (`taken`:
+    what a refused overlap means for the change at hand)."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
+            raise SlotTaken(taken) from None
+        if "uq_appointment_requests_pending" in str(error.orig):
+            raise SchedulingError(
+                "A request for this appointment is already waiting for the practice."
+            ) from None
+        raise
+    except StaleDataError:
+        raise StaleAppointment(STALE) from None
+
+
+def _new_uid() -> str:
+    return f"{uuid.uuid4()}@{current_app.config['PORTICO'].base_host}"
+
+
+def book(
+    client: Client,
+    clinician: User,
+    service: Service,
+    starts_at: datetime,
+    *,
+    duration_minutes: int | None = None,
+    alert: str | None = None,
+    notify: bool = True,
+    taken: str = TAKEN,
+) -> Appointment:
+    """Book `client` with `clinician` (who must offer `service`); both get an invite unless `notify`
+    is off. No audit line: the operation that calls this one writes it (or, seeding, nobody)."""
+    if not offers(clinician.id, service):
+        raise SchedulingError(f"{clinician.name} does not offer {service.name}.")
+    starts_at = starts_at.astimezone(UTC)
+    minutes = duration_minutes or service.duration_minutes
+    ends_at = starts_at + timedelta(minutes=minutes)
+    block_start, block_end = _block(rules_for(clinician.id), starts_at, ends_at)
+    appointment = Appointment(
+        client_id=client.id,
+        clinician_user_id=clinician.id,
+        service_id=service.id,
+        service_code=service.service_code,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        block_starts_at=block_start,
+        block_ends_at=block_end,
+        duration_overridden=minutes != service.duration_minutes,
+        alert=alert,
+        ics_uid=_new_uid(),
+    )
+    db.session.add(appointment)
+    flush_guarded(taken)
+    if notify:
+        send_invites(appointment)
+    return appointment
+
+
+def move(
+    appointment: Appointment,
+    starts_at: datetime,
+    *,
+    expected_version: int | None = None,
+    duration_minutes: int | None = None,
+    notify: bool = True,
+    taken: str = TAKEN,
+) -> Appointment:
+    """Move (and optionally resize) an appointment; same clinician, same event for calendars.
+
+    A group moves as one: moving its primary row moves every member; a member alone cannot move.
+    """
+    if appointment.status != "booked":
+        raise SchedulingError("This appointment was cancelled.")
+    if expected_version is not None and expected_version != appointment.version:
+        raise StaleAppointment(STALE)
+    if appointment.group_id is not None and not appointment.is_group_primary:
+        raise SchedulingError(
+            "This is part of a group appointment: move the group from its primary appointment."
+        )
+    for member in group_members(appointment)[1:]:  # the primary's members, moved alongside it
+        _move_row(member, starts_at, duration_minutes, notify, taken)
+    return _move_row(appointment, starts_at, duration_minutes, notify, taken)
+
+
+def _move_row(appointment, starts_at: datetime, duration_minutes: int | None, notify: bool, taken: str):
+    minutes = duration_minutes or int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+    appointment.starts_at = starts_at.astimezone(UTC)
+    appointment.ends_at = appointment.starts_at + timedelta(minutes=minutes)
+    appointment.block_starts_at, appointment.block_ends_at = _block(
+        rules_for(appointment.clinician_user_id), appointment.starts_at, appointment.ends_at
+    )
+    if duration_minutes is not None and duration_minutes != appointment.service.duration_minutes:
+        appointment.duration_overridden = True
+    appointment.ics_sequence += 1
+    flush_guarded(taken)
+    if notify:
+        send_invites(appointment)
+    return appointment
+
+
+def cancel(appointment: Appointment, *, expected_version: int | None = None, notify: bool = True) -> None:
+    if appointment.status != "booked":
+        return
+    if expected_version is not None and expected_version != appointment.version:
+        raise StaleAppointment(STALE)
+    # Cancelling a group's primary row cancels the session for everyone (its members hold no time).
+    rows = group_members(appointment) if appointment.is_group_primary else [appointment]
+    for row in rows:
+        row.status = "cancelled"
+        row.cancelled_at = func.now()
+        row.ics_sequence += 1
+    flush_guarded()
+    if notify:
+        for row in rows:
+            send_invites(row, cancelled=True)
+
+
+def send_invites(appointment: Appointment, cancelled: bool = False) -> None:
+    """Email the client and the clinician an .ics for this appointment's current state."""
+    practice = current_practice()
+    settings = practice_settings()
+    client, clinician = appointment.client, appointment.clinician
+    summary = f"{appointment.service.name} with {clinician.name}"
+    recipients = [address for address in (client.email, clinician.email) if address]
+    ics = invite(
+        uid=appointment.ics_uid,
+        sequence=appointment.ics_sequence,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        time_zone=settings.time_zone or "UTC",
+        summary=summary,
+        organizer_email=settings.contact_email or clinician.email,
+        attendee_emails=recipients,
+        cancelled=cancelled,
+        location=practice.name,
+    )
+    method = "CANCEL" if cancelled else "REQUEST"
+    local = appointment.starts_at.astimezone(practice_zone(client.time_zone))
+    when = local.strftime("%A %d %B %Y, %H:%M %Z")
+    verb = "cancelled" if cancelled else ("updated" if appointment.ics_sequence else "booked")
+    for address in recipients:
+        queue_email(
+            address,
+            f"Appointment {verb}: {when}",
+            f"{summary}\n{when}\n\nThe attached invite keeps your calendar in step.\n\n{practice.name}\n",
+            attachment=("invite.ics", f"text/calendar; method={method}", ics),
+        )
+
+
+# --- Group appointments: one row per client sharing a group_id; the primary row holds the time ----
+
+
+def group_members(appointment: Appointment) -> list[Appointment]:
+    """The booked rows of `appointment`'s group, primary first (just itself when it is not in one)."""
+    if appointment.group_id is None:
+        return [appointment]
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(Appointment.group_id == appointment.group_id, Appointment.status == "booked")
+            .order_by(Appointment.is_group_primary.desc(), Appointment.id)
+        )
+    )
+
+
+def add_to_group(appointment: Appointment, client: Client, *, notify: bool = True) -> Appointment:
+    """Add `client` to `appointment`'s group (making it a group led by this appointment's client)."""
+    if appointment.status != "booked":
+        raise SchedulingError("This appointment was cancelled.")
+    members = group_members(appointment)
+    primary = members[0]
+    if any(member.client_id == client.id for member in members):
+        raise SchedulingError(f"{client.display_name} is already in this appointment.")
+    if primary.group_id is None:
+        primary.group_id, primary.is_group_primary = primary.id, True
+    member = Appointment(
+        client_id=client.id,
+        clinician_user_id=primary.clinician_user_id,
+        service_id=primary.service_id,
+        service_code=primary.service_code,
+        starts_at=primary.starts_at,
+        ends_at=primary.ends_at,
+        block_starts_at=primary.block_starts_at,
+        block_ends_at=primary.block_ends_at,
+        duration_overridden=primary.duration_overridden,
+        group_id=primary.group_id,
+        is_group_primary=False,
+        ics_uid=_new_uid(),
+    )
+    db.session.add(member)
+    flush_guarded()
+    if notify:
+        send_invites(member)
+    return member
+
+
+# --- Staff changes from the calendar -------------------------------------------------------------
+
+
+def create_appointment(
+    actor: User,
+    client: Client,
+    clinician: User,
+    chosen: Service,
+    on_date: date,
+    at_time: time,
+    *,
+    duration_minutes: int | None = None,
+    alert: str | None = None,
+) -> Appointment:
+    """Book `client` (whom `actor` may see) with `clinician` at a time in the practice's zone; client
+    and clinician get an invite."""
+    problems = {}
+    if not chosen.is_active:
+        problems["service_id"] = "That service is no longer offered."
+    elif not offers(clinician.id, chosen):
+        problems["service_id"] = f"{clinician.name} does not offer {chosen.name}."
+    if duration_problem(duration_minutes):
+        problems["duration_minutes"] = duration_problem(duration_minutes)
+    if problems:
+        raise Problems(problems)
+    taken = (
+        f"{clinician.name} already has an appointment at that time (buffers included). "
+        "Nothing was booked. Please choose another time."
+    )
+    appointment = book(
+        client,
+        clinician,
+        chosen,
+        local_instant(on_date, at_time),
+        duration_minutes=duration_minutes,
+        alert=alert_text(alert),
+        taken=taken,
+    )
+    audit(actor, "booked appointment", client.id, detail=f"with {clinician.name}")
+    return appointment
+
+
+def move_appointment(
+    actor: User, appointment: Appointment, on_date: date, at_time: time, *, version: int, duration_minutes
+) -> Appointment:
+    if duration_problem(duration_minutes):
+        raise Problems({"duration_minutes": duration_problem(duration_minutes)})
+    starts_at = local_instant(on_date, at_time)
+    if appointment.status != "booked":
+        raise SchedulingError("This appointment was cancelled, so it cannot be moved.")
+    taken = (
+        "That time is already taken for this clinician (buffers included). "
+        "The appointment was not moved. Please choose another time."
+    )
+    move(appointment, starts_at, expected_version=version, duration_minutes=duration_minutes, taken=taken)
+    audit(actor, "moved appointment", appointment.client_id)
+    return appointment
+
+
+def cancel_appointment(actor: User, appointment: Appointment, *, version: int) -> None:
+    """Cancel (client and clinician get a CANCEL invite); its pending requests lapse as withdrawn."""
+    if appointment.status != "booked":
+        raise SchedulingError("This appointment was already cancelled.")
+    cancel(appointment, expected_version=version)
+    for item in db.session.scalars(
+        select(AppointmentRequest).where(
+            AppointmentRequest.appointment_id == appointment.id, AppointmentRequest.status == "pending"
+        )
+    ):
+        item.status = "withdrawn"
+        item.decided_at = func.now()
+    db.session.flush()
+    audit(actor, "cancelled appointment", appointment.client_id)
