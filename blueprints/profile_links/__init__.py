@@ -7,4 +7,4 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("profile_links", __name__))
 
-from blueprints.profile_links import models, routes  # noqa: E402,F401
+from blueprints.profile_links import models, routes, sessions  # noqa: E402,F401
