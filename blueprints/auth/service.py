@@ -108,15 +108,10 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def record_for(user: User, action: str, detail: str | None = None) -> None:
-    """An audit line with `user` as the actor."""
-    record(action, actor_kind=user.kind, actor_user_id=user.id, actor_name=user.name, detail=detail)
-
-
 def record_login(user: User, detail: str | None = None) -> None:
     """`user` is now logged in: note when, and write the audit line."""
     user.last_login_at = func.now()
-    record_for(user, "logged in", detail)
+    record("logged in", detail=detail, **user.audit_actor)
 
 
 def record_failed_login(user: User | None, detail: str) -> None:
@@ -125,7 +120,7 @@ def record_failed_login(user: User | None, detail: str) -> None:
     if user is None:
         record("login failed", actor_kind="anonymous", detail=detail)
     else:
-        record_for(user, "login failed", detail)
+        record("login failed", detail=detail, **user.audit_actor)
 
 
 def password_login(email: str, password: str) -> User | None:

@@ -17,8 +17,9 @@ import segno
 from sqlalchemy import delete, func, select, update
 
 from app.tokens import token_hash
+from blueprints.audit.service import record
 from blueprints.auth.models import RecoveryCode, User
-from blueprints.auth.service import AccountError, record_for
+from blueprints.auth.service import AccountError
 from tenants.database import db
 
 TOTP_PERIOD = 30  # seconds per time step (what authenticator apps use)
@@ -95,7 +96,7 @@ def enable_totp(user: User) -> list[str]:
         raise AccountError(START_AGAIN)
     user.totp_enabled_at = func.now()
     codes = _new_recovery_codes(user)
-    record_for(user, "two-factor turned on")
+    record("two-factor turned on", **user.audit_actor)
     return codes
 
 
@@ -104,7 +105,7 @@ def disable_totp(user: User) -> None:
     user.totp_secret = None
     user.totp_enabled_at = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    record_for(user, "two-factor turned off")
+    record("two-factor turned off", **user.audit_actor)
 
 
 def _new_recovery_code() -> str:
@@ -117,7 +118,7 @@ def replace_recovery_codes(user: User) -> list[str]:
     if not has_totp(user):
         raise AccountError("Two-factor authentication is not on for your account.")
     codes = _new_recovery_codes(user)
-    record_for(user, "recovery codes replaced")
+    record("recovery codes replaced", **user.audit_actor)
     return codes
 
 

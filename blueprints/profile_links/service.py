@@ -37,17 +37,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _staff_audit(staff: User, action: str, client: Client, detail: str | None = None) -> None:
-    record(
-        action,
-        actor_kind="staff",
-        actor_user_id=staff.id,
-        actor_name=staff.name,
-        client_id=client.id,
-        detail=detail,
-    )
-
-
 def link_path(raw_token: str) -> str:
     return f"/l/{raw_token}"
 
@@ -139,7 +128,7 @@ def revoke_link(staff: User, client: Client, link_id: int) -> None:
     ).scalar()
     if revoked is None:
         raise NotFound()
-    _staff_audit(staff, "revoked profile links", client, detail="one link")
+    record("revoked profile links", client_id=client.id, detail="one link", **staff.audit_actor)
 
 
 def end_link_session(client_id: int, link_id: int) -> None:
@@ -167,7 +156,9 @@ def revoke_all(staff: User, client: Client) -> int:
         .returning(ProfileLink.id)
         .execution_options(synchronize_session=False)
     ).all()
-    _staff_audit(staff, "revoked profile links", client, detail=f"all links ({len(rows)})")
+    record(
+        "revoked profile links", client_id=client.id, detail=f"all links ({len(rows)})", **staff.audit_actor
+    )
     return len(rows)
 
 
@@ -203,7 +194,7 @@ def send_link(staff: User, client: Client) -> None:
         raise Refusal("This client has no email address on file. Add one to the record first.")
     subject, body = link_email(client, profile_link_url(client, created_by=staff))
     queue_email(client.email.strip(), subject, body)
-    _staff_audit(staff, "sent a profile link", client)
+    record("sent a profile link", client_id=client.id, **staff.audit_actor)
 
 
 def request_new_link(email: str) -> list[Client]:
