@@ -28,6 +28,7 @@ RESET_LIMIT = "5 per minute;20 per hour"
 # Per account as well as per address: many addresses guessing one password, or mail-bombing one inbox.
 ACCOUNT_LOGIN_LIMIT = "20 per hour"
 ACCOUNT_RESET_LIMIT = "5 per hour"
+WRONG_LOGIN = "That email and password do not match an account here."
 
 
 def _account_key() -> str:
@@ -35,8 +36,6 @@ def _account_key() -> str:
     email = (request.form.get("email") or "").strip().lower()[:254]
     return f"account:{practice.id if practice else 'apex'}:{email}"
 
-
-WRONG_LOGIN = "That email and password do not match an account here."
 
 register_nav(
     "staff",
@@ -111,7 +110,7 @@ def _verify_page(form):
 def logout():
     form = LogoutForm()
     if request.method == "POST" and form.validate_on_submit():
-        user = current_user._get_current_object() if current_user.is_authenticated else None
+        user = current_user if current_user.is_authenticated else None
         return carry_out(lambda: end_session(user), then=_logged_out)
     return render_template("auth/logout.html", form=form)
 

@@ -1,5 +1,9 @@
 """Profile links: passwordless `/l/<token>` links into one client's portal, and the step-up that
-guards messages, documents and forms in such a session."""
+guards messages, documents and forms in such a session.
+
+service (the links), sessions (the session a link opens, registered with the portal), step_up (the
+password or emailed code that unlocks more), routes (the views).
+"""
 
 from flask import Blueprint
 

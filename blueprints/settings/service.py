@@ -18,7 +18,7 @@ from blueprints.audit.service import record
 from blueprints.auth.models import User
 from blueprints.people.models import Client
 from blueprints.people.service import create_client
-from blueprints.portal.viewer import PREVIEW_ROLES, begin_preview  # (who may preview: one rule)
+from blueprints.portal.viewer import PREVIEW_ROLES, begin_preview  # PREVIEW_ROLES: the portal's rule
 from tenants.database import db
 from tenants.features import PracticeSettings
 from tenants.registry import set_practice_name
