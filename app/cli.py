@@ -11,21 +11,21 @@ from pathlib import Path
 
 import click
 
+from app import create_app, jobs
 from app.config import Settings
+from app.embedded_db import libpq_url, pg_dump_binary, start_embedded
+from app.refusals import Refusal
+from blueprints.demo.seed import create_demo
+from blueprints.signup.service import sign_up
+from tenants.addresses import practice_url
+from tenants.database import db
+from tenants.migrate import upgrade_public, upgrade_tenants
+from tenants.registry import RegistryError, find_practice, list_practices, rename_practice, set_status
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _app(settings: Settings | None = None):
-    from app import create_app
-
-    return create_app(settings)
-
-
 def _upgrade_everything(flask_app) -> bool:
-    from tenants.database import db
-    from tenants.migrate import upgrade_public, upgrade_tenants
-
     with flask_app.app_context():
         upgrade_public(db.engine)
         failed = False
@@ -62,16 +62,12 @@ def run(port: int, host: str, demo: bool):
     os.environ.setdefault("PORTICO_BASE_DOMAIN", f"localhost:{port}")
     settings = Settings.from_env()
     if not settings.database_url:
-        from app.embedded_db import start_embedded
-
         os.environ["DATABASE_URL"] = start_embedded(settings.ensure_data_dir())
         settings = Settings.from_env()
-    flask_app = _app(settings)
+    flask_app = create_app(settings)
     if not _upgrade_everything(flask_app):
         click.echo("Some practice schemas failed to upgrade; see above.", err=True)
     if demo:
-        from blueprints.demo.seed import create_demo
-
         with flask_app.app_context():
             lines = create_demo()
         click.echo("Demo logins:")
@@ -105,30 +101,26 @@ def serve(bind: str | None):
 @click.option("--concurrency", default=2, show_default=True, type=int)
 def worker(concurrency: int):
     """Run the job queue (emails, reminders) until stopped."""
-    from app import jobs
-
-    flask_app = _app()
+    flask_app = create_app()
     jobs.run_worker(flask_app, wait=True, concurrency=concurrency)
 
 
-@main.group()
-def db():
+@main.group("db")
+def db_commands():
     """Schema changes."""
 
 
-@db.command("upgrade")
+@db_commands.command("upgrade")
 def db_upgrade():
     """Upgrade the public schema, then every practice schema that is behind."""
-    if not _upgrade_everything(_app()):
+    if not _upgrade_everything(create_app()):
         sys.exit(1)
 
 
 @main.command()
 def demo():
     """Create the demo practice and print its logins."""
-    from blueprints.demo.seed import create_demo
-
-    flask_app = _app()
+    flask_app = create_app()
     _upgrade_everything(flask_app)
     with flask_app.app_context():
         for line in create_demo():
@@ -153,20 +145,11 @@ def _fail(message: str):
 @click.option("--owner-password", default=None, help="Generated and printed when omitted.")
 def practices_create(name, subdomain, owner_email, owner_name, owner_password):
     """Create a practice and its owner."""
-    from blueprints.auth.service import AccountError, create_user, password_problem
-    from tenants.addresses import practice_url
-    from tenants.provisioning import new_practice
-    from tenants.registry import RegistryError
-
     password = owner_password or secrets.token_urlsafe(12)
-    if password_problem(password):
-        _fail(password_problem(password))
-    flask_app = _app()
-    with flask_app.app_context():
+    with create_app().app_context():
         try:
-            with new_practice(name, subdomain) as practice:
-                create_user(owner_email, owner_name, password, role="owner")
-        except (RegistryError, AccountError) as error:
+            practice, _ = sign_up(name, owner_name, owner_email, password, subdomain, hand_off=False)
+        except Refusal as error:
             _fail(str(error))
         click.echo(f"Created practice {practice.id} at {practice_url(practice.slug)}")
         click.echo(f"owner  {practice_url(practice.slug)}  {owner_email}  {password}")
@@ -175,9 +158,7 @@ def practices_create(name, subdomain, owner_email, owner_name, owner_password):
 @practices.command("list")
 def practices_list():
     """List practices: id, address, status, schema revision, name."""
-    from tenants.registry import list_practices
-
-    with _app().app_context():
+    with create_app().app_context():
         for p in list_practices():
             click.echo(f"{p.id}\t{p.slug}\t{p.status}\t{p.schema_revision}\t{p.name}")
 
@@ -187,9 +168,7 @@ def practices_list():
 @click.argument("new_subdomain")
 def practices_rename(practice, new_subdomain):
     """Give PRACTICE (id or address) a new address; the old one keeps redirecting."""
-    from tenants.registry import RegistryError, rename_practice
-
-    with _app().app_context():
+    with create_app().app_context():
         try:
             old, new = rename_practice(practice, new_subdomain)
         except RegistryError as error:
@@ -198,9 +177,7 @@ def practices_rename(practice, new_subdomain):
 
 
 def _set_status(practice: str, status: str, verb: str):
-    from tenants.registry import RegistryError, set_status
-
-    with _app().app_context():
+    with create_app().app_context():
         try:
             record = set_status(practice, status)
         except RegistryError as error:
@@ -237,10 +214,7 @@ def practices_delete(practice, yes):
 @click.option("--output", "-o", default=None, help="File to write (default: <slug>.sql).")
 def practices_export(practice, output):
     """Export one practice's schema with pg_dump -n."""
-    from app.embedded_db import libpq_url, pg_dump_binary
-    from tenants.registry import RegistryError, find_practice
-
-    flask_app = _app()
+    flask_app = create_app()
     with flask_app.app_context():
         try:
             record = find_practice(practice)

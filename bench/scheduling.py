@@ -30,15 +30,10 @@ def add_arguments(parser) -> None:
 def _setup(app):
     """A practice with one clinician, one service, weekday hours, 500 booked appointments, 20 clients."""
     from blueprints.auth.service import create_user
-<<<<<<< HEAD
-    from blueprints.people.operations.access import create_client
-    from blueprints.scheduling.models import Appointment, AvailabilityRule, Service, ServiceClinician
-=======
     from blueprints.people.operations.access import create_client
     from blueprints.scheduling.models import Appointment
     from blueprints.scheduling.operations.availability import set_weekly_hours
     from blueprints.scheduling.operations.catalog import add_service
->>>>>>> sched
     from tenants.database import db
     from tenants.features import practice_settings
     from tenants.provisioning import new_practice

@@ -12,8 +12,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 450
 # The factory registers blueprints and the CLI runs feature operations: the only edges from app/ up.
@@ -81,7 +79,6 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return cycles
 
 
-@pytest.mark.xfail(reason="issue 7: the split lands in steps", strict=False)
 def test_no_file_in_blueprints_is_over_the_limit():
     long_files = {
         path.relative_to(ROOT).as_posix(): count
@@ -91,7 +88,6 @@ def test_no_file_in_blueprints_is_over_the_limit():
     assert long_files == {}
 
 
-@pytest.mark.xfail(reason="issue 7: the knots are untied in steps", strict=False)
 def test_no_import_cycles_between_packages():
     graph = _graph()
     # Blueprint-to-app and blueprint-to-tenants are the normal direction; a cycle means a knot.

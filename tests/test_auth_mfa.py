@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from blueprints.audit.models import AuditEvent
-from blueprints.auth import service
+from blueprints.auth import two_factor
 from blueprints.auth.models import RecoveryCode
 from blueprints.auth.service import find_user_by_email
 from tenants.database import db
@@ -29,13 +29,13 @@ class Clock:
         return self.now
 
     def advance(self, steps: int = 3) -> None:
-        self.now += steps * service.TOTP_PERIOD
+        self.now += steps * two_factor.TOTP_PERIOD
 
 
 @pytest.fixture
 def clock(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(service, "totp_now", clock)
+    monkeypatch.setattr(two_factor, "totp_now", clock)
     return clock
 
 
@@ -44,7 +44,7 @@ def is_logged_in(visitor) -> bool:
 
 
 def code(secret: str, clock: Clock, offset_steps: int = 0) -> str:
-    return pyotp.TOTP(secret).at(clock.now + offset_steps * service.TOTP_PERIOD)
+    return pyotp.TOTP(secret).at(clock.now + offset_steps * two_factor.TOTP_PERIOD)
 
 
 def enable_totp(visitor, clock: Clock) -> tuple[str, list[str]]:
@@ -286,14 +286,14 @@ def test_turning_two_factor_off_needs_a_code_or_the_password(make_practice, visi
     assert refused.status_code == 400
     assert "Enter a current code from your app, or your password." in refused.get_data(as_text=True)
     with in_practice(practice):
-        assert service.has_totp(find_user_by_email(practice.owner_email))
+        assert two_factor.has_totp(find_user_by_email(practice.owner_email))
 
     response = owner.post(
         "/account/security/totp/disable", {"password": "correct-horse-battery"}, form_page="/account/security"
     )
     assert response.status_code == 302
     with in_practice(practice):
-        assert not service.has_totp(find_user_by_email(practice.owner_email))
+        assert not two_factor.has_totp(find_user_by_email(practice.owner_email))
         assert db.session.scalars(select(RecoveryCode)).all() == []
     assert visit(practice).login(practice.owner_email).headers["Location"] == "/"
 
@@ -376,4 +376,4 @@ def test_a_pending_login_of_one_practice_is_nothing_at_another(app, make_practic
     # A's owner's codes mean nothing for B's owner (user 1 there too).
     assert visit(b).login(b.owner_email).headers["Location"] == "/"
     with in_practice(b):
-        assert not service.has_totp(find_user_by_email(b.owner_email))
+        assert not two_factor.has_totp(find_user_by_email(b.owner_email))

@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select, update
 
 from blueprints.audit.models import AuditEvent
+from blueprints.auth.service import find_user_by_email
+from blueprints.people.models import Client
 from blueprints.profile_links import service
 from blueprints.profile_links.models import ProfileLink, StepUpCode
 from tenants.database import db, practice_scope
@@ -182,13 +184,13 @@ def test_expired_revoked_malformed_and_archived_links_get_the_same_neutral_page(
             .where(ProfileLink.token_hash == hashlib.sha256(expired[3:].encode()).hexdigest())
             .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
         )
-        assert service.revoke_link(client.id, service.find_live_link(revoked[3:]).id)
+        staff = find_user_by_email(practice.owner_email)
+        record = db.session.get(Client, client.id)
+        service.revoke_link(staff, record, service.find_live_link(revoked[3:]).id)  # NotFound if not
         db.session.commit()
     archived = make_client(practice, email="gone@example.com")
     archived_path = issue_link(practice, archived)
     with in_practice(practice):
-        from blueprints.people.models import Client
-
         db.session.get(Client, archived.id).status = "archived"
         db.session.commit()
 

@@ -8,7 +8,9 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
+from app.refusals import NotAllowed
 from blueprints.audit.models import AuditEvent
+from blueprints.auth.service import find_user_by_email
 from blueprints.people.models import Client
 from blueprints.settings import service
 from tenants.database import db
@@ -287,17 +289,19 @@ def test_only_the_owner_may_require_two_factor_for_staff(make_practice, make_sta
     assert stored_settings(in_practice, practice)["require_staff_mfa"] is True
 
 
-def test_an_admin_save_leaves_the_owners_two_factor_rule_alone(make_practice, in_practice):
+def test_an_admin_save_leaves_the_owners_two_factor_rule_alone(make_practice, make_staff, in_practice):
     practice = make_practice()
+    admin_email, scheduler_email = make_staff(practice, "admin"), make_staff(practice, "scheduler")
     with in_practice(practice):
+        admin, scheduler = find_user_by_email(admin_email), find_user_by_email(scheduler_email)
         settings = practice_settings()
         settings.require_staff_mfa = True
         values = service.current_values(settings, practice.record.name)
         values.update(require_staff_mfa=False, ask_insurance=True)
-        changed = service.apply_settings(settings, practice.id, practice.record.name, "admin", values)
+        changed = service.apply_settings(settings, practice.id, practice.record.name, admin, values)
         assert changed == ["ask_insurance"] and settings.require_staff_mfa is True
-        with pytest.raises(PermissionError):
-            service.apply_settings(settings, practice.id, practice.record.name, "scheduler", values)
+        with pytest.raises(NotAllowed):
+            service.apply_settings(settings, practice.id, practice.record.name, scheduler, values)
         db.session.rollback()
 
 

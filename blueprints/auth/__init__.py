@@ -1,4 +1,9 @@
-"""Auth: staff (and later client) accounts, login and logout, the signup hand-off, password reset."""
+"""Auth: accounts, login and logout, the signup hand-off, password reset, staff two-factor.
+
+service (accounts, passwords, tokens), two_factor (TOTP and recovery codes), logins (the login steps),
+sessions (what the cookie holds), mfa (the web side of two-factor), signals (what auth announces),
+routes (the views).
+"""
 
 from flask import Blueprint
 

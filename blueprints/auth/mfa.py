@@ -8,6 +8,9 @@
   with unlimited guesses from many addresses.
 - When the practice requires two-factor for staff, a staff member without it reaches nothing but
   their security page (and logging out) until they have set it up.
+
+Turning two-factor on or off needs a code checked here, so those two operations live here too; the
+rules they apply (and their audit lines) are `auth.two_factor`'s.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from flask import flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from app.extensions import limiter
-from blueprints.auth import bp, service
+from blueprints.auth import bp, service, two_factor
 from blueprints.auth import sessions as _sessions  # noqa: F401  (its lifetime check runs before ours)
 from blueprints.auth.models import User
+from blueprints.auth.service import AccountError
 from tenants.context import bound_practice, current_practice
 from tenants.database import db
 from tenants.features import practice_settings
@@ -29,12 +33,15 @@ PENDING_KEY = "mfa_pending"
 PENDING_SECONDS = 5 * 60
 MAX_FAILURES = 10
 FAILURE_WINDOW_SECONDS = 15 * 60
-STEP_MEMORY_SECONDS = (2 * service.TOTP_WINDOW + 2) * service.TOTP_PERIOD
+STEP_MEMORY_SECONDS = (2 * two_factor.TOTP_WINDOW + 2) * two_factor.TOTP_PERIOD
 
 # What `check_second_factor` found.
 TOTP_OK = "code"
 RECOVERY_OK = "recovery code"
 REPLAYED = "replayed"
+
+WRONG_CODE = "That code is not right. Please try again."
+REPLAYED_CODE = "That code was already used. Please wait for the next one."
 
 
 def _now() -> float:
@@ -67,7 +74,7 @@ def pending_user() -> User | None:
     user = db.session.get(User, pending.get("user_id"))
     if user is None or not user.is_active or user.session_version != pending.get("version"):
         return None
-    return user if service.has_totp(user) else None
+    return user if two_factor.has_totp(user) else None
 
 
 def pending_next() -> str:
@@ -92,14 +99,14 @@ def claim_totp_step(user: User, step: int) -> bool:
     if limiter.storage.incr(_key("totp-step", user, step), STEP_MEMORY_SECONDS) != 1:
         return False
     # A later code was used: the earlier ones still inside the drift window are spent too.
-    for earlier in range(step - 2 * service.TOTP_WINDOW, step):
+    for earlier in range(step - 2 * two_factor.TOTP_WINDOW, step):
         limiter.storage.incr(_key("totp-step", user, earlier), STEP_MEMORY_SECONDS)
     return True
 
 
 def check_totp(user: User, secret: str | None, raw_code: str) -> str | None:
     """TOTP_OK, REPLAYED, or None for a wrong code, against `secret` (pending or enabled)."""
-    step = service.totp_step(secret, raw_code)
+    step = two_factor.totp_step(secret, raw_code)
     if step is None:
         return None
     return TOTP_OK if claim_totp_step(user, step) else REPLAYED
@@ -107,14 +114,35 @@ def check_totp(user: User, secret: str | None, raw_code: str) -> str | None:
 
 def check_second_factor(user: User, raw_code: str) -> str | None:
     """TOTP_OK, RECOVERY_OK, REPLAYED, or None: a six-digit code, else one of the recovery codes."""
-    if service.is_totp_shaped(service.normalize_code(raw_code)):
+    if two_factor.is_totp_shaped(two_factor.normalize_code(raw_code)):
         return check_totp(user, user.totp_secret, raw_code)
-    return RECOVERY_OK if service.use_recovery_code(user, raw_code) else None
+    return RECOVERY_OK if two_factor.use_recovery_code(user, raw_code) else None
+
+
+def code_message(found: str | None) -> str:
+    """What to tell someone whose code was not accepted."""
+    return REPLAYED_CODE if found == REPLAYED else WRONG_CODE
 
 
 def must_set_up_two_factor(user) -> bool:
     """Staff of a practice that requires two-factor, who have not set it up yet."""
-    return user.is_staff and not service.has_totp(user) and practice_settings().require_staff_mfa
+    return user.is_staff and not two_factor.has_totp(user) and practice_settings().require_staff_mfa
+
+
+def confirm_setup(user: User, raw_code: str) -> list[str]:
+    """Turn two-factor on once the app's first code is right; returns the new recovery codes."""
+    found = check_totp(user, user.totp_secret, raw_code)
+    if found != TOTP_OK:
+        raise AccountError(problems={"code": code_message(found)})
+    return two_factor.enable_totp(user)
+
+
+def turn_off(user: User, raw_code: str | None, password: str | None) -> None:
+    """Turn two-factor off, on a current code from the app or the account's password."""
+    code_ok = bool(raw_code) and check_totp(user, user.totp_secret, raw_code) == TOTP_OK
+    if not code_ok and not service.password_matches(user, password):
+        raise AccountError(problems={"code": "Enter a current code from your app, or your password."})
+    two_factor.disable_totp(user)
 
 
 @bp.before_app_request

@@ -59,6 +59,11 @@ class User(UserMixin, TenantModel):
     def is_staff(self) -> bool:
         return self.kind == "staff"
 
+    @property
+    def audit_actor(self) -> dict:
+        """Who did it, as the audit log records it (`record(action, **user.audit_actor)`)."""
+        return {"actor_kind": self.kind, "actor_user_id": self.id, "actor_name": self.name}
+
 
 class OneTimeToken(TenantModel):
     """A single-use secret (hand-off, password reset), stored only as its SHA-256."""

@@ -7,9 +7,8 @@ from flask_login import current_user
 from app.errors import refuse
 from app.extensions import limiter
 from app.nav import register_nav
-from app.web import form_status, safe_next, staff_required
-from blueprints.audit.service import record
-from blueprints.auth import bp, mfa, service
+from app.web import carry_out, form_status, safe_next, staff_required
+from blueprints.auth import bp, logins, mfa, service, two_factor
 from blueprints.auth.forms import (
     DisableTotpForm,
     EnableTotpForm,
@@ -21,15 +20,15 @@ from blueprints.auth.forms import (
     StartTotpForm,
     VerifyCodeForm,
 )
-from blueprints.auth.sessions import end_session, start_session
+from blueprints.auth.sessions import end_session
 from tenants.context import bound_practice, current_practice
-from tenants.database import db
 
 LOGIN_LIMIT = "10 per minute;50 per hour"
 RESET_LIMIT = "5 per minute;20 per hour"
 # Per account as well as per address: many addresses guessing one password, or mail-bombing one inbox.
 ACCOUNT_LOGIN_LIMIT = "20 per hour"
 ACCOUNT_RESET_LIMIT = "5 per hour"
+WRONG_LOGIN = "That email and password do not match an account here."
 
 
 def _account_key() -> str:
@@ -37,10 +36,6 @@ def _account_key() -> str:
     email = (request.form.get("email") or "").strip().lower()[:254]
     return f"account:{practice.id if practice else 'apex'}:{email}"
 
-
-WRONG_LOGIN = "That email and password do not match an account here."
-WRONG_CODE = "That code is not right. Please try again."
-REPLAYED_CODE = "That code was already used. Please wait for the next one."
 
 register_nav(
     "staff",
@@ -51,15 +46,8 @@ register_nav(
 )
 
 
-def _actor(user) -> dict:
-    return {"actor_kind": user.kind, "actor_user_id": user.id, "actor_name": user.name}
-
-
-def _finish_login(user, next_path: str | None, detail: str | None = None):
-    """Start the session (after every step the account needs) and send the person on."""
-    start_session(user)
-    record("logged in", **_actor(user), detail=detail)
-    db.session.commit()
+def _landing(user, next_path: str | None):
+    """Where a person goes once logged in (staff who must set up two-factor: their security page)."""
     if mfa.must_set_up_two_factor(user):
         flash("Your practice requires two-factor authentication. Please set it up to continue.", "warning")
         return redirect(url_for("auth.account_security"))
@@ -67,31 +55,28 @@ def _finish_login(user, next_path: str | None, detail: str | None = None):
     return redirect(safe_next(next_path, fallback=landing))
 
 
-def _record_failed_login(email: str, detail: str) -> None:
-    # The attempted address and password never reach the log: the account's id, when there is one.
-    user = service.find_user_by_email(email)
-    if user is None:
-        record("login failed", actor_kind="anonymous", detail=detail)
-    else:
-        record("login failed", **_actor(user), detail=detail)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
 @limiter.limit(ACCOUNT_LOGIN_LIMIT, methods=["POST"], key_func=_account_key)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        user = service.authenticate(form.email.data, form.password.data)
-        if user is not None and service.has_totp(user):
-            mfa.begin_pending_login(user, form.next.data)
-            db.session.commit()  # a password rehash, if any
+
+    def next_step(user):
+        if user is None:
+            form.password.errors.append(WRONG_LOGIN)
+            return _login_page(form)
+        if two_factor.has_totp(user):
             return redirect(url_for("auth.login_verify"))
-        if user is not None:
-            return _finish_login(user, form.next.data)
-        _record_failed_login(form.email.data, "wrong email or password")
-        db.session.commit()
-        form.password.errors.append(WRONG_LOGIN)
+        return _landing(user, form.next.data)
+
+    if form.validate_on_submit():
+        return carry_out(
+            lambda: logins.password_step(form.email.data, form.password.data, form.next.data), then=next_step
+        )
+    return _login_page(form)
+
+
+def _login_page(form):
     return render_template("auth/login.html", form=form), form_status(form)
 
 
@@ -104,17 +89,20 @@ def login_verify():
         flash("Please log in again.", "info")
         return redirect(url_for("auth.login"))
     form = VerifyCodeForm()
-    if form.validate_on_submit():
-        if mfa.too_many_failures(user):
-            mfa.end_pending_login()
-            refuse(429, "Too many wrong codes. Please wait a few minutes and log in again.")
-        found = mfa.check_second_factor(user, form.code.data)
+    next_path = mfa.pending_next()  # read now: logging in starts a fresh session
+
+    def next_step(found):
         if found in (mfa.TOTP_OK, mfa.RECOVERY_OK):
-            return _finish_login(user, mfa.pending_next(), detail=f"with a two-factor {found}")
-        mfa.count_failure(user)
-        record("login failed", **_actor(user), detail="wrong two-factor code")
-        db.session.commit()
-        form.code.errors.append(REPLAYED_CODE if found == mfa.REPLAYED else WRONG_CODE)
+            return _landing(user, next_path)
+        form.code.errors.append(mfa.code_message(found))
+        return _verify_page(form)
+
+    if form.validate_on_submit():
+        return carry_out(lambda: logins.code_step(user, form.code.data), then=next_step)
+    return _verify_page(form)
+
+
+def _verify_page(form):
     return render_template("auth/login_verify.html", form=form), form_status(form)
 
 
@@ -122,23 +110,21 @@ def login_verify():
 def logout():
     form = LogoutForm()
     if request.method == "POST" and form.validate_on_submit():
-        end_session(current_user if current_user.is_authenticated else None)
-        db.session.commit()
-        flash("You are logged out.", "info")
-        return redirect(url_for("auth.login"))
+        user = current_user if current_user.is_authenticated else None
+        return carry_out(lambda: end_session(user), then=_logged_out)
     return render_template("auth/logout.html", form=form)
+
+
+def _logged_out(_):
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.get("/auth/handoff")
 def handoff():
     """The one-time token a new owner carries from signup on the apex to their own host."""
-    user = service.consume_token(request.args.get("token", ""), service.HANDOFF)
-    if user is None:
-        refuse(400, "This sign-in link has expired or was already used. Please log in.")
-    start_session(user)
-    record("logged in", **_actor(user), detail="after signing up")
-    db.session.commit()
-    return redirect(url_for("home.index"))  # drops the token from the address bar
+    # The redirect drops the token from the address bar.
+    return carry_out(lambda: logins.hand_off(request.args.get("token", "")), then=url_for("home.index"))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
@@ -147,9 +133,10 @@ def handoff():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        service.request_password_reset(form.email.data)
-        db.session.commit()
-        return render_template("auth/reset_sent.html")
+        return carry_out(
+            lambda: service.request_password_reset(form.email.data),
+            then=lambda _: render_template("auth/reset_sent.html"),
+        )
     return render_template("auth/forgot_password.html", form=form), form_status(form)
 
 
@@ -159,30 +146,34 @@ def reset_password(token: str):
     if service.peek_token(token, service.PASSWORD_RESET) is None:
         refuse(410, "This reset link has expired or was already used. You can ask for a new one.")
     form = ResetPasswordForm()
+
+    def page():
+        return render_template("auth/reset_password.html", form=form), form_status(form)
+
     if form.validate_on_submit():
-        try:
-            service.reset_password(token, form.password.data)
-        except service.AccountError as error:
-            form.password.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash("Your password was changed. Please log in with the new one.", "success")
-            return redirect(url_for("auth.login"))
-    return render_template("auth/reset_password.html", form=form), form_status(form)
+        return carry_out(
+            lambda: service.reset_password(token, form.password.data),
+            success="Your password was changed. Please log in with the new one.",
+            then=url_for("auth.login"),
+            form=form,
+            invalid=page,
+        )
+    return page()
 
 
 def _security_page(enable_form=None, disable_form=None, recovery_codes=None):
     user = current_user
-    pending = user.totp_secret if not service.has_totp(user) else None
-    uri = service.totp_uri(user, current_practice().name) if pending else None
+    enabled = two_factor.has_totp(user)
+    pending = user.totp_secret if not enabled else None
+    uri = two_factor.totp_uri(user, current_practice().name) if pending else None
     forms = [form for form in (enable_form, disable_form) if form is not None]
     return render_template(
         "auth/security.html",
-        enabled=service.has_totp(user),
+        enabled=enabled,
         pending_secret=pending,
         otpauth_uri=uri,
-        qr_code=service.qr_code_data_uri(uri) if uri else None,
-        unused_codes=service.unused_recovery_codes(user) if service.has_totp(user) else 0,
+        qr_code=two_factor.qr_code_data_uri(uri) if uri else None,
+        unused_codes=two_factor.unused_recovery_codes(user) if enabled else 0,
         recovery_codes=recovery_codes,
         start_form=StartTotpForm(),
         enable_form=enable_form or EnableTotpForm(formdata=None),
@@ -190,6 +181,10 @@ def _security_page(enable_form=None, disable_form=None, recovery_codes=None):
         codes_form=RecoveryCodesForm(),
         required=mfa.must_set_up_two_factor(user),
     ), (400 if any(form.errors for form in forms) else 200)
+
+
+def _back_to_security() -> str:
+    return url_for("auth.account_security")
 
 
 @bp.get("/account/security")
@@ -203,13 +198,9 @@ def account_security():
 def totp_start():
     if not StartTotpForm().validate_on_submit():
         refuse(400, "This form has expired. Please reload the page and try again.")
-    try:
-        service.begin_totp_setup(current_user)
-    except service.AccountError as error:
-        flash(str(error), "warning")
-    else:
-        db.session.commit()
-    return redirect(url_for("auth.account_security"))
+    return carry_out(
+        lambda: two_factor.begin_totp_setup(current_user), then=_back_to_security(), back=_back_to_security()
+    )
 
 
 @bp.post("/account/security/totp/enable")
@@ -217,19 +208,18 @@ def totp_start():
 @staff_required()
 def totp_enable():
     form = EnableTotpForm()
-    if service.has_totp(current_user) or not current_user.totp_secret:
-        flash("Start the set-up again: no authenticator is waiting to be confirmed.", "warning")
-        return redirect(url_for("auth.account_security"))
-    if form.validate_on_submit():
-        found = mfa.check_totp(current_user, current_user.totp_secret, form.code.data)
-        if found == mfa.TOTP_OK:
-            codes = service.enable_totp(current_user)
-            record("two-factor turned on", **_actor(current_user))
-            db.session.commit()
-            flash("Two-factor authentication is on. Keep your recovery codes somewhere safe.", "success")
-            return _security_page(recovery_codes=codes)
-        form.code.errors.append(REPLAYED_CODE if found == mfa.REPLAYED else WRONG_CODE)
-    return _security_page(enable_form=form)
+    if two_factor.has_totp(current_user) or not current_user.totp_secret:
+        flash(two_factor.START_AGAIN, "warning")
+        return redirect(_back_to_security())
+    if not form.validate_on_submit():
+        return _security_page(enable_form=form)
+    return carry_out(
+        lambda: mfa.confirm_setup(current_user, form.code.data),
+        success="Two-factor authentication is on. Keep your recovery codes somewhere safe.",
+        then=lambda codes: _security_page(recovery_codes=codes),
+        form=form,
+        invalid=lambda: _security_page(enable_form=form),
+    )
 
 
 @bp.post("/account/security/totp/disable")
@@ -237,20 +227,21 @@ def totp_enable():
 @staff_required()
 def totp_disable():
     form = DisableTotpForm()
-    if not service.has_totp(current_user):
-        return redirect(url_for("auth.account_security"))
-    if form.validate_on_submit():
-        code_ok = bool(form.code.data) and (
-            mfa.check_totp(current_user, current_user.totp_secret, form.code.data) == mfa.TOTP_OK
-        )
-        if code_ok or service.password_matches(current_user, form.password.data):
-            service.disable_totp(current_user)
-            record("two-factor turned off", **_actor(current_user))
-            db.session.commit()
-            flash("Two-factor authentication is off.", "info")
-            return redirect(url_for("auth.account_security"))
-        form.code.errors.append("Enter a current code from your app, or your password.")
-    return _security_page(disable_form=form)
+    if not two_factor.has_totp(current_user):
+        return redirect(_back_to_security())
+    if not form.validate_on_submit():
+        return _security_page(disable_form=form)
+    return carry_out(
+        lambda: mfa.turn_off(current_user, form.code.data, form.password.data),
+        then=_turned_off,
+        form=form,
+        invalid=lambda: _security_page(disable_form=form),
+    )
+
+
+def _turned_off(_):
+    flash("Two-factor authentication is off.", "info")
+    return redirect(_back_to_security())
 
 
 @bp.post("/account/security/recovery-codes")
@@ -258,13 +249,13 @@ def totp_disable():
 def recovery_codes():
     if not RecoveryCodesForm().validate_on_submit():
         refuse(400, "This form has expired. Please reload the page and try again.")
-    if not service.has_totp(current_user):
-        return redirect(url_for("auth.account_security"))
-    codes = service.replace_recovery_codes(current_user)
-    record("recovery codes replaced", **_actor(current_user))
-    db.session.commit()
-    flash("New recovery codes: the old ones no longer work.", "success")
-    return _security_page(recovery_codes=codes)
+    if not two_factor.has_totp(current_user):
+        return redirect(_back_to_security())
+    return carry_out(
+        lambda: two_factor.replace_recovery_codes(current_user),
+        success="New recovery codes: the old ones no longer work.",
+        then=lambda codes: _security_page(recovery_codes=codes),
+    )
 
 
 @bp.after_request

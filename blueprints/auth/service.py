@@ -1,25 +1,24 @@
-"""Account rules: passwords (argon2id), authentication, one-time tokens, ending sessions, and staff
-two-factor authentication (TOTP secrets, six-digit codes, single-use recovery codes)."""
+"""Account rules: passwords (argon2id), authentication, one-time tokens, ending sessions.
+(Staff two-factor authentication is `auth.two_factor`.)
+
+The login operations here write their own audit lines (logged in, login failed), so whoever calls
+them leaves the same trace.
+"""
 
 from __future__ import annotations
 
-import base64
-import hmac
-import io
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 
-import pyotp
-import segno
 from argon2 import Parameters, PasswordHasher, Type, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from app.refusals import Refusal
 from app.tokens import new_token, token_hash
-from blueprints.auth.models import OneTimeToken, RecoveryCode, User
+from blueprints.audit.service import record
+from blueprints.auth.models import OneTimeToken, User
 from blueprints.notifications.service import queue_email
 from tenants.addresses import practice_url
 from tenants.context import current_practice
@@ -109,8 +108,27 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def record_login(user: User) -> None:
+def record_login(user: User, detail: str | None = None) -> None:
+    """`user` is now logged in: note when, and write the audit line."""
     user.last_login_at = func.now()
+    record("logged in", detail=detail, **user.audit_actor)
+
+
+def record_failed_login(user: User | None, detail: str) -> None:
+    """A refused login step. The attempted address and password never reach the log: the account's
+    id when there is one, else an anonymous line."""
+    if user is None:
+        record("login failed", actor_kind="anonymous", detail=detail)
+    else:
+        record("login failed", detail=detail, **user.audit_actor)
+
+
+def password_login(email: str, password: str) -> User | None:
+    """The password step of a login: the active user, or None (and a "login failed" line)."""
+    user = authenticate(email, password)
+    if user is None:
+        record_failed_login(find_user_by_email(email), "wrong email or password")
+    return user
 
 
 def end_all_sessions(user: User) -> None:
@@ -182,13 +200,14 @@ def request_password_reset(email: str) -> None:
 
 
 def consume_with_new_password(raw_token: str, purpose: str, password: str, expired: str) -> User:
-    """Use up a reset or activation token for a new password that meets the rule (else AccountError)."""
+    """Use up a reset or activation token for a new password that meets the rule (else AccountError,
+    its message on the `password` field)."""
     problem = password_problem(password)
     if problem:
-        raise AccountError(problem)
+        raise AccountError(problems={"password": problem})
     user = consume_token(raw_token, purpose)
     if user is None:
-        raise AccountError(expired)
+        raise AccountError(problems={"password": expired})
     return user
 
 
@@ -215,89 +234,6 @@ def change_password(user: User, new_password: str) -> None:
     end_all_sessions(user)
 
 
-# --- Staff two-factor authentication -------------------------------------------------------------
-
-TOTP_PERIOD = 30  # seconds per time step (what authenticator apps use)
-TOTP_DIGITS = 6
-TOTP_WINDOW = 1  # steps either side of now that still count (clock drift, slow typing)
-RECOVERY_CODE_COUNT = 10
-_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
-
-
-def totp_now() -> float:
-    """The clock two-factor codes are checked against (tests move it)."""
-    return time.time()
-
-
-def has_totp(user: User) -> bool:
-    """Whether logging in as `user` needs a second factor (staff only; clients never do)."""
-    return user.is_staff and user.totp_enabled_at is not None and bool(user.totp_secret)
-
-
-def normalize_code(raw: str | None) -> str:
-    """What the person typed, without spaces or hyphens, in lower case."""
-    return "".join((raw or "").split()).replace("-", "").lower()
-
-
-def is_totp_shaped(code: str) -> bool:
-    return len(code) == TOTP_DIGITS and code.isdigit()
-
-
-def totp_step(secret: str | None, raw_code: str, at: float | None = None) -> int | None:
-    """The time step whose code `raw_code` is (within the allowed drift), or None.
-
-    The caller refuses a step that was already used, so a code cannot be replayed.
-    """
-    code = normalize_code(raw_code)
-    if not secret or not is_totp_shaped(code):
-        return None
-    totp = pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_PERIOD)
-    current = int((totp_now() if at is None else at) // TOTP_PERIOD)
-    for step in range(current - TOTP_WINDOW, current + TOTP_WINDOW + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
-            return step
-    return None
-
-
-def begin_totp_setup(user: User) -> str:
-    """A fresh secret for `user`, pending (not yet asked for at login) until a first code confirms it."""
-    if not user.is_staff:
-        raise AccountError("Two-factor authentication is for staff accounts.")
-    if has_totp(user):
-        raise AccountError("Two-factor authentication is already on for your account.")
-    user.totp_secret = pyotp.random_base32()  # 160 random bits
-    user.totp_enabled_at = None
-    return user.totp_secret
-
-
-def totp_uri(user: User, issuer: str) -> str:
-    """The otpauth:// address an authenticator app reads (from the QR code or typed in)."""
-    return pyotp.TOTP(user.totp_secret, digits=TOTP_DIGITS, interval=TOTP_PERIOD).provisioning_uri(
-        name=user.email, issuer_name=issuer
-    )
-
-
-def qr_code_data_uri(text: str) -> str:
-    """`text` as a QR code: an SVG image in a data: address (the pages' CSP allows data: images)."""
-    buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def enable_totp(user: User) -> list[str]:
-    """Turn the pending secret on (the caller checked its first code); returns new recovery codes."""
-    if not user.totp_secret or has_totp(user):
-        raise AccountError("Start the set-up again: no authenticator is waiting to be confirmed.")
-    user.totp_enabled_at = func.now()
-    return replace_recovery_codes(user)
-
-
-def disable_totp(user: User) -> None:
-    user.totp_secret = None
-    user.totp_enabled_at = None
-    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-
-
 def password_matches(user: User, password: str | None) -> bool:
     if not user.password_hash or not password:
         return False
@@ -305,44 +241,3 @@ def password_matches(user: User, password: str | None) -> bool:
         return _password_hasher()[0].verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _new_recovery_code() -> str:
-    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10))  # about 49 random bits
-    return f"{raw[:5]}-{raw[5:]}"
-
-
-def replace_recovery_codes(user: User) -> list[str]:
-    """Ten new single-use codes (shown once, stored only as SHA-256); the old ones stop working."""
-    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
-    for code in codes:
-        db.session.add(RecoveryCode(user_id=user.id, code_hash=token_hash(normalize_code(code))))
-    db.session.flush()
-    return codes
-
-
-def use_recovery_code(user: User, raw_code: str) -> bool:
-    """Use one of `user`'s recovery codes up (atomically: of two racing uses, one wins)."""
-    code = normalize_code(raw_code)
-    if not code or is_totp_shaped(code):
-        return False
-    used = db.session.execute(
-        update(RecoveryCode)
-        .where(
-            RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == token_hash(code),
-            RecoveryCode.used_at.is_(None),
-        )
-        .values(used_at=func.now())
-        .returning(RecoveryCode.id)
-    ).scalar()
-    return used is not None
-
-
-def unused_recovery_codes(user: User) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(RecoveryCode)
-        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-    )

@@ -18,6 +18,7 @@ from app.extensions import login_manager
 from blueprints.auth import bp
 from blueprints.auth.models import User
 from blueprints.auth.service import end_all_sessions, record_login
+from blueprints.auth.signals import logged_out
 from tenants.context import bound_practice
 from tenants.database import db
 
@@ -47,8 +48,9 @@ def _now() -> int:
     return int(time.time())
 
 
-def start_session(user: User) -> None:
-    """Log `user` in with a fresh session (nothing carried over from before the login)."""
+def start_session(user: User, detail: str | None = None) -> None:
+    """Log `user` in with a fresh session (nothing carried over from before the login); the audit
+    line "logged in" says how (`detail`)."""
     session.clear()
     session["sid"] = secrets.token_urlsafe(16)  # a new session identity at every login
     session["practice_id"] = bound_practice().id
@@ -57,19 +59,15 @@ def start_session(user: User) -> None:
     session["seen_at"] = now
     session.permanent = True
     login_user(user)
-    record_login(user)
+    record_login(user, detail)
 
 
 def end_session(user: User | None) -> None:
-    """Log out here and everywhere: the user's other sessions end with this one. A profile-link
-    session has no account to bump, so its link is revoked: a copied cookie opens nothing."""
+    """Log out here and everywhere: the user's other sessions end with this one. Sessions without
+    an account (a profile link's) are ended by whoever listens to `logged_out`."""
     if user is not None and getattr(user, "id", None) is not None:
         end_all_sessions(user)
-    link = session.get("profile_link") or {}
-    if link.get("link_id") and link.get("client_id"):
-        from blueprints.profile_links.service import end_link_session  # (profile_links imports auth)
-
-        end_link_session(link["client_id"], link["link_id"])
+    logged_out.send(current_app._get_current_object(), user=user, session=session)
     logout_user()
     session.clear()
 

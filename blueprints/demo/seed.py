@@ -12,17 +12,11 @@ from sqlalchemy import func, select
 
 from blueprints.auth.service import change_password, create_user, find_user_by_email
 from blueprints.people.models import Client
-<<<<<<< HEAD
-from blueprints.people.operations.access import assign_clinician, create_client, grant_access, portal_account
-from blueprints.scheduling.models import AvailabilityRule, Service, ServiceClinician
-from blueprints.scheduling.service import available_slots, book, upcoming_for_client
-=======
 from blueprints.people.operations.access import assign_clinician, create_client, grant_access, portal_account
 from blueprints.scheduling.operations.appointments import book
 from blueprints.scheduling.operations.availability import available_slots, set_weekly_hours, weekly_hours
 from blueprints.scheduling.operations.catalog import add_service
 from blueprints.scheduling.operations.visibility import upcoming_for_client
->>>>>>> sched
 from tenants.addresses import practice_url
 from tenants.context import PracticeRecord
 from tenants.database import db, practice_scope

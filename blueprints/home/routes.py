@@ -1,14 +1,13 @@
 """Views of the practice home."""
 
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import abort, redirect, render_template, session, url_for
 from flask_login import current_user
 
-from app.web import staff_required
+from app.web import carry_out, staff_required
 from blueprints.home import bp, service
 from blueprints.home.forms import GetStartedForm
 from tenants.addresses import practice_host
 from tenants.context import bound_practice
-from tenants.database import db
 from tenants.features import practice_settings
 from tenants.middleware import practice_required
 
@@ -41,10 +40,8 @@ def get_started():
     form = GetStartedForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        service.open_portal(current_user.role)
-    except PermissionError:
-        abort(403)
-    db.session.commit()
-    flash("Your client portal is open. Clients can now log in here.", "success")
-    return redirect(url_for("home.index"))
+    return carry_out(
+        lambda: service.open_portal(current_user),
+        success="Your client portal is open. Clients can now log in here.",
+        then=url_for("home.index"),
+    )

@@ -3,19 +3,16 @@
 No message body is ever written to the audit log or to an email.
 """
 
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.nav import register_nav
-from app.web import form_status, staff_required
-from blueprints.audit.service import record
+from app.web import carry_out, form_status, staff_required
 from blueprints.messaging import bp, service
 from blueprints.messaging.forms import MessageForm, StaffReplyForm
 from blueprints.people.operations.access import client_for_staff
 from blueprints.portal.viewer import current_viewer, portal_page
 from tenants.context import bound_practice
-from tenants.database import db
 from tenants.features import feature_required, is_enabled, practice_today, practice_zone
 
 STAFF_THREAD_LABELS = {"client": "Client's own conversation", "guardian": "Guardians' conversation"}
@@ -47,34 +44,27 @@ def portal_messages():
     viewer = current_viewer()
     thread = service.writable_thread(viewer.kind, viewer.permissions)
     form = MessageForm()
-    if request.method == "POST":
-        if viewer.read_only or thread is None:
-            abort(403)
-        if form.validate_on_submit():
-            service.post_message(
-                viewer.client,
-                thread,
-                form.body.data,
-                author_kind="guardian" if viewer.kind == "guardian" else "client",
-                author_user_id=viewer.user_id,
-                author_name=viewer.name,
-            )
-            record(
-                "sent a message", client_id=viewer.client.id, detail=f"thread: {thread}", **viewer.audit_actor
-            )
-            db.session.commit()
-            flash("Your message was sent.", "success")
-            return redirect(url_for("messaging.portal_messages"))
-    threads = service.thread_messages(viewer.client.id, service.readable_threads(viewer.permissions))
-    return render_template(
-        "messaging/portal.html",
-        viewer=viewer,
-        threads=threads,
-        labels=portal_thread_labels(viewer),
-        zone=practice_zone(viewer.client.time_zone),
-        write_thread=None if viewer.read_only else thread,
-        form=form,
-    ), form_status(form)
+
+    def page():
+        return render_template(
+            "messaging/portal.html",
+            viewer=viewer,
+            threads=service.thread_messages(viewer.client.id, service.readable_threads(viewer.permissions)),
+            labels=portal_thread_labels(viewer),
+            zone=practice_zone(viewer.client.time_zone),
+            write_thread=None if viewer.read_only else thread,
+            form=form,
+        ), form_status(form)
+
+    if form.validate_on_submit():
+        return carry_out(
+            lambda: service.send_from_portal(viewer, form.body.data),
+            success="Your message was sent.",
+            then=url_for("messaging.portal_messages"),
+            form=form,
+            invalid=page,
+        )
+    return page()
 
 
 @bp.route("/clients/<int:client_id>/messages", methods=["GET", "POST"])
@@ -87,29 +77,36 @@ def staff_messages(client_id: int):
     available = service.staff_threads(client)
     form = StaffReplyForm()
     form.thread.choices = [(thread, STAFF_THREAD_LABELS[thread]) for thread in available]
-    actor = {"actor_kind": "staff", "actor_user_id": current_user.id, "actor_name": current_user.name}
-    if form.validate_on_submit():
-        _, told = service.staff_reply(
-            current_user, client, form.thread.data, form.body.data, practice_today()
-        )
-        record("sent a message", client_id=client.id, detail=f"thread: {form.thread.data}", **actor)
-        db.session.commit()
+
+    def page(threads=None):
+        return render_template(
+            "messaging/staff.html",
+            client=client,
+            threads=threads if threads is not None else service.thread_messages(client.id, available),
+            labels=STAFF_THREAD_LABELS,
+            zone=practice_zone(),
+            form=form,
+        ), form_status(form)
+
+    def replied(result):
+        _, told = result
         if told:
             flash(f"Your reply was sent. {len(told)} recipient(s) were emailed a notification.", "success")
         else:
             flash("Your reply was sent. Nobody could be emailed about it (no address on file).", "warning")
         return redirect(url_for("messaging.staff_messages", client_id=client.id))
+
+    if form.validate_on_submit():
+        thread, body = form.thread.data, form.body.data
+        return carry_out(
+            lambda: service.staff_reply(current_user, client, thread, body, practice_today()),
+            then=replied,
+            form=form,
+            invalid=page,
+        )
     if request.method == "GET":
-        record("viewed client messages", client_id=client.id, **actor)
-        db.session.commit()
-    return render_template(
-        "messaging/staff.html",
-        client=client,
-        threads=service.thread_messages(client.id, available),
-        labels=STAFF_THREAD_LABELS,
-        zone=practice_zone(),
-        form=form,
-    ), form_status(form)
+        return carry_out(lambda: service.read_as_staff(current_user, client, available), then=page)
+    return page()
 
 
 def messaging_panel(client) -> dict | None:

@@ -6,18 +6,21 @@ with `own_messages` and "guardian" only with `guardian_messages` (see `portal.se
 of a teen does not see the teen's own messages unless the practice allowed it.
 
 Notifications never carry a message body: they say there is a new message and link to the portal.
+Sending a message and staff reading a record's messages write their own audit lines (never the text).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.refusals import Refusal
+from app.refusals import NotAllowed, Refusal
+from blueprints.audit.service import record
 from blueprints.auth.models import User
 from blueprints.messaging.models import THREADS, Message
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client, PortalAccess
 from blueprints.portal.service import Permissions, permissions_for
+from blueprints.portal.viewer import Viewer
 from blueprints.profile_links.service import links_allowed, profile_link_url
 from tenants.addresses import practice_url
 from tenants.context import current_practice
@@ -75,7 +78,7 @@ def message_count(client_id: int) -> int:
     return db.session.scalar(select(func.count(Message.id)).where(Message.client_id == client_id))
 
 
-def post_message(
+def _post_message(
     client: Client,
     thread: str,
     body: str,
@@ -85,10 +88,10 @@ def post_message(
     author_name: str,
 ) -> Message:
     if thread not in THREADS:
-        raise MessageError("Choose a conversation.")
+        raise MessageError(problems={"thread": "Choose a conversation."})
     problem = body_problem(body)
     if problem:
-        raise MessageError(problem)
+        raise MessageError(problems={"body": problem})
     message = Message(
         client_id=client.id,
         thread=thread,
@@ -100,6 +103,30 @@ def post_message(
     db.session.add(message)
     db.session.flush()
     return message
+
+
+def send_from_portal(viewer: Viewer, body: str) -> Message:
+    """The viewer writes in their thread of the record (guardians in "guardian", everyone else in
+    "client"); a preview, or a grant without messages, may not write (403)."""
+    thread = writable_thread(viewer.kind, viewer.permissions)
+    if viewer.read_only or thread is None:
+        raise NotAllowed()
+    message = _post_message(
+        viewer.client,
+        thread,
+        body,
+        author_kind="guardian" if viewer.kind == "guardian" else "client",
+        author_user_id=viewer.user_id,
+        author_name=viewer.name,
+    )
+    record("sent a message", client_id=viewer.client.id, detail=f"thread: {thread}", **viewer.audit_actor)
+    return message
+
+
+def read_as_staff(staff: User, client: Client, threads: tuple[str, ...]) -> dict[str, list[Message]]:
+    """The messages of `threads` of a record, for staff who may see it (the reading is recorded)."""
+    record("viewed client messages", client_id=client.id, **staff.audit_actor)
+    return thread_messages(client.id, threads)
 
 
 def staff_threads(client: Client) -> tuple[str, ...]:
@@ -175,8 +202,10 @@ def notify(client: Client, thread: str, staff: User, today) -> list[str]:
 
 
 def staff_reply(staff: User, client: Client, thread: str, body: str, today) -> tuple[Message, list[str]]:
-    """Staff write in one of the record's threads; the thread's recipients are told."""
-    message = post_message(
+    """Staff write in one of the record's threads; the thread's recipients are told (their addresses
+    are returned)."""
+    message = _post_message(
         client, thread, body, author_kind="staff", author_user_id=staff.id, author_name=staff.name
     )
+    record("sent a message", client_id=client.id, detail=f"thread: {thread}", **staff.audit_actor)
     return message, notify(client, thread, staff, today)

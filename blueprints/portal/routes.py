@@ -6,7 +6,8 @@ from flask_login import current_user, login_required
 from app.nav import register_nav
 from blueprints.portal import bp
 from blueprints.portal.forms import OpenRecordForm
-from blueprints.portal.viewer import accessible_records, current_viewer, portal_page
+from blueprints.portal.service import accessible_records
+from blueprints.portal.viewer import current_viewer, portal_page
 from tenants.features import is_enabled
 
 

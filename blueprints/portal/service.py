@@ -1,4 +1,5 @@
-"""Who may see and do what in a client's portal. Plain rules over plain values.
+"""Who may see and do what in a client's portal: plain rules over plain values, and the records a
+login may open today (`accessible_records`).
 
 A login reaches a client record through a PortalAccess row: as that client ("self") or as a
 guardian. Guardian access needs the practice's guardian feature, a minor (by date of birth and the
@@ -11,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select
+
 from blueprints.people.models import Client, PortalAccess
 from blueprints.people.operations.access import age_on
-from tenants.features import PracticeSettings
+from tenants.database import db
+from tenants.features import PracticeSettings, practice_settings, practice_today
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,20 @@ def permissions_for(
         guardian_messages=access.can_messages,
         billing=access.can_billing,
     )
+
+
+def accessible_records(user) -> list[tuple[PortalAccess, Client, Permissions]]:
+    """Every client record `user` may open today, with what they may do there."""
+    settings, today = practice_settings(), practice_today()
+    rows = db.session.execute(
+        select(PortalAccess, Client)
+        .join(Client, Client.id == PortalAccess.client_id)
+        .where(PortalAccess.user_id == user.id)
+        .order_by(Client.first_name, Client.id)
+    ).all()
+    result = []
+    for access, client in rows:
+        permissions = permissions_for(access, client, settings, today)
+        if permissions is not None:
+            result.append((access, client, permissions))
+    return result

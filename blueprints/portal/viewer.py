@@ -1,32 +1,32 @@
 """Who is looking at the client portal in this request, at which client record, with what rights.
 
 Three ways in, one answer (`current_viewer()`):
+- staff "Preview as client": a test client's portal, read-only, the staff login untouched;
 - a client-side login (adult, family member, guardian, minor): the record picked in the session,
   re-checked against its PortalAccess grant on every request, so a revoked grant or a minor's
   coming of age ends access at once;
-- a profile-link session: one client record, appointments only until a step-up;
-- staff "Preview as client": a test client's portal, read-only, the staff login untouched.
+- a way in that another feature registers (`register_viewer_source`): profile links register their
+  session (one client record, appointments only until a step-up), so this module knows nothing of
+  them.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, g, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.roles import SEES_ALL_CLIENTS
-from blueprints.people.models import Client, PortalAccess
-from blueprints.portal.service import LINK_ONLY, SELF, Permissions, is_minor, permissions_for
-from tenants.context import current_practice
+from blueprints.people.models import Client
+from blueprints.portal.service import SELF, Permissions, accessible_records  # (scheduling imports it here)
 from tenants.database import db
-from tenants.features import is_enabled, practice_settings, practice_today
+from tenants.features import is_enabled
 
-STEP_UP_MINUTES = 30
 PREVIEW_ROLES = SEES_ALL_CLIENTS
+PREVIEW_KEY = "preview_client_id"
 
 
 @dataclass(frozen=True)
@@ -47,23 +47,6 @@ class Viewer:
         return {"actor_kind": self.kind, "actor_user_id": self.user_id, "actor_name": self.name}
 
 
-def accessible_records(user) -> list[tuple[PortalAccess, Client, Permissions]]:
-    """Every client record `user` may open today, with what they may do there."""
-    settings, today = practice_settings(), practice_today()
-    rows = db.session.execute(
-        select(PortalAccess, Client)
-        .join(Client, Client.id == PortalAccess.client_id)
-        .where(PortalAccess.user_id == user.id)
-        .order_by(Client.first_name, Client.id)
-    ).all()
-    result = []
-    for access, client in rows:
-        permissions = permissions_for(access, client, settings, today)
-        if permissions is not None:
-            result.append((access, client, permissions))
-    return result
-
-
 def _viewer_for_login() -> Viewer | None:
     if not current_user.is_authenticated or current_user.is_staff:
         return None
@@ -78,33 +61,8 @@ def _viewer_for_login() -> Viewer | None:
     return None
 
 
-def _viewer_for_profile_link() -> Viewer | None:
-    link = session.get("profile_link")
-    if not link or link.get("practice_id") != current_practice().id:
-        return None
-    client = db.session.get(Client, link["client_id"])
-    if client is None or client.status != "active" or not is_enabled("profile_links"):
-        return None
-    from blueprints.profile_links.models import ProfileLink  # (that package's routes import this module)
-
-    if is_minor(client, practice_settings(), practice_today()):
-        return None  # minors use their own login (see profile_links.service.links_allowed)
-    # Revoking a link (or all of a client's links) also ends the session it opened.
-    opened_by = db.session.get(ProfileLink, link.get("link_id") or 0)
-    if opened_by is None or opened_by.client_id != client.id or opened_by.revoked_at is not None:
-        return None
-    stepped_up = time.time() - link.get("stepped_up_at", 0) < STEP_UP_MINUTES * 60
-    return Viewer(
-        "profile_link",
-        client,
-        SELF if stepped_up else LINK_ONLY,
-        name=client.display_name,
-        stepped_up=stepped_up,
-    )
-
-
 def _viewer_for_preview() -> Viewer | None:
-    client_id = session.get("preview_client_id")
+    client_id = session.get(PREVIEW_KEY)
     if client_id is None or not current_user.is_authenticated or not current_user.is_staff:
         return None
     if current_user.role not in PREVIEW_ROLES:
@@ -115,34 +73,45 @@ def _viewer_for_preview() -> Viewer | None:
     return Viewer("preview", client, SELF, user_id=current_user.id, name=current_user.name)
 
 
+_sources: list[Callable[[], Viewer | None]] = [_viewer_for_preview, _viewer_for_login]
+
+
+def register_viewer_source(source: Callable[[], Viewer | None]) -> None:
+    """Add a way into the portal: `source()` gives this request's Viewer or None. Sources are
+    asked in the order they were registered, after a preview and a login."""
+    if source not in _sources:
+        _sources.append(source)
+
+
 def current_viewer() -> Viewer | None:
     """Nobody is looking at a client portal while the practice has it closed."""
     if "_portico_viewer" not in g:
-        g._portico_viewer = (
-            (_viewer_for_preview() or _viewer_for_login() or _viewer_for_profile_link())
-            if is_enabled("portal")
-            else None
-        )
+        g._portico_viewer = _find_viewer() if is_enabled("portal") else None
     return g._portico_viewer
 
 
-def start_profile_link_session(client: Client) -> None:
-    """A fresh session that opens `client`'s portal with appointments only (no step-up yet)."""
-    session.clear()
-    now = int(time.time())
-    session["profile_link"] = {"practice_id": current_practice().id, "client_id": client.id}
-    session["practice_id"] = current_practice().id
-    session["login_at"] = now
-    session["seen_at"] = now
-    session.permanent = True
+def _find_viewer() -> Viewer | None:
+    for source in _sources:
+        viewer = source()
+        if viewer is not None:
+            return viewer
+    return None
 
 
-def mark_stepped_up() -> None:
-    link = dict(session.get("profile_link") or {})
-    if link:
-        link["stepped_up_at"] = int(time.time())
-        session["profile_link"] = link
-        g.pop("_portico_viewer", None)
+def forget_viewer() -> None:
+    """The session changed during this request (a step-up, a preview): work the viewer out again."""
+    g.pop("_portico_viewer", None)
+
+
+def begin_preview(client: Client) -> None:
+    """This staff session now previews the portal of `client` (a test client)."""
+    session[PREVIEW_KEY] = client.id
+    forget_viewer()
+
+
+def end_preview() -> None:
+    session.pop(PREVIEW_KEY, None)
+    forget_viewer()
 
 
 def portal_page(permission: str | None = None, feature: str = "portal", step_up: bool = False):

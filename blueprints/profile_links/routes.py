@@ -5,17 +5,14 @@ Token pages never leak the token: they send `Referrer-Policy: no-referrer`, and 
 link redirects to the portal, so the token leaves the address bar.
 """
 
-
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.errors import refuse
 from app.extensions import limiter
-from app.web import form_status, safe_next, staff_required
-from blueprints.audit.service import record
+from app.web import carry_out, form_status, safe_next, staff_required
 from blueprints.people.operations.access import client_for_staff
-from blueprints.portal.viewer import current_viewer, mark_stepped_up, start_profile_link_session
-from blueprints.profile_links import bp, service
+from blueprints.portal.viewer import current_viewer
+from blueprints.profile_links import bp, service, sessions, step_up
 from blueprints.profile_links.forms import (
     ContinueForm,
     NewLinkForm,
@@ -25,7 +22,6 @@ from blueprints.profile_links.forms import (
     StepUpPasswordForm,
 )
 from tenants.context import bound_practice
-from tenants.database import db
 from tenants.features import feature_required, is_enabled, practice_zone
 
 # Every unusable token (expired, revoked, used, malformed, another practice's) gets this one answer.
@@ -55,21 +51,10 @@ def open_link(token: str):
 def use_link(token: str):
     if not ContinueForm().validate_on_submit():
         abort(400)
-    link = service.consume_link(token)
-    if link is None:
-        return _unavailable()
-    client = link.client
-    start_profile_link_session(client)
-    # Which link opened this session, so that a revocation can be checked against it.
-    session["profile_link"] = {**session["profile_link"], "link_id": link.id}
-    record(
-        "opened a profile link",
-        actor_kind="profile_link",
-        actor_name=client.display_name,
-        client_id=client.id,
+    return carry_out(
+        lambda: sessions.open_link(token),
+        then=lambda link: redirect(url_for("scheduling.portal_appointments")) if link else _unavailable(),
     )
-    db.session.commit()
-    return redirect(url_for("scheduling.portal_appointments"))
 
 
 @bp.route("/l/new-link", methods=["GET", "POST"])
@@ -79,9 +64,10 @@ def new_link():
     """ "Email me a new link": the same answer whether or not the address is on file."""
     form = NewLinkForm()
     if form.validate_on_submit():
-        service.request_new_link(form.email.data)
-        db.session.commit()
-        return render_template("profile_links/new_link_sent.html")
+        return carry_out(
+            lambda: service.request_new_link(form.email.data),
+            then=lambda _: render_template("profile_links/new_link_sent.html"),
+        )
     return render_template("profile_links/unavailable.html", form=form, asking=True), form_status(form)
 
 
@@ -106,10 +92,6 @@ def _staff_client(client_id: int):
     return client
 
 
-def _staff_actor() -> dict:
-    return {"actor_kind": "staff", "actor_user_id": current_user.id, "actor_name": current_user.name}
-
-
 def _back_to(client) -> str:
     return f"/clients/{client.id}"
 
@@ -119,14 +101,12 @@ def _back_to(client) -> str:
 @staff_required()
 def send(client_id: int):
     client = _staff_client(client_id)
-    try:
-        service.send_link(client, current_user)
-    except ValueError as error:
-        refuse(400, str(error))
-    record("sent a profile link", client_id=client.id, **_staff_actor())
-    db.session.commit()
-    flash(f"A profile link was emailed to {client.email}.", "success")
-    return redirect(_back_to(client))
+    return carry_out(
+        lambda: service.send_link(current_user, client),
+        success=f"A profile link was emailed to {client.email}.",
+        then=_back_to(client),
+        back=_back_to(client),
+    )
 
 
 @bp.post("/clients/<int:client_id>/profile-links/<int:link_id>/revoke")
@@ -134,12 +114,12 @@ def send(client_id: int):
 @staff_required()
 def revoke(client_id: int, link_id: int):
     client = _staff_client(client_id)
-    if not service.revoke_link(client.id, link_id):
-        abort(404)
-    record("revoked profile links", client_id=client.id, detail="one link", **_staff_actor())
-    db.session.commit()
-    flash("The profile link was revoked.", "success")
-    return redirect(_back_to(client))
+    return carry_out(
+        lambda: service.revoke_link(current_user, client, link_id),
+        success="The profile link was revoked.",
+        then=_back_to(client),
+        back=_back_to(client),
+    )
 
 
 @bp.post("/clients/<int:client_id>/profile-links/revoke-all")
@@ -147,11 +127,11 @@ def revoke(client_id: int, link_id: int):
 @staff_required()
 def revoke_all(client_id: int):
     client = _staff_client(client_id)
-    count = service.revoke_all(client.id)
-    record("revoked profile links", client_id=client.id, detail=f"all links ({count})", **_staff_actor())
-    db.session.commit()
-    flash(f"All profile links of {client.display_name} were revoked.", "success")
-    return redirect(_back_to(client))
+    return carry_out(
+        lambda: service.revoke_all(current_user, client),
+        success=f"All profile links of {client.display_name} were revoked.",
+        then=_back_to(client),
+    )
 
 
 def profile_links_panel(client) -> dict | None:
@@ -163,7 +143,7 @@ def profile_links_panel(client) -> dict | None:
     return {
         "links": service.live_links(client.id),
         "zone": practice_zone(),
-        "can_send": client.status == "active" and service.can_email_code(client),
+        "can_send": client.status == "active" and step_up.can_email_code(client),
     }
 
 
@@ -192,27 +172,27 @@ def _mask(email: str) -> str:
     return f"{name[:1]}***@{domain}" if domain else "the address on file"
 
 
-def _step_up_page(viewer, next_url, password_form=None, code_form=None, status=200):
+def _step_up_page(viewer, next_url, password_form=None, code_form=None, send_form=None, status=200):
     client = viewer.client
     return render_template(
         "profile_links/step_up.html",
         viewer=viewer,
         next_url=next_url,
         password_form=(password_form or StepUpPasswordForm(formdata=None, next=next_url))
-        if service.can_use_password(client)
+        if step_up.can_use_password(client)
         else None,
         code_form=(code_form or StepUpCodeForm(formdata=None, next=next_url))
-        if service.can_email_code(client)
+        if step_up.can_email_code(client)
         else None,
-        send_form=SendCodeForm(formdata=None, next=next_url),
+        send_form=send_form or SendCodeForm(formdata=None, next=next_url),
         masked_email=_mask(client.email),
     ), status
 
 
-@bp.route("/verify", methods=["GET", "POST"])
+@bp.route("/verify", methods=["GET", "POST"], endpoint="step_up")
 @feature_required("profile_links")
 @limiter.limit(VERIFY_LIMIT, methods=["POST"])
-def step_up():
+def verify():
     next_url = safe_next(request.values.get("next"), fallback=url_for("portal.home"))
     viewer, elsewhere = _step_up_viewer(next_url)
     if elsewhere is not None:
@@ -221,22 +201,29 @@ def step_up():
         return _step_up_page(viewer, next_url)
     client = viewer.client
     method = request.form.get("method")
-    if method == "password" and service.can_use_password(client):
+    if method == "password" and step_up.can_use_password(client):
         form = StepUpPasswordForm()
-        if form.validate_on_submit():
-            if service.check_password(client, form.password.data):
-                return _stepped_up(viewer, "password", next_url)
+
+        def after_password(ok: bool):
+            if ok:
+                return redirect(next_url)
             form.password.errors.append("That password is not right.")
-            _step_up_failed(viewer, "password")
-        return _step_up_page(viewer, next_url, password_form=form, status=400)
-    if method == "code" and service.can_email_code(client):
-        form = StepUpCodeForm()
+            return _step_up_page(viewer, next_url, password_form=form, status=400)
+
         if form.validate_on_submit():
-            result = service.check_code(client, form.code.data)
+            return carry_out(lambda: step_up.with_password(viewer, form.password.data), then=after_password)
+        return _step_up_page(viewer, next_url, password_form=form, status=400)
+    if method == "code" and step_up.can_email_code(client):
+        form = StepUpCodeForm()
+
+        def after_code(result: step_up.CodeCheck):
             if result.ok:
-                return _stepped_up(viewer, "emailed code", next_url)
+                return redirect(next_url)
             form.code.errors.append(result.message)
-            _step_up_failed(viewer, "emailed code")  # commits: the wrong try counts
+            return _step_up_page(viewer, next_url, code_form=form, status=400)
+
+        if form.validate_on_submit():
+            return carry_out(lambda: step_up.with_code(viewer, form.code.data), then=after_code)
         return _step_up_page(viewer, next_url, code_form=form, status=400)
     abort(400)
 
@@ -249,30 +236,21 @@ def send_code():
     viewer, elsewhere = _step_up_viewer(next_url)
     if elsewhere is not None:
         return elsewhere
-    if not SendCodeForm().validate_on_submit():
+    form = SendCodeForm()
+    if not form.validate_on_submit():
         abort(400)
-    try:
-        service.send_code(viewer.client)
-    except service.StepUpError as error:
-        flash(str(error), "danger")
-        return _step_up_page(viewer, next_url, status=400)
-    record("sent a step-up code", client_id=viewer.client.id, **viewer.audit_actor)
-    db.session.commit()
-    flash(
-        f"We emailed a six-digit code to {_mask(viewer.client.email)}. "
-        f"It works for {service.CODE_MINUTES} minutes.",
-        "info",
+
+    def sent(_):
+        flash(
+            f"We emailed a six-digit code to {_mask(viewer.client.email)}. "
+            f"It works for {step_up.CODE_MINUTES} minutes.",
+            "info",
+        )
+        return redirect(url_for("profile_links.step_up", next=next_url))
+
+    return carry_out(
+        lambda: step_up.send_code(viewer),
+        then=sent,
+        form=form,
+        invalid=lambda: _step_up_page(viewer, next_url, send_form=form, status=400),
     )
-    return redirect(url_for("profile_links.step_up", next=next_url))
-
-
-def _stepped_up(viewer, method: str, next_url: str):
-    mark_stepped_up()
-    record("stepped up", client_id=viewer.client.id, detail=method, **viewer.audit_actor)
-    db.session.commit()
-    return redirect(next_url)
-
-
-def _step_up_failed(viewer, method: str) -> None:
-    record("failed to step up", client_id=viewer.client.id, detail=method, **viewer.audit_actor)
-    db.session.commit()

@@ -1,31 +1,28 @@
-"""Rules of profile links (passwordless `/l/<token>` links into one client's portal) and of the step-up
-(password or emailed six-digit code) that a profile-link session needs for messages, documents and forms.
+"""Rules and operations of profile links: passwordless `/l/<token>` links into one client's portal.
+(The step-up a profile-link session needs for messages, documents and forms is `profile_links.step_up`;
+the session itself is `profile_links.sessions`.)
 
 A link's token has 256 random bits and is stored only as its SHA-256; it is bound to one client of one
 practice (the row lives in that practice's schema, so another practice's token is simply not found),
 expires after the practice's `profile_link_days`, can be revoked, and is used up by its first exchange
-for a session. Step-up codes are stored only as an HMAC keyed with the installation's secret.
+for a session. Sending, opening and revoking links write their own audit lines.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select, update
 
-from app.refusals import Refusal
+from app.refusals import NotFound, Refusal
 from app.tokens import new_token, token_hash
+from blueprints.audit.service import record
 from blueprints.auth.models import User
-from blueprints.auth.service import authenticate
 from blueprints.notifications.service import queue_email
-from blueprints.people.models import Client, PortalAccess
-from blueprints.profile_links.models import ProfileLink, StepUpCode
+from blueprints.people.models import Client
+from blueprints.portal.service import is_minor
+from blueprints.profile_links.models import ProfileLink
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
@@ -33,14 +30,7 @@ from tenants.features import is_enabled, practice_settings, practice_today
 
 # secrets.token_urlsafe(32): 43 characters of the URL-safe base64 alphabet.
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-CODE_MINUTES = 10
-CODE_MAX_TRIES = 5
-CODES_PER_HOUR = 5  # per client, on top of the per-address rate limit of the view
 SELF_SERVICE_LINKS_PER_HOUR = 3  # "email me a new link" answers for one client at most this often
-
-
-class StepUpError(Refusal):
-    """A step-up attempt was refused (400); the message is fit to show."""
 
 
 def _now() -> datetime:
@@ -49,11 +39,6 @@ def _now() -> datetime:
 
 def link_path(raw_token: str) -> str:
     return f"/l/{raw_token}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Profile links
-# ---------------------------------------------------------------------------------------------
 
 
 def create_link(client: Client, created_by: User | None = None) -> str:
@@ -99,7 +84,8 @@ def find_live_link(raw_token: str | None) -> ProfileLink | None:
 
 
 def consume_link(raw_token: str | None) -> ProfileLink | None:
-    """Use a link up and return it, or None. Atomic: of two racing uses, exactly one wins."""
+    """Use a link up and return it, or None. Atomic: of two racing uses, exactly one wins.
+    The audit line says the client opened it."""
     if not well_formed(raw_token):
         return None
     link_id = db.session.execute(
@@ -111,7 +97,14 @@ def consume_link(raw_token: str | None) -> ProfileLink | None:
     ).scalar()
     if link_id is None:
         return None
-    return db.session.get(ProfileLink, link_id, populate_existing=True)
+    link = db.session.get(ProfileLink, link_id, populate_existing=True)
+    record(
+        "opened a profile link",
+        actor_kind="profile_link",
+        actor_name=link.client.display_name,
+        client_id=link.client_id,
+    )
+    return link
 
 
 def live_links(client_id: int) -> list[ProfileLink]:
@@ -124,16 +117,18 @@ def live_links(client_id: int) -> list[ProfileLink]:
     )
 
 
-def revoke_link(client_id: int, link_id: int) -> bool:
-    """Revoke one live link of `client_id`; False when there is no such live link."""
+def revoke_link(staff: User, client: Client, link_id: int) -> None:
+    """Staff revoke one live link of `client` (NotFound when it has no such live link)."""
     revoked = db.session.execute(
         update(ProfileLink)
-        .where(ProfileLink.id == link_id, ProfileLink.client_id == client_id, *_live_link_filter())
+        .where(ProfileLink.id == link_id, ProfileLink.client_id == client.id, *_live_link_filter())
         .values(revoked_at=func.now())
         .returning(ProfileLink.id)
         .execution_options(synchronize_session=False)
     ).scalar()
-    return revoked is not None
+    if revoked is None:
+        raise NotFound()
+    record("revoked profile links", client_id=client.id, detail="one link", **staff.audit_actor)
 
 
 def end_link_session(client_id: int, link_id: int) -> None:
@@ -148,19 +143,22 @@ def end_link_session(client_id: int, link_id: int) -> None:
     )
 
 
-def revoke_all(client_id: int) -> int:
-    """Revoke every link of `client_id` not revoked yet; returns how many.
+def revoke_all(staff: User, client: Client) -> int:
+    """Staff revoke every link of `client` not revoked yet; returns how many.
 
     Used links are marked too: a session opened by one carries the link's id (`link_id`), so the
     portal can end such sessions when their link is revoked.
     """
     rows = db.session.execute(
         update(ProfileLink)
-        .where(ProfileLink.client_id == client_id, ProfileLink.revoked_at.is_(None))
+        .where(ProfileLink.client_id == client.id, ProfileLink.revoked_at.is_(None))
         .values(revoked_at=func.now())
         .returning(ProfileLink.id)
         .execution_options(synchronize_session=False)
     ).all()
+    record(
+        "revoked profile links", client_id=client.id, detail=f"all links ({len(rows)})", **staff.audit_actor
+    )
     return len(rows)
 
 
@@ -181,23 +179,22 @@ def link_email(client: Client, url: str) -> tuple[str, str]:
 def links_allowed(client: Client) -> bool:
     """Minors get no profile links: a minor's address on file is often a parent's, and a link opens
     the record as the minor. Minors and guardians use their own logins instead."""
-    from blueprints.portal.service import is_minor
-
     return client.status == "active" and not is_minor(client, practice_settings(), practice_today())
 
 
-def send_link(client: Client, staff: User) -> None:
+def send_link(staff: User, client: Client) -> None:
     """Email `client` a fresh link (staff's "Email a profile link")."""
     if client.status != "active":
-        raise ValueError("Archived clients cannot be sent a profile link.")
+        raise Refusal("Archived clients cannot be sent a profile link.")
     if not links_allowed(client):
-        raise ValueError(
+        raise Refusal(
             "Minors are not sent profile links: invite the minor or a guardian to the portal instead."
         )
     if not (client.email or "").strip():
-        raise ValueError("This client has no email address on file. Add one to the record first.")
+        raise Refusal("This client has no email address on file. Add one to the record first.")
     subject, body = link_email(client, profile_link_url(client, created_by=staff))
     queue_email(client.email.strip(), subject, body)
+    record("sent a profile link", client_id=client.id, **staff.audit_actor)
 
 
 def request_new_link(email: str) -> list[Client]:
@@ -229,124 +226,3 @@ def request_new_link(email: str) -> list[Client]:
         queue_email(client.email.strip(), subject, body)
         sent.append(client)
     return sent
-
-
-# ---------------------------------------------------------------------------------------------
-# Step-up
-# ---------------------------------------------------------------------------------------------
-
-
-def _password_logins(client: Client) -> list[User]:
-    """The client's own ("self") active logins that have a password."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(PortalAccess, PortalAccess.user_id == User.id)
-            .where(
-                PortalAccess.client_id == client.id,
-                PortalAccess.relationship_kind == "self",
-                PortalAccess.revoked_at.is_(None),
-                User.password_hash.is_not(None),
-                User.is_active_account.is_(True),
-            )
-            .order_by(User.id)
-        )
-    )
-
-
-def can_use_password(client: Client) -> bool:
-    return bool(_password_logins(client))
-
-
-def can_email_code(client: Client) -> bool:
-    return bool((client.email or "").strip())
-
-
-def check_password(client: Client, password: str) -> bool:
-    """True when `password` is the portal password of one of the client's own logins."""
-    for login in _password_logins(client):
-        user = authenticate(login.email, password or "")
-        if user is not None and user.id == login.id:
-            return True
-    return False
-
-
-def _code_hash(client_id: int, code: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    message = f"step-up:{current_practice().id}:{client_id}:{code}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-def send_code(client: Client) -> None:
-    """Email a fresh six-digit code to the client's address on file (earlier codes stop working)."""
-    if not can_email_code(client):
-        raise StepUpError("There is no email address on file for this record. Please contact the practice.")
-    recent = db.session.scalar(
-        select(func.count(StepUpCode.id)).where(
-            StepUpCode.client_id == client.id, StepUpCode.created_at > _now() - timedelta(hours=1)
-        )
-    )
-    if recent >= CODES_PER_HOUR:
-        raise StepUpError("We have sent several codes already. Please wait a while and try again.")
-    # One live code at a time: anything sent before is dead from now on.
-    db.session.execute(
-        update(StepUpCode)
-        .where(StepUpCode.client_id == client.id, StepUpCode.used_at.is_(None))
-        .values(attempts=CODE_MAX_TRIES)
-        .execution_options(synchronize_session=False)
-    )
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    db.session.add(
-        StepUpCode(
-            client_id=client.id,
-            code_hash=_code_hash(client.id, code),
-            expires_at=_now() + timedelta(minutes=CODE_MINUTES),
-        )
-    )
-    db.session.flush()
-    practice = current_practice()
-    queue_email(
-        client.email.strip(),
-        f"Your {practice.name} verification code",
-        f"Your verification code is {code}\n\n"
-        f"Enter it on the {practice.name} portal within {CODE_MINUTES} minutes to open your messages, "
-        "documents and forms. If you did not ask for it, you can ignore this email.\n",
-    )
-
-
-@dataclass(frozen=True)
-class CodeCheck:
-    ok: bool
-    message: str = ""
-
-
-def check_code(client: Client, code: str) -> CodeCheck:
-    """Try `code` against the client's latest code: single use, CODE_MINUTES, CODE_MAX_TRIES tries.
-
-    The row is locked while it is checked, so racing tries are counted one by one and a code is used
-    up at most once. A wrong try counts (commit it even though the step-up fails).
-    """
-    latest = db.session.scalars(
-        select(StepUpCode)
-        .where(StepUpCode.client_id == client.id)
-        .order_by(StepUpCode.id.desc())
-        .limit(1)
-        .with_for_update()
-    ).first()
-    if latest is None:
-        return CodeCheck(False, "That code is not valid. Ask for a new code.")
-    if latest.used_at is not None:
-        return CodeCheck(False, "That code was already used. Ask for a new code.")
-    if latest.attempts >= CODE_MAX_TRIES:
-        return CodeCheck(False, "Too many wrong tries: that code no longer works. Ask for a new code.")
-    if latest.expires_at <= _now():
-        return CodeCheck(False, "That code has expired. Ask for a new code.")
-    latest.attempts += 1
-    if not hmac.compare_digest(latest.code_hash, _code_hash(client.id, (code or "").strip())):
-        left = CODE_MAX_TRIES - latest.attempts
-        if left <= 0:
-            return CodeCheck(False, "That code is not right, and it no longer works. Ask for a new code.")
-        return CodeCheck(False, f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.")
-    latest.used_at = func.now()
-    db.session.flush()
-    return CodeCheck(True)

@@ -1,16 +1,15 @@
 """Views of practice settings (owner and admin) and of "Preview as client" (owner, admin, scheduler)."""
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.nav import register_nav
-from app.web import form_status, staff_required
-from blueprints.audit.service import record
+from app.web import attach_problems, carry_out, form_status, staff_required
+from blueprints.portal.viewer import end_preview as leave_preview
 from blueprints.settings import bp, service
 from blueprints.settings.forms import CreateTestClientForm, PreviewForm, SettingsForm
 from tenants.addresses import practice_host
 from tenants.context import current_practice
-from tenants.database import db
 from tenants.features import is_enabled, practice_settings
 from tenants.registry import get_practice
 
@@ -26,10 +25,6 @@ register_nav("staff", "Settings", "settings.edit", _staff_in(service.SETTINGS_RO
 register_nav("staff", "Preview as client", "settings.preview", _staff_in(service.PREVIEW_ROLES), order=85)
 
 
-def _staff_actor() -> dict:
-    return {"actor_kind": "staff", "actor_user_id": current_user.id, "actor_name": current_user.name}
-
-
 def _practice_name() -> str:
     # The registry's current name (the request's bound record may predate a rename in this request).
     practice = current_practice()
@@ -43,28 +38,35 @@ def edit():
     settings = practice_settings()
     practice_name = _practice_name()
     form = SettingsForm(data=service.current_values(settings, practice_name))
-    if request.method == "POST":
-        valid = form.validate_on_submit()
-        for field, message in service.settings_problems(form.values()).items():
-            if not form[field].errors:
-                form[field].errors.append(message)
-                valid = False
-        if valid:
-            changed = service.apply_settings(
-                settings, current_practice().id, practice_name, current_user.role, form.values()
-            )
-            if changed:
-                record("settings changed", **_staff_actor(), detail="changed: " + ", ".join(changed))
-            db.session.commit()
-            flash("Settings saved." if changed else "Nothing was changed.", "success")
-            return redirect(url_for("settings.edit"))
-    return render_template(
-        "settings/settings.html",
-        form=form,
-        address=practice_host(current_practice().slug),
-        time_zones=service.time_zones(),
-        may_set_mfa_rule=current_user.role in service.MFA_RULE_ROLES,
-    ), form_status(form)
+
+    def page():
+        return render_template(
+            "settings/settings.html",
+            form=form,
+            address=practice_host(current_practice().slug),
+            time_zones=service.time_zones(),
+            may_set_mfa_rule=current_user.role in service.MFA_RULE_ROLES,
+        ), form_status(form)
+
+    if request.method != "POST":
+        return page()
+    if form.validate_on_submit():
+        practice_id, values = current_practice().id, form.values()
+        return carry_out(
+            lambda: service.apply_settings(settings, practice_id, practice_name, current_user, values),
+            then=_saved,
+            form=form,
+            invalid=page,
+        )
+    # Show the rules' problems too, beside the fields the form itself found nothing wrong with.
+    problems = service.settings_problems(form.values())
+    attach_problems(form, {field: message for field, message in problems.items() if not form[field].errors})
+    return page()
+
+
+def _saved(changed: list[str]):
+    flash("Settings saved." if changed else "Nothing was changed.", "success")
+    return redirect(url_for("settings.edit"))
 
 
 def _preview_page(form: PreviewForm, clients):
@@ -97,13 +99,9 @@ def start_preview():
     form = _preview_form(clients)
     if not form.validate_on_submit():
         return _preview_page(form, clients)
-    client = service.preview_client(form.client_id.data)
-    if client is None:
-        abort(404)  # a real client, another practice's id, or nothing at all: the same answer
-    session["preview_client_id"] = client.id
-    record("preview as client started", **_staff_actor(), client_id=client.id)
-    db.session.commit()
-    return redirect(url_for("portal.home"))
+    return carry_out(
+        lambda: service.start_preview(current_user, form.client_id.data), then=url_for("portal.home")
+    )
 
 
 @bp.post("/settings/preview/test-client")
@@ -111,10 +109,10 @@ def start_preview():
 def create_test_client():
     if not CreateTestClientForm().validate_on_submit():
         abort(400)
-    client, created = service.ensure_test_client()
-    if created:
-        record("test client created", **_staff_actor(), client_id=client.id)
-    db.session.commit()
+    return carry_out(lambda: service.ensure_test_client(current_user), then=_test_client_ready)
+
+
+def _test_client_ready(client):
     flash(f"The test client {client.display_name} is ready.", "success")
     return redirect(url_for("settings.preview"))
 
@@ -122,7 +120,7 @@ def create_test_client():
 @bp.get("/settings/preview/end")
 @staff_required()
 def end_preview():
-    session.pop("preview_client_id", None)
+    leave_preview()
     if current_user.role in service.SETTINGS_ROLES:
         return redirect(url_for("settings.edit"))
     if current_user.role in service.PREVIEW_ROLES:

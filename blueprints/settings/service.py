@@ -2,6 +2,7 @@
 
 Values arrive as plain Python values (the view has already turned form text into ints and bools).
 Everything is checked before anything is applied, so a refused change leaves every setting as it was.
+Changing settings, starting a preview and creating the test client write their own audit lines.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import select
 
+from app.refusals import NotAllowed, NotFound, Problems
 from app.roles import MANAGES_PRACTICE, OWNER_ONLY
+from blueprints.audit.service import record
+from blueprints.auth.models import User
 from blueprints.people.models import Client
 from blueprints.people.operations.access import create_client
-from blueprints.portal.viewer import PREVIEW_ROLES  # noqa: F401  (who may preview: one rule)
+from blueprints.portal.viewer import PREVIEW_ROLES, begin_preview  # PREVIEW_ROLES: the portal's rule
 from tenants.database import db
 from tenants.features import PracticeSettings
 from tenants.registry import set_practice_name
@@ -100,15 +104,16 @@ def current_values(settings: PracticeSettings, practice_name: str) -> dict:
 
 
 def apply_settings(
-    settings: PracticeSettings, practice_id: int, practice_name: str, role: str, values: dict
+    settings: PracticeSettings, practice_id: int, practice_name: str, actor: User, values: dict
 ) -> list[str]:
-    """Apply `values` (already free of problems) as far as `role` may; return the names that changed."""
-    if role not in SETTINGS_ROLES:
-        raise PermissionError("Only the owner or an admin can change the practice's settings.")
-    if settings_problems(values):
-        raise ValueError("settings with problems are never applied")
+    """Apply `values` as far as `actor`'s role may, all or nothing; return the names that changed."""
+    if actor.role not in SETTINGS_ROLES:
+        raise NotAllowed("Only the owner or an admin can change the practice's settings.")
+    problems = settings_problems(values)
+    if problems:
+        raise Problems(problems)
     changed = []
-    for field in editable_fields(role):
+    for field in editable_fields(actor.role):
         if field == "name":
             continue
         value = values.get(field)
@@ -124,6 +129,8 @@ def apply_settings(
         changed.insert(0, "name")
         # The registry lives outside the practice's schema and commits on its own connection.
         set_practice_name(practice_id, new_name)
+    if changed:
+        record("settings changed", detail="changed: " + ", ".join(changed), **actor.audit_actor)
     return changed
 
 
@@ -136,13 +143,21 @@ def list_test_clients() -> list[Client]:
     )
 
 
-def ensure_test_client() -> tuple[Client, bool]:
-    """The first test client, created when there is none. Returns (client, created)."""
+def _may_preview(actor: User) -> None:
+    if actor.role not in PREVIEW_ROLES:
+        raise NotAllowed("Only the owner, an admin or a scheduler can preview the portal.")
+
+
+def ensure_test_client(actor: User) -> Client:
+    """The first test client, created (and recorded) when there is none."""
+    _may_preview(actor)
     existing = list_test_clients()
     if existing:
-        return existing[0], False
+        return existing[0]
     first, last = TEST_CLIENT_NAME
-    return create_client(first, last, is_test=True), True
+    client = create_client(first, last, is_test=True)
+    record("test client created", client_id=client.id, **actor.audit_actor)
+    return client
 
 
 def preview_client(client_id: int) -> Client | None:
@@ -150,4 +165,16 @@ def preview_client(client_id: int) -> Client | None:
     client = db.session.get(Client, client_id)
     if client is None or not client.is_test or client.status != "active":
         return None
+    return client
+
+
+def start_preview(actor: User, client_id: int) -> Client:
+    """`actor`'s session now shows the portal of test client `client_id` (NotFound for any other id:
+    a real client, another practice's, or nothing at all)."""
+    _may_preview(actor)
+    client = preview_client(client_id)
+    if client is None:
+        raise NotFound()
+    begin_preview(client)
+    record("preview as client started", client_id=client.id, **actor.audit_actor)
     return client

@@ -3,32 +3,40 @@
 from flask import jsonify, redirect, render_template, request
 
 from app.extensions import limiter
-from app.web import form_status
+from app.web import carry_out, form_status
 from blueprints.signup import bp
 from blueprints.signup.forms import SignupForm
 from blueprints.signup.service import sign_up
 from tenants.addresses import practice_host, practice_url
-from tenants.registry import RegistryError, address_available
+from tenants.registry import address_available
 
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def signup():
     form = SignupForm()
+
+    def page():
+        return render_template("signup/signup.html", form=form), form_status(form)
+
+    def hand_over(signed_up):
+        practice, token = signed_up
+        return redirect(practice_url(practice.slug, f"/auth/handoff?token={token}"), code=303)
+
     if form.validate_on_submit():
-        try:
-            practice, token = sign_up(
+        return carry_out(
+            lambda: sign_up(
                 form.practice_name.data,
                 form.owner_name.data,
                 form.email.data,
                 form.password.data,
                 form.subdomain.data,
-            )
-        except RegistryError as error:
-            form.subdomain.errors.append(str(error))
-        else:
-            return redirect(practice_url(practice.slug, f"/auth/handoff?token={token}"), code=303)
-    return render_template("signup/signup.html", form=form), form_status(form)
+            ),
+            then=hand_over,
+            form=form,
+            invalid=page,
+        )
+    return page()
 
 
 @bp.get("/signup/check")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from app.tokens import new_token, token_hash
 from blueprints.auth.models import User
-from blueprints.portal.viewer import accessible_records
+from blueprints.portal.service import accessible_records
 from blueprints.scheduling.invites import PRODID
 from blueprints.scheduling.models import Appointment, CalendarFeed
 from blueprints.scheduling.operations.common import audit
