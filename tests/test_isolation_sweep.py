@@ -232,10 +232,13 @@ def _objects_of_b(
 ) -> dict:
     """Everything else a URL can name, in B: availability, an appointment, a request, grants, tokens."""
     from blueprints.auth.service import ACTIVATE, PASSWORD_RESET, find_user_by_email, issue_token
-    from blueprints.messaging.service import post_message
+    from blueprints.messaging.service import send_from_portal
+    from blueprints.portal.service import SELF
+    from blueprints.portal.viewer import Viewer
     from blueprints.profile_links.service import create_link
-    from blueprints.scheduling import service as scheduling
-    from blueprints.scheduling import staff_service
+    from blueprints.scheduling.operations.appointments import book
+    from blueprints.scheduling.operations.feeds import create_feed
+    from blueprints.scheduling.operations.requests import request_new
 
     with in_practice(b):
         clinician = find_user_by_email(clinician_email)
@@ -253,18 +256,12 @@ def _objects_of_b(
             ),
         }
         db.session.add_all(rows.values())
-        appointment = scheduling.book(teen, clinician, therapy, soon, notify=False)
-        request = scheduling.request_new(
+        appointment = book(teen, clinician, therapy, soon, notify=False)
+        request = request_new(
             teen, clinician, therapy, soon + timedelta(hours=3), requested_by=None
         )
-        post_message(
-            teen,
-            "client",
-            f"{marker} private message",
-            author_kind="client",
-            author_user_id=None,
-            author_name=teen.display_name,
-        )
+        teen_viewer = Viewer("client", teen, SELF, user_id=own_login.id, name=teen.display_name)
+        send_from_portal(teen_viewer, f"{marker} private message")
         link_token = create_link(teen)
         grants = {
             access.relationship_kind: access.id
@@ -285,8 +282,8 @@ def _objects_of_b(
             "profile_link_token": link_token,
             "activation_token": issue_token(clinician, ACTIVATE),
             "reset_token": issue_token(own_login, PASSWORD_RESET),
-            "staff_feed_token": staff_service.create_feed(clinician),
-            "client_feed_token": staff_service.create_feed(own_login),
+            "staff_feed_token": create_feed(clinician),
+            "client_feed_token": create_feed(own_login),
         }
         db.session.commit()
     return objects

@@ -13,15 +13,16 @@ from sqlalchemy import func, select
 from blueprints.auth.service import change_password, create_user, find_user_by_email
 from blueprints.people.models import Client
 from blueprints.people.operations.access import assign_clinician, create_client, grant_access, portal_account
+from blueprints.profile_links.service import profile_link_url
 from blueprints.scheduling.operations.appointments import book
 from blueprints.scheduling.operations.availability import available_slots, set_weekly_hours, weekly_hours
 from blueprints.scheduling.operations.catalog import add_service
 from blueprints.scheduling.operations.visibility import upcoming_for_client
+from blueprints.signup.service import sign_up
 from tenants.addresses import practice_url
 from tenants.context import PracticeRecord
 from tenants.database import db, practice_scope
 from tenants.features import practice_settings
-from tenants.provisioning import new_practice
 from tenants.registry import lookup_address
 
 DEMO_SLUG = "demo"
@@ -103,8 +104,6 @@ def _populate() -> str:
 
     _schedule(settings, clinician, adult, child)
 
-    from blueprints.profile_links.service import profile_link_url
-
     return profile_link_url(adult)
 
 
@@ -144,9 +143,7 @@ def create_demo() -> list[str]:
     practice = lookup_address(DEMO_SLUG)
     if not isinstance(practice, PracticeRecord):
         owner = STAFF[0]
-        with new_practice(DEMO_NAME, DEMO_SLUG):
-            create_user(owner.email, owner.name, owner.password, role="owner")
-        practice = lookup_address(DEMO_SLUG)
+        practice, _ = sign_up(DEMO_NAME, owner.name, owner.email, owner.password, DEMO_SLUG, hand_off=False)
     with practice_scope(practice):
         link = _populate()
         db.session.commit()
