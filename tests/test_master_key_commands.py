@@ -92,7 +92,7 @@ def test_run_generates_a_master_key_and_restarts_a_worker_that_dies(app, tmp_pat
         assert key_file.stat().st_mode & 0o777 == 0o600
         wait_for(lambda: _healthy(port), "the server never answered")
         [first] = worker_pids()
-        time.sleep(1)
+        time.sleep(0.5)
         assert _alive(first)  # it has the generated key: it did not refuse to start
 
         os.kill(first, signal.SIGKILL)
