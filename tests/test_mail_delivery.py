@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -44,7 +45,12 @@ def mail_settings(app):
     settings.smtp_url, settings.mail_retry_base_seconds = saved
 
 
-def queue_one(in_practice, practice, to="client@example.com", body="Hello.", **kwargs) -> int:
+def unique_address(label: str) -> str:
+    """Jobs other tests left queued may be delivered in the same run: each test mails its own address."""
+    return f"{label}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def queue_one(in_practice, practice, to: str, body="Hello.", **kwargs) -> int:
     with in_practice(practice):
         email = queue_email(to, kwargs.pop("subject", "Your appointment"), body, **kwargs)
         db.session.commit()
@@ -77,13 +83,15 @@ def job_of(app, practice, email_id):
 def test_an_email_queued_while_smtp_is_down_arrives_when_it_is_back(
     app, make_practice, in_practice, run_jobs, mail_settings
 ):
+    run_jobs()  # whatever earlier tests left queued goes to the usual server
     port = free_port()
     box = Mailbox()
     server = Controller(box, hostname="127.0.0.1", port=port)  # not started yet: SMTP is down
     mail_settings.smtp_url = f"smtp://127.0.0.1:{port}"
     mail_settings.mail_retry_base_seconds = 1.0
     practice = make_practice()
-    email_id = queue_one(in_practice, practice, body="See you on Tuesday.")
+    to = unique_address("outage")
+    email_id = queue_one(in_practice, practice, to=to, body="See you on Tuesday.")
 
     run_jobs()
     job = job_of(app, practice, email_id)
@@ -99,7 +107,7 @@ def test_an_email_queued_while_smtp_is_down_arrives_when_it_is_back(
         run_jobs()
     finally:
         server.stop()
-    [message] = box.messages
+    [message] = box.to(to)
     assert Mailbox.body(message).strip() == "See you on Tuesday."
     row = outbox_row(in_practice, practice, email_id)
     assert row.sent_at is not None and row.attempts == 2 and row.last_error is None
@@ -125,11 +133,13 @@ def test_backoff_is_exponential_with_jitter_and_spans_more_than_an_hour():
 def test_after_the_last_try_staff_see_the_email_as_undelivered_and_retry_it(
     app, make_practice, make_staff, in_practice, run_jobs, mail_settings, mailbox, visit
 ):
+    run_jobs()  # whatever earlier tests left queued goes to the usual server
     working_smtp = mail_settings.smtp_url
     mail_settings.smtp_url = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
     mail_settings.mail_retry_base_seconds = 0.0005
     practice = make_practice()
-    email_id = queue_one(in_practice, practice, to="lost@example.com", subject="Your new password link")
+    lost = unique_address("lost")
+    email_id = queue_one(in_practice, practice, to=lost, subject="Your new password link")
     deadline = time.monotonic() + 30
     while outbox_row(in_practice, practice, email_id).failed_at is None:
         assert time.monotonic() < deadline, "the email was never given up on"
@@ -144,7 +154,7 @@ def test_after_the_last_try_staff_see_the_email_as_undelivered_and_retry_it(
     page = owner.get("/outbox")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "lost@example.com" in html and "Your new password link" in html and "Undelivered" in html
+    assert lost in html and "Your new password link" in html and "Undelivered" in html
     assert f"<td>{MAIL_TRIES}</td>" in html and "ConnectionRefusedError" in html
     assert f'action="/outbox/{email_id}/retry"' in html
     assert ">Outbox</a>" in owner.get("/").get_data(as_text=True)
@@ -157,45 +167,49 @@ def test_after_the_last_try_staff_see_the_email_as_undelivered_and_retry_it(
     response = owner.post(f"/outbox/{email_id}/retry", form_page="/outbox")
     assert response.status_code == 302 and response.headers["Location"] == "/outbox"
     run_jobs()
-    [message] = mailbox.to("lost@example.com")
+    [message] = mailbox.to(lost)
     assert message["Subject"] == "Your new password link"
     assert outbox_row(in_practice, practice, email_id).sent_at is not None
     assert "Every email has been delivered" in owner.get("/outbox").get_data(as_text=True)
     assert owner.post(f"/outbox/{email_id}/retry", form_page="/outbox").status_code == 409
     with in_practice(practice):
         [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "email retried")).all()
-        assert event.detail == f"email #{email_id} to lost@example.com"
+        assert event.detail == f"email #{email_id} to {lost}"
 
 
 # --- crashes and duplicates ------------------------------------------------------------------------
 
 
 class FirstAnswerLost(Mailbox):
-    """Keeps every message, but answers the first DATA with an error, as when the connection drops
-    after the server took the message: the sender cannot know whether it went through."""
+    """Keeps every message, but answers the first DATA of each message with an error, as when the
+    connection drops after the server took it: the sender cannot know whether it went through."""
 
     async def handle_DATA(self, server, session, envelope):
         await super().handle_DATA(server, session, envelope)
-        return "451 4.4.2 connection dropped" if len(self.messages) == 1 else "250 OK"
+        message_id = self.messages[-1]["Message-ID"]
+        seen = sum(1 for message in self.messages if message["Message-ID"] == message_id)
+        return "451 4.4.2 connection dropped" if seen == 1 else "250 OK"
 
 
 def test_a_retry_after_an_unknown_outcome_resends_with_the_same_message_id(
     make_practice, in_practice, run_jobs, mail_settings
 ):
+    run_jobs()  # whatever earlier tests left queued goes to the usual server
     box = FirstAnswerLost()
     server = Controller(box, hostname="127.0.0.1", port=free_port())
     server.start()
     mail_settings.smtp_url = f"smtp://127.0.0.1:{server.port}"
     mail_settings.mail_retry_base_seconds = 0.001
     practice = make_practice()
-    email_id = queue_one(in_practice, practice)
+    to = unique_address("unknown-outcome")
+    email_id = queue_one(in_practice, practice, to=to)
     try:
         run_jobs()
         time.sleep(0.05)
         run_jobs()
     finally:
         server.stop()
-    first, second = box.messages
+    first, second = box.to(to)
     row = outbox_row(in_practice, practice, email_id)
     assert first["Message-ID"] == second["Message-ID"] == row.message_id
     assert row.attempts == 2 and row.sent_at is not None
@@ -209,7 +223,8 @@ def test_a_worker_killed_mid_send_leaves_no_lock_and_its_job_is_recovered(
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
     practice = make_practice()
-    email_id = queue_one(in_practice, practice, body="Your code is 123456.")
+    to = unique_address("killed")
+    email_id = queue_one(in_practice, practice, to=to, body="Your code is 123456.")
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -246,7 +261,7 @@ def test_a_worker_killed_mid_send_leaves_no_lock_and_its_job_is_recovered(
             {"id": job.worker_id},
         )
     run_jobs()  # a worker starting (and its periodic task, each minute) retries stalled jobs
-    [message] = mailbox.to("client@example.com")
+    [message] = mailbox.to(to)
     assert Mailbox.body(message).strip() == "Your code is 123456."
     row = outbox_row(in_practice, practice, email_id)
     assert message["Message-ID"] == row.message_id and row.attempts == 2 and row.sent_at is not None
@@ -273,9 +288,11 @@ def test_the_outbox_keeps_no_secret_in_clear_and_drops_it_once_sent(
     practice = make_practice()
     secret = "https://p.localhost/reset-password/SECRET-TOKEN-123"
     invite = "BEGIN:VCALENDAR\r\nSUMMARY:SECRET-INVITE\r\nEND:VCALENDAR\r\n"
+    to = unique_address("secret")
     email_id = queue_one(
         in_practice,
         practice,
+        to=to,
         body=f"Reset: {secret}",
         attachment=("invite.ics", "text/calendar; method=REQUEST", invite),
     )
@@ -293,7 +310,7 @@ def test_the_outbox_keeps_no_secret_in_clear_and_drops_it_once_sent(
     assert "SECRET" not in dump.read_text() and "Your appointment" in dump.read_text()
 
     run_jobs()
-    [message] = mailbox.to("client@example.com")
+    [message] = mailbox.to(to)
     assert secret in Mailbox.body(message)
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "invite.ics" and "SECRET-INVITE" in attachment.get_content()
@@ -302,11 +319,7 @@ def test_the_outbox_keeps_no_secret_in_clear_and_drops_it_once_sent(
             text(f"SELECT * FROM {schema}.outbox_emails WHERE id = :id"), {"id": email_id}
         ).first()
     assert row.body_sealed is None and row.attachment_sealed is None and row.body_text is None
-    assert (
-        row.sent_at is not None
-        and row.subject == "Your appointment"
-        and row.to_address == "client@example.com"
-    )
+    assert row.sent_at is not None and row.subject == "Your appointment" and row.to_address == to
     assert row.message_id == message["Message-ID"] and row.attachment_filename == "invite.ics"
 
 
@@ -315,9 +328,10 @@ def test_headers_date_reply_to_and_no_internal_practice_id(make_practice, in_pra
     with in_practice(practice):
         practice_settings().contact_email = "front-desk@header.example.com"
         db.session.commit()
-    email_id = queue_one(in_practice, practice, to="first@example.com")
+    first = unique_address("first")
+    email_id = queue_one(in_practice, practice, to=first)
     run_jobs()
-    [message] = mailbox.to("first@example.com")
+    [message] = mailbox.to(first)
     row = outbox_row(in_practice, practice, email_id)
     assert parsedate_to_datetime(message["Date"]) == row.created_at.replace(microsecond=0)
     assert message["Message-ID"] == row.message_id and message["Message-ID"].endswith("@localhost>")
@@ -328,9 +342,10 @@ def test_headers_date_reply_to_and_no_internal_practice_id(make_practice, in_pra
     with in_practice(practice):
         practice_settings().contact_email = None
         db.session.commit()
-    queue_one(in_practice, practice, to="second@example.com")
+    second = unique_address("second")
+    queue_one(in_practice, practice, to=second)
     run_jobs()
-    [message] = mailbox.to("second@example.com")
+    [message] = mailbox.to(second)
     assert message["Reply-To"] is None and message["Date"]
 
 
@@ -346,6 +361,7 @@ def test_rows_from_before_t0007_lose_sent_bodies_and_are_sealed_by_their_next_tr
     from tenants.migrate import alembic_config, upgrade_schema
 
     practice = make_practice()
+    later = unique_address("later")
     schema = f"tenant_{practice.id}"
     with app.app_context(), db.engine.begin() as conn:
         conn.exec_driver_sql(enter_practice_sql(schema))
@@ -357,9 +373,10 @@ def test_rows_from_before_t0007_lose_sent_bodies_and_are_sealed_by_their_next_tr
                 "INSERT INTO outbox_emails (to_address, subject, body_text, sent_at, attachment_filename, "
                 "attachment_content_type, attachment_text) VALUES "
                 "('old@example.com', 'Sent long ago', 'old link SECRET-1', now(), NULL, NULL, NULL), "
-                "('later@example.com', 'Not sent yet', 'pending link SECRET-2', NULL, 'invite.ics', "
+                "(:later, 'Not sent yet', 'pending link SECRET-2', NULL, 'invite.ics', "
                 "'text/calendar; method=REQUEST', 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n')"
-            )
+            ),
+            {"later": later},
         )
     with app.app_context(), db.engine.begin() as conn:
         upgrade_schema(conn, practice.id, schema)
@@ -372,7 +389,7 @@ def test_rows_from_before_t0007_lose_sent_bodies_and_are_sealed_by_their_next_tr
         jobs.defer(SEND_EMAIL_TASK, email_id=pending)
         db.session.commit()
     working_smtp = mail_settings.smtp_url
-    mail_settings.smtp_url = f"smtp://127.0.0.1:{free_port()}"
+    mail_settings.smtp_url = f"smtp://127.0.0.1:{free_port()}"  # the pending row's try fails
     mail_settings.mail_retry_base_seconds = 0.001
     run_jobs()  # one failed try: the plain text is sealed
     with in_practice(practice):
@@ -384,7 +401,7 @@ def test_rows_from_before_t0007_lose_sent_bodies_and_are_sealed_by_their_next_tr
     mail_settings.smtp_url = working_smtp
     time.sleep(0.05)
     run_jobs()
-    [message] = mailbox.to("later@example.com")
+    [message] = mailbox.to(later)
     assert Mailbox.body(message).strip() == "pending link SECRET-2"
     assert [a.get_filename() for a in message.iter_attachments()] == ["invite.ics"]
     assert outbox_row(in_practice, practice, pending).body_sealed is None
