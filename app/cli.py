@@ -1,4 +1,4 @@
-"""The `portico` command: run, serve, worker, db upgrade, practices …, demo."""
+"""The `portico` command: run, serve, worker, db upgrade, practices …, keys rotate, demo."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -18,9 +19,17 @@ from app.refusals import Refusal
 from blueprints.demo.seed import create_demo
 from blueprints.signup.service import sign_up
 from tenants.addresses import practice_url
-from tenants.database import db
+from tenants.database import db, practice_scope
+from tenants.encryption import MasterKeyError, SealError, parse_master_key, rotate_practice_key
 from tenants.migrate import upgrade_public, upgrade_tenants
-from tenants.registry import RegistryError, find_practice, list_practices, rename_practice, set_status
+from tenants.registry import (
+    RegistryError,
+    find_practice,
+    get_practice,
+    list_practices,
+    rename_practice,
+    set_status,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,6 +73,10 @@ def run(port: int, host: str, demo: bool):
     if not settings.database_url:
         os.environ["DATABASE_URL"] = start_embedded(settings.ensure_data_dir())
         settings = Settings.from_env()
+    if not settings.master_key:
+        # Development only: a key generated into the data directory (serve and worker require one).
+        os.environ["PORTICO_MASTER_KEY"] = settings.resolved_master_key()
+        settings = Settings.from_env()
     flask_app = create_app(settings)
     if not _upgrade_everything(flask_app):
         click.echo("Some practice schemas failed to upgrade; see above.", err=True)
@@ -73,24 +86,68 @@ def run(port: int, host: str, demo: bool):
         click.echo("Demo logins:")
         for line in lines:
             click.echo("  " + line)
-    worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy())
+    worker = WorkerSupervisor([sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy())
+    worker.start()
     # Stop cleanly on SIGTERM too (not only Ctrl+C): the worker and the embedded database go with us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"Portico is running at {settings.scheme}://{settings.base_domain}/ (Ctrl+C to stop)")
     try:
         flask_app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
-        worker.send_signal(signal.SIGTERM)
+        worker.stop()
+
+
+class WorkerSupervisor:
+    """Keeps one job worker process running beside the dev server: one that dies is started again."""
+
+    def __init__(self, command: list[str], env: dict[str, str], restart_delay: float = 2.0):
+        self.command, self.env, self.restart_delay = command, env, restart_delay
+        self.process: subprocess.Popen | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._keep_running, name="worker-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _keep_running(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.process = subprocess.Popen(self.command, env=self.env)
+            click.echo(f"Job worker started (pid {self.process.pid}).")
+            code = self.process.wait()
+            if self._stopping.wait(self.restart_delay):
+                return
+            click.echo(f"Job worker exited (code {code}); starting it again.", err=True)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping.set()
+            process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
         try:
-            worker.wait(10)
+            process.wait(10)
         except subprocess.TimeoutExpired:
-            worker.kill()
+            process.kill()
+
+
+def _require_master_key() -> None:
+    """serve and worker refuse to start without a usable PORTICO_MASTER_KEY."""
+    try:
+        parse_master_key(Settings.from_env().master_key)
+    except MasterKeyError as error:
+        _fail(f"Refusing to start: {error}")
 
 
 @main.command()
 @click.option("--bind", default=None, help="Address to listen on (default from deploy/gunicorn.conf.py).")
 def serve(bind: str | None):
     """Production web server: gunicorn with deploy/gunicorn.conf.py."""
+    _require_master_key()
     args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
     if bind:
         args += ["--bind", bind]
@@ -101,6 +158,8 @@ def serve(bind: str | None):
 @click.option("--concurrency", default=2, show_default=True, type=int)
 def worker(concurrency: int):
     """Run the job queue (emails, reminders) until stopped."""
+    _require_master_key()
+
     flask_app = create_app()
     jobs.run_worker(flask_app, wait=True, concurrency=concurrency)
 
@@ -228,6 +287,33 @@ def practices_export(practice, output):
         if result.returncode != 0:
             _fail("pg_dump failed; see its message above.")
         click.echo(f"Wrote {target}")
+
+
+@main.group()
+def keys():
+    """Encryption keys (PORTICO_MASTER_KEY wraps one key per practice)."""
+
+
+@keys.command("rotate")
+@click.argument("practice")
+def keys_rotate(practice):
+    """Give PRACTICE a new key version and re-wrap its data keys under it (data is not re-encrypted)."""
+
+    _require_master_key()
+    with create_app().app_context():
+        try:
+            record = get_practice(find_practice(practice).id)
+        except RegistryError as error:
+            _fail(str(error))
+        with practice_scope(record):
+            try:
+                version, count = rotate_practice_key()
+            except (SealError, MasterKeyError) as error:
+                _fail(f"Nothing changed: {error}")
+            db.session.commit()
+    click.echo(
+        f"Practice {record.id} ({record.slug}) now uses key version {version}; {count} value(s) re-wrapped."
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -13,6 +14,11 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
 @dataclass
 class Settings:
     database_url: str | None = None
@@ -21,13 +27,15 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("portico-data"))
     smtp_url: str | None = None
     storage_url: str | None = None
-    master_key: str | None = None
+    master_key: str | None = None  # base64 of 32 bytes; see tenants/encryption.py
     mail_from: str = "Portico <no-reply@localhost>"
     ratelimit_storage_uri: str = "memory://"
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     practice_cache_seconds: int = 30
     trusted_proxies: int = 0
+    # First wait before an email is tried again; each later wait doubles (about 1.5-3 h in all).
+    mail_retry_base_seconds: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -46,6 +54,7 @@ class Settings:
             session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", 12),
             practice_cache_seconds=_env_int("PORTICO_PRACTICE_CACHE_SECONDS", 30),
             trusted_proxies=_env_int("PORTICO_TRUSTED_PROXIES", 0),
+            mail_retry_base_seconds=_env_float("PORTICO_MAIL_RETRY_BASE_SECONDS", 5.0),
         )
 
     @property
@@ -75,4 +84,18 @@ class Settings:
         if not key_file.exists():
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+    def resolved_master_key(self) -> str:
+        """PORTICO_MASTER_KEY from the environment, else one generated once into the data directory.
+
+        Only `portico run` (development) falls back to the file; `serve` and `worker` require the
+        variable, so that production never depends on a key file it might lose.
+        """
+        if self.master_key:
+            return self.master_key
+        key_file = self.ensure_data_dir() / "master_key"
+        if not key_file.exists():
+            key_file.touch(mode=0o600)
+            key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
         return key_file.read_text().strip()

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from tenants.addresses import normalize_subdomain
 from tenants.context import PracticeRecord
 from tenants.database import TenantModel, db, enter_practice_sql, practice_scope
+from tenants.encryption import PracticeKey  # noqa: F401 (its table is built with the others)
 from tenants.features import PracticeSettings
 from tenants.migrate import tenant_head
 from tenants.models import Practice

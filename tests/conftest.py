@@ -30,6 +30,7 @@ from app.embedded_db import libpq_url, normalize_url, start_embedded
 from blueprints.auth.service import create_user
 from tenants.context import PracticeRecord
 from tenants.database import db, practice_scope
+from tenants.encryption import new_master_key
 from tenants.migrate import upgrade_public
 from tenants.provisioning import new_practice
 from tenants.registry import invalidate_cache
@@ -123,6 +124,7 @@ def app(database_url, smtp_server, tmp_path_factory):
         data_dir=tmp_path_factory.mktemp("portico-data"),
         smtp_url=f"smtp://127.0.0.1:{controller.port}",
         practice_cache_seconds=0,
+        master_key=TEST_MASTER_KEY,
     )
     flask_app = create_app(settings)
     # Cheap argon2 parameters for speed; production uses RFC 9106's low-memory profile.
@@ -370,3 +372,13 @@ def open_for_booking(in_practice):
             return offered.id
 
     return setup
+
+
+# Encryption at rest needs a master key: one per test run, for the app fixture and for the commands
+# and workers the tests start (they read it from the environment).
+TEST_MASTER_KEY = os.environ.setdefault("PORTICO_MASTER_KEY", new_master_key())
+
+
+def sent_by(message, practice: PracticeFixture) -> bool:
+    """Whether `message` came from `practice` (emails name their practice as the sender)."""
+    return message["From"].addresses[0].display_name == practice.record.name

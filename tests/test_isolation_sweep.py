@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text
 from app import create_app
 from app.config import Settings
 from blueprints.auth.models import User
+from blueprints.notifications.models import OutboxEmail
 from blueprints.people.models import Client, PortalAccess
 from blueprints.profile_links.models import ProfileLink
 from blueprints.scheduling.models import (
@@ -82,6 +83,7 @@ ARGUMENTS = {
     "exception_id": _own_or_practice("exception"),
     "access_id": lambda rule: "guardian_access" if "/guardians/" in rule.rule else "self_access",
     "link_id": lambda rule: "profile_link",
+    "email_id": lambda rule: "outbox_email",
     "token": lambda rule: TOKENS.get(rule.endpoint),
 }
 
@@ -99,6 +101,7 @@ ID_MODELS = {
     "self_access": PortalAccess,
     "guardian_access": PortalAccess,
     "profile_link": ProfileLink,
+    "outbox_email": OutboxEmail,
 }
 
 # Who asks, at A. "owner-preview" is A's owner previewing the portal as A's test client.
@@ -233,6 +236,7 @@ def _objects_of_b(
     """Everything else a URL can name, in B: availability, an appointment, a request, grants, tokens."""
     from blueprints.auth.service import ACTIVATE, PASSWORD_RESET, find_user_by_email, issue_token
     from blueprints.messaging.service import send_from_portal
+    from blueprints.notifications.service import queue_email
     from blueprints.portal.service import SELF
     from blueprints.portal.viewer import Viewer
     from blueprints.profile_links.service import create_link
@@ -263,6 +267,7 @@ def _objects_of_b(
         teen_viewer = Viewer("client", teen, SELF, user_id=own_login.id, name=teen.display_name)
         send_from_portal(teen_viewer, f"{marker} private message")
         link_token = create_link(teen)
+        outbox_email = queue_email(f"{marker}@example.com", f"{marker} subject", f"{marker} body")
         grants = {
             access.relationship_kind: access.id
             for access in db.session.scalars(select(PortalAccess).where(PortalAccess.client_id == teen.id))
@@ -278,6 +283,7 @@ def _objects_of_b(
             ),
             "self_access": grants["self"],
             "guardian_access": grants["guardian"],
+            "outbox_email": outbox_email.id,
             "profile_link": db.session.scalar(select(ProfileLink.id).where(ProfileLink.client_id == teen.id)),
             "profile_link_token": link_token,
             "activation_token": issue_token(clinician, ACTIVATE),

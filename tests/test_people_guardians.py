@@ -13,6 +13,7 @@ from blueprints.auth.service import find_user_by_email
 from blueprints.people.models import Client, PortalAccess
 from tenants.database import db
 from tenants.features import practice_settings
+from tests.conftest import sent_by
 
 ACTIVATION_LINK = re.compile(r"http://([^/\s]+)(/activate/[A-Za-z0-9_-]+)")
 NEW_PASSWORD = "a-fresh-password-123"
@@ -20,7 +21,7 @@ NEW_PASSWORD = "a-fresh-password-123"
 
 def mail_of(mailbox, practice) -> list:
     """The emails this practice sent (other tests' queued jobs may deliver in the same run)."""
-    return [m for m in mailbox.messages if m["X-Portico-Practice"] == str(practice.id)]
+    return [m for m in mailbox.messages if sent_by(m, practice)]
 
 
 ALL_ON = {"can_appointments": "y", "can_forms": "y", "can_documents": "y", "can_messages": "y"}

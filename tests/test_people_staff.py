@@ -12,6 +12,7 @@ from blueprints.audit.models import AuditEvent
 from blueprints.auth.models import OneTimeToken, User
 from blueprints.auth.service import find_user_by_email
 from tenants.database import db
+from tests.conftest import sent_by
 
 ACTIVATION_LINK = re.compile(r"http://([^/\s]+)(/activate/[A-Za-z0-9_-]+)")
 NEW_PASSWORD = "a-fresh-password-123"
@@ -19,7 +20,7 @@ NEW_PASSWORD = "a-fresh-password-123"
 
 def mail_of(mailbox, practice) -> list:
     """The emails this practice sent (other tests' queued jobs may deliver in the same run)."""
-    return [m for m in mailbox.messages if m["X-Portico-Practice"] == str(practice.id)]
+    return [m for m in mailbox.messages if sent_by(m, practice)]
 
 
 def logged_in(visit, practice, email):

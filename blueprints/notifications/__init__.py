@@ -1,7 +1,7 @@
-"""Notifications: the per-practice email outbox and the job that delivers it."""
+"""Notifications: the per-practice email outbox, the job that delivers it, and the outbox page."""
 
 from flask import Blueprint
 
 bp = Blueprint("notifications", __name__)
 
-from blueprints.notifications import models, tasks  # noqa: E402,F401
+from blueprints.notifications import models, routes, tasks  # noqa: E402,F401

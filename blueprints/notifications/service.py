@@ -1,37 +1,63 @@
 """Queueing and delivering practice emails.
 
-`queue_email` writes the outbox row and defers its delivery job in the caller's transaction; the
-content stays in the practice schema and the job carries only ids.
+`queue_email` writes the outbox row (body sealed) and defers its delivery job in the caller's
+transaction; the job carries only ids. Delivery is at least once: each try is recorded and committed
+before SMTP is spoken to, so a try whose outcome is unknown (a worker killed mid-send, a timeout
+after DATA) is tried again, with the same Message-ID. Once delivered, the body is dropped.
 """
 
 from __future__ import annotations
 
+import uuid
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 
 from flask import current_app
-from sqlalchemy import func
+from sqlalchemy import func, select, update
 
 from app import jobs
 from app.mail import deliver
+from app.refusals import Conflict, NotFound
+from blueprints.audit.service import record
 from blueprints.notifications.models import OutboxEmail
 from tenants.context import current_practice
 from tenants.database import db
+from tenants.encryption import seal_text, unseal_text
+from tenants.features import practice_settings
 
 SEND_EMAIL_TASK = "notifications.send_email"
+# With the default 5 s base, 12 tries span about 1.5 to 3 hours (tests make the base tiny).
+MAIL_TRIES = 12
 
 
 def queue_email(
     to_address: str, subject: str, body_text: str, attachment: tuple[str, str, str] | None = None
 ) -> OutboxEmail:
     """Queue one email; `attachment` is (filename, content type, text), e.g. a calendar invite."""
-    email = OutboxEmail(to_address=to_address, subject=subject, body_text=body_text)
+    email = OutboxEmail(to_address=to_address, subject=subject, message_id=_new_message_id())
     if attachment is not None:
-        email.attachment_filename, email.attachment_content_type, email.attachment_text = attachment
+        email.attachment_filename, email.attachment_content_type, attachment_text = attachment
     db.session.add(email)
-    db.session.flush()
+    db.session.flush()  # the sealed columns are bound to the row's id
+    email.body_sealed = _seal(email, "body_sealed", body_text)
+    if attachment is not None:
+        email.attachment_sealed = _seal(email, "attachment_sealed", attachment_text)
     jobs.defer(SEND_EMAIL_TASK, email_id=email.id)
     return email
+
+
+def _new_message_id() -> str:
+    return f"<{uuid.uuid4().hex}@{current_app.config['PORTICO'].base_host}>"
+
+
+def _seal(email: OutboxEmail, column: str, text: str) -> bytes:
+    return seal_text(text, table=OutboxEmail.__tablename__, row_id=email.id, column=column)
+
+
+def _unseal(email: OutboxEmail, column: str) -> str:
+    return unseal_text(
+        getattr(email, column), table=OutboxEmail.__tablename__, row_id=email.id, column=column
+    )
 
 
 def build_message(email: OutboxEmail) -> EmailMessage:
@@ -43,14 +69,17 @@ def build_message(email: OutboxEmail) -> EmailMessage:
     message["From"] = formataddr((display_name, sender_address))
     message["To"] = email.to_address
     message["Subject"] = " ".join(email.subject.split())
-    message["Message-ID"] = make_msgid(domain=settings.base_host)
-    message["X-Portico-Practice"] = str(practice.id)
-    message.set_content(email.body_text)
-    if email.attachment_text is not None:
+    message["Date"] = format_datetime(email.created_at)
+    message["Message-ID"] = email.message_id
+    contact = practice_settings().contact_email
+    if contact:
+        message["Reply-To"] = formataddr((display_name, contact.strip()))
+    message.set_content(_unseal(email, "body_sealed"))
+    if email.attachment_sealed is not None:
         maintype, _, rest = (email.attachment_content_type or "text/plain").partition("/")
         subtype, *params = [part.strip() for part in rest.split(";")]
         message.add_attachment(
-            email.attachment_text,
+            _unseal(email, "attachment_sealed"),
             subtype=subtype,
             filename=email.attachment_filename,
             params=dict(param.split("=", 1) for param in params if "=" in param),
@@ -66,18 +95,97 @@ def _split_sender(mail_from: str) -> tuple[str, str]:
 
 
 def deliver_outbox_email(email_id: int) -> None:
-    """Send one queued email (idempotent: an email already sent is not sent twice)."""
+    """One try at sending a queued email (an email already sent or given up on is left alone)."""
     email = db.session.get(OutboxEmail, email_id, with_for_update=True)
-    if email is None or email.sent_at is not None:
+    if email is None or email.state != "queued":
+        db.session.rollback()
         return
-    settings = current_app.config["PORTICO"]
+    _seal_legacy_text(email)
+    email.message_id = email.message_id or _new_message_id()
     email.attempts += 1
+    email.last_attempt_at = func.now()
+    db.session.flush()
+    message = build_message(email)
+    db.session.commit()  # the try is on record, and no lock or transaction is held while SMTP talks
+    settings = current_app.config["PORTICO"]
     try:
-        deliver(build_message(email), settings.smtp_url, settings.ensure_data_dir())
-    except Exception as exc:
-        email.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-        db.session.commit()
+        deliver(message, settings.smtp_url, settings.ensure_data_dir())
+    except Exception as error:
+        _update(email_id, last_error=_describe(error))
         raise
-    email.sent_at = func.now()
-    email.last_error = None
+    _update(
+        email_id,
+        sent_at=func.now(),
+        last_error=None,
+        body_sealed=None,
+        attachment_sealed=None,
+        body_text=None,
+        attachment_text=None,
+    )
+
+
+def _seal_legacy_text(email: OutboxEmail) -> None:
+    """Rows queued before bodies were sealed: seal their plain text now, on their first try."""
+    for plain, sealed in (("body_text", "body_sealed"), ("attachment_text", "attachment_sealed")):
+        text = getattr(email, plain)
+        if text is not None:
+            if getattr(email, sealed) is None:
+                setattr(email, sealed, _seal(email, sealed, text))
+            setattr(email, plain, None)
+
+
+def give_up(error: Exception, email_id: int) -> None:
+    """The last try failed: show the email as undelivered (staff can retry it from /outbox)."""
+    _update(email_id, failed_at=func.now(), last_error=_describe(error), only_unsent=True)
+
+
+def _update(email_id: int, only_unsent: bool = False, **values) -> None:
+    statement = update(OutboxEmail).where(OutboxEmail.id == email_id).values(**values)
+    if only_unsent:
+        statement = statement.where(OutboxEmail.sent_at.is_(None))
+    db.session.execute(statement)
     db.session.commit()
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:1000]
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff: what did not go out, and trying it again
+# ---------------------------------------------------------------------------------------------
+
+
+def unsent_emails() -> list[OutboxEmail]:
+    """Emails not delivered yet that were tried at least once or given up on, newest first."""
+    return list(
+        db.session.scalars(
+            select(OutboxEmail)
+            .where(OutboxEmail.sent_at.is_(None), OutboxEmail.attempts > 0)
+            .order_by(OutboxEmail.failed_at.is_(None), OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+            .limit(200)
+        )
+    )
+
+
+def retry_email(email_id: int, actor) -> OutboxEmail:
+    """Queue an undelivered email again (a fresh series of tries)."""
+    email = db.session.get(OutboxEmail, email_id, with_for_update=True)
+    if email is None:
+        raise NotFound("There is no such email.")
+    if email.state != "undelivered":
+        raise Conflict(
+            "This email was delivered in the meantime."
+            if email.state == "sent"
+            else "This email is still being tried."
+        )
+    email.failed_at = None
+    jobs.defer(SEND_EMAIL_TASK, email_id=email.id)
+    record(
+        "email retried",
+        actor_kind="staff",
+        actor_user_id=actor.id,
+        actor_name=actor.name,
+        detail=f"email #{email.id} to {email.to_address}",
+    )
+    return email

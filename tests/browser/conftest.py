@@ -22,7 +22,7 @@ from app import create_app
 from app.config import Settings
 from tenants.database import db
 from tenants.models import Practice
-from tests.conftest import _created_roles, free_port
+from tests.conftest import TEST_MASTER_KEY, _created_roles, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO_ROOT / "test-results"
@@ -84,6 +84,7 @@ def live_server(app, database_url, smtp_server, tmp_path_factory):
         data_dir=tmp_path_factory.mktemp("portico-live-data"),
         smtp_url=f"smtp://127.0.0.1:{controller.port}",
         practice_cache_seconds=0,
+        master_key=TEST_MASTER_KEY,
     )
     live_app = create_app(settings)
     server = make_server("127.0.0.1", port, live_app, threaded=True)

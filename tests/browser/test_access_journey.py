@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tenants.database import db
 from tenants.features import practice_settings
-from tests.conftest import OWNER_PASSWORD
+from tests.conftest import OWNER_PASSWORD, sent_by
 
 ACTIVATION_LINK = re.compile(r"http://([^/\s]+)(/activate/[A-Za-z0-9_-]+)")
 PROFILE_LINK = re.compile(r"http://([^/\s]+)(/l/[A-Za-z0-9_-]+)")
@@ -33,7 +33,7 @@ def open_portal(in_practice, practice) -> None:
 
 def mail_to(mailbox, practice, address: str) -> list:
     """The emails this practice sent to `address` (other tests' jobs may deliver in the same run)."""
-    return [m for m in mailbox.to(address) if m["X-Portico-Practice"] == str(practice.id)]
+    return [m for m in mailbox.to(address) if sent_by(m, practice)]
 
 
 def link_in(mailbox, message, pattern: re.Pattern, live_server, practice) -> str:
