@@ -82,16 +82,17 @@ def _record_failed_login(email: str, detail: str) -> None:
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = service.authenticate(form.email.data, form.password.data)
+        refusal = service.password_login_refusal(form.email.data)  # e.g. staff who must use single sign-on
+        user = None if refusal else service.authenticate(form.email.data, form.password.data)
         if user is not None and service.has_totp(user):
             mfa.begin_pending_login(user, form.next.data)
             db.session.commit()  # a password rehash, if any
             return redirect(url_for("auth.login_verify"))
         if user is not None:
             return _finish_login(user, form.next.data)
-        _record_failed_login(form.email.data, "wrong email or password")
+        _record_failed_login(form.email.data, refusal or "wrong email or password")
         db.session.commit()
-        form.password.errors.append(WRONG_LOGIN)
+        form.password.errors.append(refusal or WRONG_LOGIN)
     return render_template("auth/login.html", form=form), form_status(form)
 
 
