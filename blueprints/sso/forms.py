@@ -18,7 +18,7 @@ class ProviderForm(FlaskForm):
     issuer = URLField(
         "Issuer URL",
         description="For example https://accounts.google.com, or "
-        "https://login.microsoftonline.com/<tenant id>/v2.0 for Microsoft Entra.",
+        "https://login.microsoftonline.com/TENANT-ID/v2.0 for Microsoft Entra.",
         validators=[InputRequired(), Length(max=500), single_line],
     )
     client_id = StringField("Client ID", validators=[InputRequired(), Length(max=500), single_line])

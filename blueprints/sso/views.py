@@ -10,7 +10,6 @@ from flask_login import current_user
 
 from app.errors import render_error
 from app.extensions import limiter
-from app.nav import register_nav
 from app.roles import OWNER_ONLY
 from app.web import carry_out, form_status, safe_next, staff_required
 from blueprints.auth.sessions import start_session
@@ -21,14 +20,6 @@ from tenants.context import bound_practice, current_practice
 
 FLOW_KEY = "sso_flow"
 CALLBACK_LIMIT = "10 per minute;50 per hour"
-
-register_nav(
-    "staff",
-    "Staff sign-in",
-    "sso.settings",
-    lambda: current_user.is_authenticated and current_user.is_staff and current_user.role in OWNER_ONLY,
-    order=82,
-)
 
 
 def _redirect_uri() -> str:
