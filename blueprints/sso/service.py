@@ -201,8 +201,12 @@ def finish_sign_in(flow: object, answer: dict, redirect_uri: str) -> User | Sign
         return refusal
     link = linked_identity(user)
     first = link is None
-    if first:
-        db.session.add(SsoIdentity(user_id=user.id, issuer=claims["iss"], subject=claims["sub"]))
+    if first:  # (two first sign-ins racing in two tabs: the first link stands, no error)
+        db.session.execute(
+            insert(SsoIdentity)
+            .values(user_id=user.id, issuer=claims["iss"], subject=claims["sub"])
+            .on_conflict_do_nothing()
+        )
     else:
         link.last_used_at = func.now()
     detail = f"with {provider.display_name}" + (" (provider account linked)" if first else "")
