@@ -106,12 +106,14 @@ def _register_blueprints(app: Flask) -> None:
         profile_links,
         scheduling,
         signup,
+        sso,
     )
     from blueprints import settings as settings_bp
 
     for feature in (
         signup,
         auth,
+        sso,
         home,
         notifications,
         people,

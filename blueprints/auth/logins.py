@@ -15,12 +15,18 @@ from blueprints.auth.service import AccountError
 from blueprints.auth.sessions import start_session
 
 
-def password_step(email: str, password: str, next_path: str | None) -> User | None:
-    """None when the email and password match no active account (recorded as a failed login).
+def password_step(email: str, password: str, next_path: str | None) -> User | str | None:
+    """None when the email and password match no active account (recorded as a failed login); the
+    message to show when passwords may not be used for this account at all (a practice that requires
+    single sign-on for staff: checked before the password, so the answer says nothing about it).
 
     Otherwise the person is logged in, or, when their account asks for a code, the login is only
     pending (nobody is logged in until `code_step`).
     """
+    refusal = service.password_login_refusal(email)
+    if refusal:
+        service.record_failed_login(service.find_user_by_email(email), refusal)
+        return refusal
     user = service.password_login(email, password)
     if user is None:
         return None

@@ -20,6 +20,7 @@ from blueprints.auth.forms import (
     StartTotpForm,
     VerifyCodeForm,
 )
+from blueprints.auth.models import User
 from blueprints.auth.sessions import end_session
 from tenants.context import bound_practice, current_practice
 
@@ -62,8 +63,8 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
 
     def next_step(user):
-        if user is None:
-            form.password.errors.append(WRONG_LOGIN)
+        if not isinstance(user, User):  # None, or why a password may not be used here (single sign-on)
+            form.password.errors.append(user or WRONG_LOGIN)
             return _login_page(form)
         if two_factor.has_totp(user):
             return redirect(url_for("auth.login_verify"))

@@ -8,6 +8,7 @@ them leaves the same trace.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from argon2 import Parameters, PasswordHasher, Type, profiles
@@ -106,6 +107,21 @@ def authenticate(email: str, password: str) -> User | None:
     if hasher.check_needs_rehash(stored):
         user.password_hash = hash_password(password)
     return user
+
+
+# Features that may forbid password logins (staff single sign-on) register a check at import:
+# email -> the message to show instead of logging in, or None.
+_password_login_checks: list[Callable[[str], str | None]] = []
+
+
+def register_password_login_check(check: Callable[[str], str | None]) -> None:
+    if check not in _password_login_checks:
+        _password_login_checks.append(check)
+
+
+def password_login_refusal(email: str) -> str | None:
+    """Why a password login as `email` is refused before its password is even checked, if it is."""
+    return next(filter(None, (check(email) for check in _password_login_checks)), None)
 
 
 def record_login(user: User, detail: str | None = None) -> None:
