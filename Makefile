@@ -8,13 +8,17 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: install run test lint bench
+.PHONY: install system-deps run test lint bench
 install: $(VENV)/.installed
+
+# System packages the suite needs (chromium, …): installed when missing, or the command to run is printed.
+system-deps:
+	bash scripts/system-deps
 
 run: install
 	$(VENV)/bin/portico run --demo
 
-test: install
+test: system-deps install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 

@@ -6,13 +6,15 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import jobs
 from app.config import Settings
-from app.embedded_db import database_url
+from app.embedded_db import DatabaseUrls, database_urls, normalize_url
 from app.errors import install_error_pages
 from app.extensions import bootstrap, csrf, db, limiter, login_manager
 from app.log_redaction import install_redaction
@@ -20,27 +22,45 @@ from app.nav import nav_links
 from app.security import install_security_headers
 from app.web import IdConverter, local_time, reject_nul_bytes
 from tenants.context import bound_practice
-from tenants.database import EMPTY_SCHEMA
+from tenants.database import EMPTY_SCHEMA, OWNER_BIND
 from tenants.middleware import install_tenant_middleware
+from tenants.roles import app_role_warnings
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+ENGINE_OPTIONS = {
+    "pool_pre_ping": True,
+    "pool_recycle": 1800,
+    # Unqualified SQL finds nothing: every table is reached through its schema.
+    "connect_args": {"options": f"-c search_path={EMPTY_SCHEMA}"},
+}
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure on an https installation, and on any request that arrived over
+    https (behind a TLS-terminating proxy, as PORTICO_TRUSTED_PROXIES' X-Forwarded-Proto says)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or request.is_secure
 
 
 def create_app(settings: Settings | None = None, db_url: str | None = None) -> Flask:
+    """The application; `db_url` overrides the application role's URL (DATABASE_URL)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder="static")
     https = settings.scheme == "https"
+    if db_url is None:
+        urls = database_urls(settings)
+    else:
+        urls = DatabaseUrls(db_url, normalize_url(settings.owner_database_url or db_url))
+    owner_bind = {OWNER_BIND: {"url": urls.owner, **ENGINE_OPTIONS}} if urls.owner != urls.app else {}
     app.config.update(
         PORTICO=settings,
         SECRET_KEY=settings.resolved_secret_key(),
-        SQLALCHEMY_DATABASE_URI=db_url or database_url(settings),
-        SQLALCHEMY_ENGINE_OPTIONS={
-            "pool_pre_ping": True,
-            "pool_recycle": 1800,
-            # Unqualified SQL finds nothing: every table is reached through its schema.
-            "connect_args": {"options": f"-c search_path={EMPTY_SCHEMA}"},
-        },
+        SQLALCHEMY_DATABASE_URI=urls.app,
+        SQLALCHEMY_ENGINE_OPTIONS=ENGINE_OPTIONS,
+        # The owner role's engine (migrations, provisioning, registry changes): see tenants.roles.
+        SQLALCHEMY_BINDS=owner_bind,
         # Host-only cookie (no Domain attribute): a practice's cookie never reaches another host.
         SESSION_COOKIE_NAME="__Host-portico" if https else "portico_session",
         SESSION_COOKIE_DOMAIN=None,
@@ -54,6 +74,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
         BOOTSTRAP_SERVE_LOCAL=True,
         BOOTSTRAP_BOOTSWATCH_THEME=None,
     )
+    app.session_interface = _SessionInterface()
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
@@ -75,6 +96,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
     install_error_pages(app)
     _register_blueprints(app)
     jobs.init_app(app)
+    _check_database_role(app)
 
     @app.get("/healthz")
     def healthz():
@@ -92,6 +114,17 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
         return {"practice": bound_practice(), "nav_links": nav_links}
 
     return app
+
+
+def _check_database_role(app: Flask) -> None:
+    """Say in the log when DATABASE_URL's role could read practices outside their transactions."""
+    log = logging.getLogger("portico.db")
+    with app.app_context():
+        try:
+            for warning in app_role_warnings(db.engine):
+                log.warning(warning)
+        except OperationalError as error:  # the database is not up yet: /healthz will say so
+            log.warning("could not check the database role: %s", str(error).splitlines()[0])
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 import click
 
 from app import create_app, jobs
-from app.config import Settings
+from app.config import Settings, SettingsError
 from app.embedded_db import libpq_url, pg_dump_binary, start_embedded
 from app.refusals import Refusal
 from blueprints.demo.seed import create_demo
 from blueprints.signup.service import sign_up
 from tenants.addresses import practice_url
-from tenants.database import db, practice_scope
+from tenants.database import db, owner_engine, practice_scope
 from tenants.encryption import MasterKeyError, SealError, parse_master_key, rotate_practice_key
 from tenants.migrate import upgrade_public, upgrade_tenants
 from tenants.registry import (
@@ -30,13 +30,19 @@ from tenants.registry import (
     rename_practice,
     set_status,
 )
+from tenants.roles import app_role, grant_app_role
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _upgrade_everything(flask_app) -> bool:
+    """Migrate `public` and every practice schema as the owner role, then grant the application
+    role what it needs (new job tables, memberships of practices made before)."""
     with flask_app.app_context():
-        upgrade_public(db.engine)
+        engine = owner_engine()
+        upgrade_public(engine)
+        with engine.begin() as connection:
+            grant_app_role(connection, app_role())
         failed = False
 
         def report(result):
@@ -50,14 +56,24 @@ def _upgrade_everything(flask_app) -> bool:
             else:
                 click.echo(f"  practice {result.practice_id} ({result.slug}): upgraded")
 
-        results = upgrade_tenants(
-            db.engine, jobs=int(os.environ.get("PORTICO_MIGRATION_JOBS") or 4), report=report
-        )
+        parallel = flask_app.config["PORTICO"].migration_jobs
+        results = upgrade_tenants(engine, jobs=parallel, report=report)
         click.echo(f"Database is up to date ({len(results)} practice schema(s) upgraded).")
         return not failed
 
 
-@click.group()
+class _Portico(click.Group):
+    """Settings are checked before any command runs; a bad one is one line naming it, no traceback."""
+
+    def invoke(self, ctx):
+        try:
+            Settings.from_env()
+            return super().invoke(ctx)
+        except SettingsError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Portico)
 def main():
     """Portico: a client portal for therapy and health practices."""
 
@@ -71,7 +87,9 @@ def run(port: int, host: str, demo: bool):
     os.environ.setdefault("PORTICO_BASE_DOMAIN", f"localhost:{port}")
     settings = Settings.from_env()
     if not settings.database_url:
-        os.environ["DATABASE_URL"] = start_embedded(settings.ensure_data_dir())
+        # Both roles' URLs go into the environment, for the worker process as well.
+        urls = start_embedded(settings.ensure_data_dir())
+        os.environ.update(DATABASE_URL=urls.app, PORTICO_OWNER_DATABASE_URL=urls.owner)
         settings = Settings.from_env()
     if not settings.master_key:
         # Development only: a key generated into the data directory (serve and worker require one).
@@ -281,9 +299,10 @@ def practices_export(practice, output):
             _fail(str(error))
         target = output or f"{record.slug}.sql"
         url = libpq_url(flask_app.config["SQLALCHEMY_DATABASE_URI"])
-        result = subprocess.run(
-            [pg_dump_binary(), "--no-owner", "-n", f"tenant_{record.id}", "-f", target, url], check=False
-        )
+        schema = f"tenant_{record.id}"
+        # As the practice's role: the application role reads nothing of it by itself.
+        command = [pg_dump_binary(), "--no-owner", "--role", schema, "-n", schema, "-f", target, url]
+        result = subprocess.run(command, check=False)
         if result.returncode != 0:
             _fail("pg_dump failed; see its message above.")
         click.echo(f"Wrote {target}")

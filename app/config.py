@@ -1,27 +1,37 @@
-"""Settings: every knob an operator can turn, read once from the environment with safe defaults."""
+"""Settings: every knob an operator can turn, read once from the environment with safe defaults.
+
+`Settings.from_env()` checks every value as it reads it: a value Portico cannot use is refused with a
+`SettingsError` naming the variable (the CLI prints it and exits non-zero), never discovered later.
+"""
 
 from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+_HOST_AND_PORT = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::([0-9]{1,5}))?$"
+)
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw else default
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw else default
+class SettingsError(ValueError):
+    """A setting Portico cannot start with; the message names the variable and says what it takes."""
 
 
 @dataclass
 class Settings:
     database_url: str | None = None
+    owner_database_url: str | None = None
     secret_key: str | None = None
     base_domain: str = "localhost:5000"
     data_dir: Path = field(default_factory=lambda: Path("portico-data"))
@@ -33,29 +43,41 @@ class Settings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     practice_cache_seconds: int = 30
+    practice_cache_size: int = 1000
     trusted_proxies: int = 0
+    migration_jobs: int = 4
     # First wait before an email is tried again; each later wait doubles (about 1.5-3 h in all).
     mail_retry_base_seconds: float = 5.0
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
-        return cls(
-            database_url=env.get("DATABASE_URL") or None,
-            secret_key=env.get("SECRET_KEY") or None,
-            base_domain=env.get("PORTICO_BASE_DOMAIN") or "localhost:5000",
-            data_dir=Path(env.get("PORTICO_DATA_DIR") or "portico-data"),
-            smtp_url=env.get("SMTP_URL") or None,
-            storage_url=env.get("STORAGE_URL") or None,
-            master_key=env.get("PORTICO_MASTER_KEY") or None,
-            mail_from=env.get("PORTICO_MAIL_FROM") or "Portico <no-reply@localhost>",
-            ratelimit_storage_uri=env.get("PORTICO_RATELIMIT_STORAGE_URI") or "memory://",
-            session_idle_minutes=_env_int("PORTICO_SESSION_IDLE_MINUTES", 30),
-            session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", 12),
-            practice_cache_seconds=_env_int("PORTICO_PRACTICE_CACHE_SECONDS", 30),
-            trusted_proxies=_env_int("PORTICO_TRUSTED_PROXIES", 0),
-            mail_retry_base_seconds=_env_float("PORTICO_MAIL_RETRY_BASE_SECONDS", 5.0),
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        read = _Reader(env)
+        settings = cls(
+            database_url=read.database_url("DATABASE_URL"),
+            owner_database_url=read.database_url("PORTICO_OWNER_DATABASE_URL"),
+            secret_key=read.text("SECRET_KEY"),
+            base_domain=read.base_domain("PORTICO_BASE_DOMAIN", "localhost:5000"),
+            data_dir=Path(read.text("PORTICO_DATA_DIR") or "portico-data"),
+            smtp_url=read.url("SMTP_URL", schemes=("smtp", "smtps"), needs_host=True),
+            storage_url=read.url("STORAGE_URL"),
+            master_key=read.text("PORTICO_MASTER_KEY"),
+            mail_from=read.mail_from("PORTICO_MAIL_FROM", "Portico <no-reply@localhost>"),
+            ratelimit_storage_uri=read.url("PORTICO_RATELIMIT_STORAGE_URI") or "memory://",
+            session_idle_minutes=read.whole("PORTICO_SESSION_IDLE_MINUTES", 30, "minutes", minimum=1),
+            session_max_hours=read.whole("PORTICO_SESSION_MAX_HOURS", 12, "hours", minimum=1),
+            practice_cache_seconds=read.whole("PORTICO_PRACTICE_CACHE_SECONDS", 30, "seconds", minimum=0),
+            practice_cache_size=read.whole("PORTICO_PRACTICE_CACHE_SIZE", 1000, "entries", minimum=1),
+            trusted_proxies=read.whole("PORTICO_TRUSTED_PROXIES", 0, "proxies", minimum=0),
+            migration_jobs=read.whole("PORTICO_MIGRATION_JOBS", 4, "processes", minimum=1),
+            mail_retry_base_seconds=read.seconds("PORTICO_MAIL_RETRY_BASE_SECONDS", 5.0),
         )
+        if settings.owner_database_url and not settings.database_url:
+            raise SettingsError(
+                "PORTICO_OWNER_DATABASE_URL is set but DATABASE_URL is not: set both, or neither "
+                "(the embedded database)."
+            )
+        return settings
 
     @property
     def scheme(self) -> str:
@@ -99,3 +121,89 @@ class Settings:
             key_file.touch(mode=0o600)
             key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
         return key_file.read_text().strip()
+
+class _Reader:
+    """Reads one variable at a time; an empty variable counts as unset (the default applies)."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+
+    def text(self, name: str) -> str | None:
+        return (self.env.get(name) or "").strip() or None
+
+    def whole(self, name: str, default: int, unit: str, minimum: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if not raw.isascii() or not raw.isdigit() or int(raw) < minimum:
+            least = "a positive" if minimum == 1 else "a"
+            raise SettingsError(f"{name} must be {least} whole number of {unit}, not {raw!r}.")
+        return int(raw)
+
+    def seconds(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not 0 < value < 86400:
+            raise SettingsError(f"{name} must be a number of seconds above 0 and below a day, not {raw!r}.")
+        return value
+
+    def database_url(self, name: str) -> str | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        # The value is never repeated in the message: it may hold a password.
+        try:
+            url = make_url(raw)
+        except (ArgumentError, ValueError):
+            url = None
+        if url is None or url.drivername.split("+", 1)[0] not in ("postgres", "postgresql"):
+            raise SettingsError(
+                f"{name} must be a PostgreSQL URL such as postgresql://user:password@host:5432/portico."
+            )
+        return raw
+
+    def url(self, name: str, schemes: tuple[str, ...] = (), needs_host: bool = False) -> str | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            parts = urlsplit(raw)
+            parts.port  # noqa: B018  (raises ValueError on a port that is not a number)
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or not parts.scheme
+            or "://" not in raw
+            or (schemes and parts.scheme not in schemes)
+            or (needs_host and not parts.hostname)
+        ):
+            shape = " or ".join(f"{scheme}://…" for scheme in schemes) if schemes else "scheme://…"
+            raise SettingsError(f"{name} must be a URL of the form {shape}.")
+        return raw
+
+    def base_domain(self, name: str, default: str) -> str:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        match = _HOST_AND_PORT.match(raw.lower())
+        if match is None or (match.group(1) and not 0 < int(match.group(1)) < 65536):
+            raise SettingsError(
+                f"{name} must be a host name with an optional port, such as portal.example.com or "
+                f"localhost:5000, not {raw!r}."
+            )
+        return raw
+
+    def mail_from(self, name: str, default: str) -> str:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        _, address = parseaddr(raw)
+        if "@" not in address:
+            raise SettingsError(f"{name} must be an email address such as Portico <no-reply@example.com>.")
+        return raw

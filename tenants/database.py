@@ -4,6 +4,9 @@ Tenant tables are declared in the placeholder schema `tenant`. While a practice 
 uses one cached engine per practice whose `schema_translate_map` turns `tenant` into `tenant_<id>`, and
 every transaction it begins starts with `SET LOCAL ROLE tenant_<id>` and `SET LOCAL search_path`.
 `SET LOCAL` ends with the transaction, so nothing survives into the next use of a pooled connection.
+
+Two engines: `db.engine` connects as the application role (requests, jobs), `owner_engine()` as the
+owner role (migrations, provisioning, registry changes); see `tenants.roles` for what each may do.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from tenants.context import (
 )
 
 TENANT_SCHEMA = "tenant"
+OWNER_BIND = "owner"
 EMPTY_SCHEMA = "portico_empty"
 _SCHEMA_NAME = re.compile(r"^tenant_[0-9]+$")
 
@@ -81,6 +85,11 @@ def engine_for_schema(engine: Engine, schema: str) -> Engine:
     return schema_engine
 
 
+def owner_engine() -> Engine:
+    """The owner role's engine: the application's own when no separate owner URL is configured."""
+    return db.engines.get(OWNER_BIND) or db.engine
+
+
 def _touches_tenant_tables(mapper, clause) -> bool:
     if mapper is not None and getattr(mapper, "persist_selectable", None) is not None:
         if getattr(mapper.persist_selectable, "schema", None) == TENANT_SCHEMA:
@@ -105,7 +114,9 @@ class PracticeSession(FlaskSession):
             if _touches_tenant_tables(mapper, clause):
                 raise NoPracticeBound("practice tables queried with no practice bound")
             return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
-        return engine_for_schema(self._db.engine, practice.schema_name)
+        # A practice being provisioned is built by the owner role, in the provisioning transaction.
+        base = owner_engine() if practice.provisioning else self._db.engine
+        return engine_for_schema(base, practice.schema_name)
 
 
 @event.listens_for(PracticeSession, "after_begin")

@@ -5,6 +5,7 @@ and a run with nothing to do costs nothing more. Tenant migrations are written w
 each runs on a private connection inside a transaction that switches role and search_path to the
 practice (SQLAlchemy's schema_translate_map does not reach Alembic operations or text() SQL).
 Alembic's `op` is process-global, so several schemas at a time means several processes.
+Every function here takes the owner role's engine (`tenants.database.owner_engine()`).
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ def upgrade_schema(connection, practice_id: int, schema: str, target: str = "ten
     config = alembic_config()
     config.attributes.update(connection=connection, branch="tenant", schema=schema)
     command.upgrade(config, target)
-    connection.exec_driver_sql("SET LOCAL ROLE NONE; SET LOCAL search_path TO public")
     revision = connection.execute(text(f"SELECT version_num FROM {schema}.alembic_version")).scalar()
+    connection.exec_driver_sql("SET LOCAL ROLE NONE; SET LOCAL search_path TO public")
     connection.execute(update(Practice).where(Practice.id == practice_id).values(schema_revision=revision))
 
 

@@ -3,6 +3,7 @@
 Nothing replays migration history here: tables are built from the models at the current tenant head
 and the schema is stamped with it (a test proves this equals upgrading from the first revision).
 If anything fails, the transaction rolls back and no row, role or schema is left behind.
+All of it runs as the owner role (`owner_engine()`), also when signup calls it in a web process.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from sqlalchemy.exc import IntegrityError
 
 from tenants.addresses import normalize_subdomain
 from tenants.context import PracticeRecord
-from tenants.database import TenantModel, db, enter_practice_sql, practice_scope
+from tenants.database import TenantModel, db, enter_practice_sql, owner_engine, practice_scope
 from tenants.encryption import PracticeKey  # noqa: F401 (its table is built with the others)
 from tenants.features import PracticeSettings
 from tenants.migrate import tenant_head
 from tenants.models import Practice
 from tenants.registry import RegistryError, address_available, invalidate_cache
+from tenants.roles import admit_to_practice_role, app_role
 
 ADDRESS_TAKEN = "That address is already taken. Please choose another."
 
@@ -48,14 +50,15 @@ def new_practice(name: str, slug: str) -> Iterator[PracticeRecord]:
     problem = address_available(slug)
     if problem:
         raise RegistryError(problem)
-    with db.engine.connect() as conn:
+    with owner_engine().connect() as conn:
         practice_id = conn.execute(
             text("SELECT nextval(pg_get_serial_sequence('public.practices', 'id'))")
         ).scalar_one()
     revision = tenant_head()
+    application_role = app_role()
     record = PracticeRecord(id=practice_id, slug=slug, name=name, provisioning=True)
     with practice_scope(record):
-        connection = db.session.connection()
+        connection = db.session.connection()  # the owner's (see PracticeSession.get_bind)
         try:
             # First, so that a concurrent signup for the same address waits here and then fails.
             connection.execute(
@@ -70,7 +73,7 @@ def new_practice(name: str, slug: str) -> Iterator[PracticeRecord]:
         connection.exec_driver_sql(
             f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
         )
-        connection.exec_driver_sql(f"GRANT {role} TO CURRENT_USER")
+        admit_to_practice_role(connection, role, application_role)
         connection.exec_driver_sql(f"CREATE SCHEMA {record.schema_name} AUTHORIZATION {role}")
         connection.exec_driver_sql(enter_practice_sql(record.schema_name))
         build_tenant_tables(connection, revision)

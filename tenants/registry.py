@@ -1,21 +1,23 @@
 """Finding, listing and changing practices in the registry, with a short per-process lookup cache.
 
-The cache is keyed by the address that was asked for and invalidated here on every change; other
-processes see a change within PORTICO_PRACTICE_CACHE_SECONDS.
+The application role only reads the registry; every change is written by the owner role
+(`owner_engine()`). The cache is keyed by the address that was asked for, holds at most
+PORTICO_PRACTICE_CACHE_SIZE addresses (misses too: made-up hosts cannot grow it without limit) and is
+invalidated here on every change; other processes see a change within PORTICO_PRACTICE_CACHE_SECONDS.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 
+from cachetools import TTLCache
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from tenants.addresses import normalize_subdomain, subdomain_problem
 from tenants.context import PracticeRecord
-from tenants.database import db
+from tenants.database import db, owner_engine
 from tenants.models import Practice, RetiredSlug
 
 
@@ -30,12 +32,21 @@ class MovedTo:
     slug: str
 
 
-_cache: dict[str, tuple[float, PracticeRecord | MovedTo | None]] = {}
-_cache_lock = threading.Lock()
+_cache: TTLCache = TTLCache(maxsize=1, ttl=0)
+_cache_lock = threading.Lock()  # a TTLCache is not thread-safe
+_NOT_CACHED = object()
 
 
 def _record(row) -> PracticeRecord:
     return PracticeRecord(id=row.id, slug=row.slug, name=row.name, status=row.status)
+
+
+def _sized_cache(settings) -> TTLCache:
+    """The cache, made anew when the settings ask for another size or lifetime (call under the lock)."""
+    global _cache
+    if (_cache.maxsize, _cache.ttl) != (settings.practice_cache_size, settings.practice_cache_seconds):
+        _cache = TTLCache(maxsize=settings.practice_cache_size, ttl=settings.practice_cache_seconds)
+    return _cache
 
 
 def invalidate_cache() -> None:
@@ -49,15 +60,14 @@ def lookup_address(slug: str) -> PracticeRecord | MovedTo | None:
     Suspended and deleted practices are None: to a visitor they do not exist.
     """
     slug = normalize_subdomain(slug)
-    now = time.monotonic()
+    settings = current_app.config["PORTICO"]
     with _cache_lock:
-        hit = _cache.get(slug)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+        found = _sized_cache(settings).get(slug, _NOT_CACHED)
+    if found is not _NOT_CACHED:
+        return found
     found = _lookup_uncached(slug)
-    ttl = current_app.config["PORTICO"].practice_cache_seconds
     with _cache_lock:
-        _cache[slug] = (now + ttl, found)
+        _sized_cache(settings)[slug] = found
     return found
 
 
@@ -84,33 +94,42 @@ def get_practice(practice_id: int) -> PracticeRecord | None:
     return _record(row) if row is not None else None
 
 
-def find_practice(slug_or_id: str) -> Practice:
-    """For operator commands: a practice by id or by current address (any status)."""
+def _find(conn, slug_or_id: str):
     query = select(Practice)
     if slug_or_id.isdigit():
         query = query.where(Practice.id == int(slug_or_id))
     else:
         query = query.where(func.lower(Practice.slug) == normalize_subdomain(slug_or_id))
-    practice = db.session.scalars(query).first()
+    practice = conn.execute(query).first()
     if practice is None:
         raise RegistryError(f"No practice {slug_or_id!r}.")
     return practice
 
 
-def address_available(slug: str) -> str | None:
-    """Why `slug` cannot be used for a new practice (shape, taken, retired), or None."""
+def find_practice(slug_or_id: str):
+    """For operator commands: a practice's registry row by id or by current address (any status)."""
+    with db.engine.connect() as conn:
+        return _find(conn, slug_or_id)
+
+
+def _address_problem(conn, slug: str) -> str | None:
     problem = subdomain_problem(slug)
     if problem:
         return problem
     slug = normalize_subdomain(slug)
-    with db.engine.connect() as conn:
-        taken = (
-            conn.execute(select(Practice.id).where(func.lower(Practice.slug) == slug)).first()
-            or conn.execute(select(RetiredSlug.slug).where(RetiredSlug.slug == slug)).first()
-        )
+    taken = (
+        conn.execute(select(Practice.id).where(func.lower(Practice.slug) == slug)).first()
+        or conn.execute(select(RetiredSlug.slug).where(RetiredSlug.slug == slug)).first()
+    )
     if taken:
         return "That address is already taken. Please choose another."
     return None
+
+
+def address_available(slug: str) -> str | None:
+    """Why `slug` cannot be used for a new practice (shape, taken, retired), or None."""
+    with db.engine.connect() as conn:
+        return _address_problem(conn, slug)
 
 
 def list_practices() -> list[Practice]:
@@ -119,33 +138,36 @@ def list_practices() -> list[Practice]:
 
 def rename_practice(slug_or_id: str, new_slug: str) -> tuple[str, str]:
     """Move a practice to a new address; the old one keeps redirecting. Returns (old, new)."""
-    practice = find_practice(slug_or_id)
     new_slug = normalize_subdomain(new_slug)
-    old_slug = practice.slug
-    if new_slug == old_slug:
-        raise RegistryError("That is already the practice's address.")
-    own_retired = db.session.get(RetiredSlug, new_slug)
-    if own_retired is not None and own_retired.practice_id == practice.id:
-        db.session.delete(own_retired)  # taking back one of its own old addresses
-        db.session.flush()
-    else:
-        problem = address_available(new_slug)
-        if problem:
-            raise RegistryError(problem)
-    db.session.add(RetiredSlug(slug=old_slug, practice_id=practice.id))
-    practice.slug = new_slug
-    practice.updated_at = func.now()
-    db.session.commit()
+    with owner_engine().begin() as conn:
+        practice = _find(conn, slug_or_id)
+        old_slug = practice.slug
+        if new_slug == old_slug:
+            raise RegistryError("That is already the practice's address.")
+        taking_back = conn.execute(  # one of its own old addresses
+            delete(RetiredSlug)
+            .where(RetiredSlug.slug == new_slug, RetiredSlug.practice_id == practice.id)
+            .returning(RetiredSlug.slug)
+        ).first()
+        if taking_back is None:
+            problem = _address_problem(conn, new_slug)
+            if problem:
+                raise RegistryError(problem)
+        conn.execute(insert(RetiredSlug).values(slug=old_slug, practice_id=practice.id))
+        conn.execute(
+            update(Practice).where(Practice.id == practice.id).values(slug=new_slug, updated_at=func.now())
+        )
     invalidate_cache()
     return old_slug, new_slug
 
 
-def set_status(slug_or_id: str, status: str) -> Practice:
-    practice = find_practice(slug_or_id)
-    db.session.execute(
-        update(Practice).where(Practice.id == practice.id).values(status=status, updated_at=func.now())
-    )
-    db.session.commit()
+def set_status(slug_or_id: str, status: str):
+    """Set a practice's status; returns its registry row (as it was before)."""
+    with owner_engine().begin() as conn:
+        practice = _find(conn, slug_or_id)
+        conn.execute(
+            update(Practice).where(Practice.id == practice.id).values(status=status, updated_at=func.now())
+        )
     invalidate_cache()
     return practice
 
@@ -153,13 +175,14 @@ def set_status(slug_or_id: str, status: str) -> Practice:
 def set_practice_name(practice_id: int, name: str) -> None:
     """Change the practice's display name in the registry (its address stays as it is).
 
-    Called from a practice's own settings page: the request's tenant role has no rights on
-    `public.practices`, so this writes on a connection of its own, as the application role.
+    Called from a practice's own settings page: neither the request's tenant role nor the
+    application role may change `public.practices`, so the owner role writes it, on a connection
+    of its own.
     """
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise RegistryError("Give the practice a name of at most 200 characters.")
-    with db.engine.begin() as conn:
+    with owner_engine().begin() as conn:
         conn.execute(
             update(Practice).where(Practice.id == practice_id).values(name=name, updated_at=func.now())
         )

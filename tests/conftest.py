@@ -1,7 +1,10 @@
 """Test fixtures: a real PostgreSQL database of its own, a real SMTP server, and practice helpers.
 
-DATABASE_URL (when set) names the server; otherwise an embedded PostgreSQL is started. Either way the
-run gets a fresh database, dropped at the end together with the practice roles it created.
+DATABASE_URL (when set) names the server, as a superuser; otherwise an embedded PostgreSQL is started.
+Either way the run gets a fresh database and its own two roles, as in production: the application runs
+as `portico_app_<hex>` (no superuser, NOINHERIT) and migrates and provisions as `portico_owner_<hex>`
+(roles are cluster-wide, hence the suffix). The database and every role the run created are dropped
+at the end.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import itertools
 import os
 import random
 import re
+import secrets
 import socket
 import tempfile
 import threading
@@ -22,18 +26,20 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from psycopg import sql
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from app import create_app, jobs
 from app.config import Settings
-from app.embedded_db import libpq_url, normalize_url, start_embedded
+from app.embedded_db import DatabaseUrls, embedded_server, libpq_url, normalize_url
 from blueprints.auth.service import create_user
 from tenants.context import PracticeRecord
-from tenants.database import db, practice_scope
+from tenants.database import db, owner_engine, practice_scope
 from tenants.encryption import new_master_key
 from tenants.migrate import upgrade_public
 from tenants.provisioning import new_practice
 from tenants.registry import invalidate_cache
+from tenants.roles import app_role, grant_app_role, set_up_database
 
 OWNER_PASSWORD = "correct-horse-battery"
 
@@ -42,20 +48,32 @@ def _server_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return normalize_url(url)
-    return start_embedded(Path(tempfile.gettempdir()) / "portico-test-server")
+    return normalize_url(embedded_server(Path(tempfile.gettempdir()) / "portico-test-server"))
+
+
+@dataclass(frozen=True)
+class RunDatabase(DatabaseUrls):
+    admin: str = ""  # the server's superuser, on the test database: for what no Portico role may do
 
 
 @pytest.fixture(scope="session")
-def database_url():
+def database_urls():
     server = make_url(_server_url())
-    name = f"portico_test_{uuid.uuid4().hex[:10]}"
+    run = uuid.uuid4().hex[:10]
+    name, owner, application = f"portico_test_{run}", f"portico_owner_{run}", f"portico_app_{run}"
+    password = secrets.token_urlsafe(18)
     admin = libpq_url(server.render_as_string(hide_password=False))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    yield url
+    set_up_database(admin, name, owner=owner, app=application, password=password)
+    on_test_database = server.set(database=name)
+
+    def url(role: str) -> str:
+        return on_test_database.set(username=role, password=password).render_as_string(hide_password=False)
+
+    yield RunDatabase(
+        app=url(application), owner=url(owner), admin=on_test_database.render_as_string(hide_password=False)
+    )
     try:  # every practice of this run, however it was made (fixtures, signups over HTTP, the CLI)
-        with psycopg.connect(libpq_url(url)) as conn:
+        with psycopg.connect(libpq_url(url(owner))) as conn:
             _created_roles.update(
                 f"tenant_{pid}" for (pid,) in conn.execute("SELECT id FROM public.practices")
             )
@@ -70,6 +88,23 @@ def database_url():
                 conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
             except psycopg.Error:
                 pass  # still used by another database on this server
+        for role in (application, owner):  # after the practice roles, which the owner made
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture(scope="session")
+def admin_engine(database_urls):
+    """The server's superuser on the test database: for tests that look at raw rows across schemas
+    (what no Portico role may do: that is the point of the roles)."""
+    engine = create_engine(database_urls.admin)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(database_urls):
+    """The application role's URL (DATABASE_URL)."""
+    return database_urls.app
 
 
 _created_roles: set[str] = set()
@@ -115,10 +150,11 @@ def smtp_server():
 
 
 @pytest.fixture(scope="session")
-def app(database_url, smtp_server, tmp_path_factory):
+def app(database_urls, smtp_server, tmp_path_factory):
     controller, _ = smtp_server
     settings = Settings(
-        database_url=database_url,
+        database_url=database_urls.app,
+        owner_database_url=database_urls.owner,
         secret_key="test-secret-key",
         base_domain="localhost",
         data_dir=tmp_path_factory.mktemp("portico-data"),
@@ -130,9 +166,10 @@ def app(database_url, smtp_server, tmp_path_factory):
     # Cheap argon2 parameters for speed; production uses RFC 9106's low-memory profile.
     flask_app.config.update(TESTING=True, PASSWORD_HASH_PROFILE="CHEAPEST")
     with flask_app.app_context():
-        upgrade_public(db.engine)
+        upgrade_public(owner_engine())
         # Each test run numbers its practices from its own offset: role names are cluster-wide.
-        with db.engine.begin() as conn:
+        with owner_engine().begin() as conn:
+            grant_app_role(conn, app_role())
             conn.exec_driver_sql(
                 f"ALTER SEQUENCE public.practices_id_seq RESTART WITH {random.randint(1000, 9_000_000) * 100}"
             )

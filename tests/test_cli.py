@@ -16,6 +16,7 @@ from tenants.registry import invalidate_cache
 def portico(app, tmp_path):
     env = {
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
         "PORTICO_DATA_DIR": str(tmp_path),
         "PORTICO_BASE_DOMAIN": "localhost",
     }

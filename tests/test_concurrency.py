@@ -22,7 +22,7 @@ def test_concurrent_moves_of_one_appointment_give_one_result_and_a_409(
     clinic,  # noqa: F811 (the fixture imported above)
     visit,
     in_practice,
-    database_url,
+    database_urls,
 ):
     practice, ids = clinic
     appointment_id = book(in_practice, practice, ids["bo"], ids["alma"], ids["therapy"], at(9))
@@ -32,7 +32,7 @@ def test_concurrent_moves_of_one_appointment_give_one_result_and_a_409(
     token = owner.csrf_token(page)
     schema = practice.record.schema_name
     results = {}
-    with psycopg.connect(libpq_url(database_url)) as other:
+    with psycopg.connect(libpq_url(database_urls.admin)) as other:
         # The other staff member's move, still in flight: it holds the row and has bumped the version.
         other.execute(
             f"UPDATE {schema}.appointments SET version = version + 1, "

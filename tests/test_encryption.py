@@ -105,15 +105,17 @@ def test_master_key_format():
             parse_master_key(wrong)
 
 
-def _blob_versions(practice_id: int) -> list[int]:
-    with db.engine.connect() as conn:
+def _blob_versions(admin_engine, practice_id: int) -> list[int]:
+    with admin_engine.connect() as conn:
         blobs = conn.execute(
             text(f"SELECT body_sealed FROM tenant_{practice_id}.outbox_emails ORDER BY id")
         ).scalars()
         return [int.from_bytes(bytes(blob)[3:7], "big") for blob in blobs]
 
 
-def test_rotation_rewraps_data_keys_and_retires_the_old_version(app, make_practice, in_practice):
+def test_rotation_rewraps_data_keys_and_retires_the_old_version(
+    app, admin_engine, make_practice, in_practice
+):
     practice, other = make_practice(), make_practice()
     with in_practice(practice):
         for n in range(3):
@@ -124,7 +126,7 @@ def test_rotation_rewraps_data_keys_and_retires_the_old_version(app, make_practi
         queue_email("other@example.com", "Other", "other body")
         db.session.commit()
     with app.app_context():
-        assert _blob_versions(practice.id) == [1, 1, 1]
+        assert _blob_versions(admin_engine, practice.id) == [1, 1, 1]
 
     with in_practice(practice):
         assert rotate_practice_key() == (2, 3)
@@ -143,8 +145,8 @@ def test_rotation_rewraps_data_keys_and_retires_the_old_version(app, make_practi
         assert keys[1].retired_at is not None and keys[2].retired_at is None
         assert int.from_bytes(seal_text("new", **PLACE)[3:7], "big") == 2  # new values use version 2
     with app.app_context():
-        assert _blob_versions(practice.id) == [2, 2, 2]
-        assert _blob_versions(other.id) == [1]  # another practice is untouched
+        assert _blob_versions(admin_engine, practice.id) == [2, 2, 2]
+        assert _blob_versions(admin_engine, other.id) == [1]  # another practice is untouched
 
 
 def test_keys_rotate_command(app, make_practice, in_practice, tmp_path):
@@ -154,6 +156,7 @@ def test_keys_rotate_command(app, make_practice, in_practice, tmp_path):
         db.session.commit()
     env = {
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
         "PORTICO_DATA_DIR": str(tmp_path),
         "PORTICO_MASTER_KEY": app.config["PORTICO"].master_key,
     }

@@ -216,7 +216,7 @@ def test_a_retry_after_an_unknown_outcome_resends_with_the_same_message_id(
 
 
 def test_a_worker_killed_mid_send_leaves_no_lock_and_its_job_is_recovered(
-    app, make_practice, in_practice, run_jobs, mailbox, tmp_path
+    app, database_urls, make_practice, in_practice, run_jobs, mailbox, tmp_path
 ):
     run_jobs()  # whatever earlier tests left queued, so that the worker below takes our email
     silent = socket.socket()  # accepts connections (backlog) and never says a word
@@ -228,6 +228,7 @@ def test_a_worker_killed_mid_send_leaves_no_lock_and_its_job_is_recovered(
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
         "SMTP_URL": f"smtp://127.0.0.1:{silent.getsockname()[1]}",
         "PORTICO_DATA_DIR": str(tmp_path),
         "PORTICO_BASE_DOMAIN": "localhost",
@@ -241,7 +242,7 @@ def test_a_worker_killed_mid_send_leaves_no_lock_and_its_job_is_recovered(
         job = job_of(app, practice, email_id)
         assert job.status == "doing"
         schema = f"tenant_{practice.id}"
-        with psycopg.connect(libpq_url(app.config["SQLALCHEMY_DATABASE_URI"])) as conn:
+        with psycopg.connect(libpq_url(database_urls.admin)) as conn:
             # While the worker waits on SMTP, the outbox row is not locked.
             conn.execute(
                 f"SELECT id FROM {schema}.outbox_emails WHERE id = %s FOR UPDATE NOWAIT", (email_id,)
@@ -279,7 +280,7 @@ def test_stalled_jobs_are_looked_for_every_minute(app):
 
 
 def test_the_outbox_keeps_no_secret_in_clear_and_drops_it_once_sent(
-    app, make_practice, in_practice, run_jobs, mailbox, tmp_path
+    app, admin_engine, make_practice, in_practice, run_jobs, mailbox, tmp_path
 ):
     from click.testing import CliRunner
 
@@ -297,14 +298,18 @@ def test_the_outbox_keeps_no_secret_in_clear_and_drops_it_once_sent(
         attachment=("invite.ics", "text/calendar; method=REQUEST", invite),
     )
     schema = f"tenant_{practice.id}"
-    with app.app_context(), db.engine.connect() as conn:
+    with admin_engine.connect() as conn:
         row = conn.execute(
             text(f"SELECT * FROM {schema}.outbox_emails WHERE id = :id"), {"id": email_id}
         ).first()
     assert row.body_text is None and row.attachment_text is None
     assert b"SECRET" not in bytes(row.body_sealed) and b"SECRET" not in bytes(row.attachment_sealed)
     dump = tmp_path / "dump.sql"
-    env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "PORTICO_DATA_DIR": str(tmp_path)}
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
+        "PORTICO_DATA_DIR": str(tmp_path),
+    }
     result = CliRunner().invoke(main, ["practices", "export", practice.slug, "-o", str(dump)], env=env)
     assert result.exit_code == 0, result.output
     assert "SECRET" not in dump.read_text() and "Your appointment" in dump.read_text()
@@ -314,7 +319,7 @@ def test_the_outbox_keeps_no_secret_in_clear_and_drops_it_once_sent(
     assert secret in Mailbox.body(message)
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "invite.ics" and "SECRET-INVITE" in attachment.get_content()
-    with app.app_context(), db.engine.connect() as conn:
+    with admin_engine.connect() as conn:
         row = conn.execute(
             text(f"SELECT * FROM {schema}.outbox_emails WHERE id = :id"), {"id": email_id}
         ).first()
@@ -357,13 +362,13 @@ def test_rows_from_before_t0007_lose_sent_bodies_and_are_sealed_by_their_next_tr
 ):
     from alembic import command
 
-    from tenants.database import enter_practice_sql
+    from tenants.database import enter_practice_sql, owner_engine
     from tenants.migrate import alembic_config, upgrade_schema
 
     practice = make_practice()
     later = unique_address("later")
     schema = f"tenant_{practice.id}"
-    with app.app_context(), db.engine.begin() as conn:
+    with app.app_context(), owner_engine().begin() as conn:
         conn.exec_driver_sql(enter_practice_sql(schema))
         config = alembic_config()
         config.attributes.update(connection=conn, branch="tenant", schema=schema)
@@ -378,8 +383,9 @@ def test_rows_from_before_t0007_lose_sent_bodies_and_are_sealed_by_their_next_tr
             ),
             {"later": later},
         )
-    with app.app_context(), db.engine.begin() as conn:
+    with app.app_context(), owner_engine().begin() as conn:
         upgrade_schema(conn, practice.id, schema)
+        conn.exec_driver_sql(enter_practice_sql(schema))  # upgrade_schema ends outside the practice
         rows = conn.execute(text(f"SELECT * FROM {schema}.outbox_emails ORDER BY id")).all()
     assert rows[0].body_text is None  # sent: the plain body is gone
     assert rows[1].body_text == "pending link SECRET-2" and rows[1].body_sealed is None

@@ -31,6 +31,7 @@ def test_serve_and_worker_refuse_to_start_without_a_master_key(app, command, val
     monkeypatch.setattr(os, "execv", no_exec)
     env = {
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
         "PORTICO_DATA_DIR": str(tmp_path),
         "PORTICO_MASTER_KEY": value,
     }
@@ -58,6 +59,7 @@ def test_run_generates_a_master_key_and_restarts_a_worker_that_dies(app, tmp_pat
     env = {k: v for k, v in os.environ.items() if k != "PORTICO_MASTER_KEY"}
     env.update(
         DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        PORTICO_OWNER_DATABASE_URL=app.config["PORTICO"].owner_database_url,
         PORTICO_DATA_DIR=str(tmp_path),
         PORTICO_BASE_DOMAIN=f"localhost:{port}",
     )

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from sqlalchemy import event, text
 
 from app.cli import main
-from tenants.database import db
+from tenants.database import owner_engine
 from tenants.migrate import schemas_behind, tenant_head, upgrade_tenants
 
 CATALOG = {
@@ -36,15 +36,16 @@ CATALOG = {
 
 
 def catalog(app, schema: str) -> dict:
-    with app.app_context(), db.engine.connect() as conn:
+    with app.app_context(), owner_engine().begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL ROLE {schema}")  # information_schema shows what the role may see
         return {name: conn.execute(text(query), {"schema": schema}).all() for name, query in CATALOG.items()}
 
 
 def empty_the_schema(app, practice_id: int) -> None:
     """Put a practice back to before its first tenant revision (an empty schema, no revision)."""
     schema = f"tenant_{practice_id}"
-    with app.app_context(), db.engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    with app.app_context(), owner_engine().begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL ROLE {schema}; DROP SCHEMA {schema} CASCADE; RESET ROLE")
         conn.exec_driver_sql(f"CREATE SCHEMA {schema} AUTHORIZATION {schema}")
         conn.execute(
             text("UPDATE public.practices SET schema_revision = NULL WHERE id = :id"), {"id": practice_id}
@@ -55,7 +56,7 @@ def test_building_at_head_equals_upgrading_from_the_first_revision(app, make_pra
     built, upgraded = make_practice(), make_practice()
     empty_the_schema(app, upgraded.id)
     with app.app_context():
-        results = [r for r in upgrade_tenants(db.engine, jobs=1) if r.practice_id == upgraded.id]
+        results = [r for r in upgrade_tenants(owner_engine(), jobs=1) if r.practice_id == upgraded.id]
     assert [r.error for r in results] == [None]
     a, b = catalog(app, f"tenant_{built.id}"), catalog(app, f"tenant_{upgraded.id}")
     for part in CATALOG:
@@ -68,14 +69,14 @@ def test_nothing_to_do_is_one_query(app, make_practice):
     for _ in range(3):
         make_practice()
     with app.app_context():
-        upgrade_tenants(db.engine)  # whatever other tests left behind
+        upgrade_tenants(owner_engine())  # whatever other tests left behind
         statements = []
         listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
+        event.listen(owner_engine(), "before_cursor_execute", listener)
         try:
-            assert upgrade_tenants(db.engine) == []
+            assert upgrade_tenants(owner_engine()) == []
         finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
+            event.remove(owner_engine(), "before_cursor_execute", listener)
     assert len(statements) == 1
 
 
@@ -83,34 +84,38 @@ def test_a_failing_practice_does_not_stop_the_others(app, make_practice):
     good, bad = make_practice(), make_practice()
     for practice in (good, bad):
         empty_the_schema(app, practice.id)
-    with app.app_context(), db.engine.begin() as conn:
+    with app.app_context(), owner_engine().begin() as conn:
         conn.exec_driver_sql(f"SET LOCAL ROLE tenant_{bad.id}")
         conn.exec_driver_sql(f"CREATE TABLE tenant_{bad.id}.users (id int)")  # in the way
     reports = []
     with app.app_context():
-        results = {r.practice_id: r for r in upgrade_tenants(db.engine, jobs=2, report=reports.append)}
-        behind = dict(schemas_behind(db.engine))
+        results = {r.practice_id: r for r in upgrade_tenants(owner_engine(), jobs=2, report=reports.append)}
+        behind = dict(schemas_behind(owner_engine()))
     assert results[good.id].error is None
     assert "users" in results[bad.id].error and "already exists" in results[bad.id].error
     assert {r.practice_id for r in reports} >= {good.id, bad.id}
     assert good.id not in behind and bad.id in behind
     # Clean up so later runs have nothing to do.
-    with app.app_context(), db.engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP TABLE tenant_{bad.id}.users")
+    with app.app_context(), owner_engine().begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL ROLE tenant_{bad.id}; DROP TABLE tenant_{bad.id}.users")
     with app.app_context():
-        assert upgrade_tenants(db.engine, jobs=1)[0].error is None
+        assert upgrade_tenants(owner_engine(), jobs=1)[0].error is None
 
 
 def test_db_upgrade_command(app, make_practice, tmp_path):
     practice = make_practice()
     empty_the_schema(app, practice.id)
-    env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "PORTICO_DATA_DIR": str(tmp_path)}
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
+        "PORTICO_DATA_DIR": str(tmp_path),
+    }
     result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
     assert result.exit_code == 0, result.output
     assert f"practice {practice.id} ({practice.slug}): upgraded" in result.output
     again = CliRunner().invoke(main, ["db", "upgrade"], env=env)
     assert "(0 practice schema(s) upgraded)" in again.output
-    with app.app_context(), db.engine.connect() as conn:
+    with app.app_context(), owner_engine().connect() as conn:
         revision = conn.execute(
             text("SELECT schema_revision FROM public.practices WHERE id = :id"), {"id": practice.id}
         ).scalar()
@@ -125,7 +130,7 @@ def test_downgrade_to_the_first_revision_and_back(app, make_practice):
 
     built, cycled = make_practice(), make_practice()
     schema = f"tenant_{cycled.id}"
-    with app.app_context(), db.engine.begin() as conn:
+    with app.app_context(), owner_engine().begin() as conn:
         conn.exec_driver_sql(enter_practice_sql(schema))
         config = alembic_config()
         config.attributes.update(connection=conn, branch="tenant", schema=schema)
@@ -134,7 +139,7 @@ def test_downgrade_to_the_first_revision_and_back(app, make_practice):
             text("SELECT count(*) FROM pg_tables WHERE schemaname = :s"), {"s": schema}
         ).scalar()
         assert tables == 5  # t0001's four tables and alembic_version
-    with app.app_context(), db.engine.begin() as conn:
+    with app.app_context(), owner_engine().begin() as conn:
         upgrade_schema(conn, cycled.id, schema)
     a, b = catalog(app, f"tenant_{built.id}"), catalog(app, schema)
     for part in CATALOG:

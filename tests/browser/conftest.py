@@ -79,6 +79,7 @@ def live_server(app, database_url, smtp_server, tmp_path_factory):
     port = free_port()
     settings = Settings(
         database_url=database_url,
+        owner_database_url=app.config["PORTICO"].owner_database_url,
         secret_key="browser-test-secret-key",
         base_domain=f"localhost:{port}",
         data_dir=tmp_path_factory.mktemp("portico-live-data"),
