@@ -72,15 +72,6 @@ def form_status(form) -> int:
     return 400 if form.errors else 200
 
 
-def local_time(moment, zone_name: str | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
-    """`moment` (aware) shown in `zone_name`, with the zone named (template filter `local_time`)."""
-    from zoneinfo import ZoneInfo
-
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(zone_name or "UTC")).strftime(fmt)
-
-
 def attach_problems(form, problems: dict[str, str]) -> None:
     """Show a rule's refusals next to their fields (or above the form when no field has that name)."""
     for name, message in problems.items():

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.refusals import Conflict, Problems
+from app.timefmt import local_time
 from blueprints.auth.models import User
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client
@@ -209,8 +210,7 @@ def send_invites(appointment: Appointment, cancelled: bool = False) -> None:
         location=practice.name,
     )
     method = "CANCEL" if cancelled else "REQUEST"
-    local = appointment.starts_at.astimezone(practice_zone(client.time_zone))
-    when = local.strftime("%A %d %B %Y, %H:%M %Z")
+    when = local_time(appointment.starts_at, practice_zone(client.time_zone), "long")
     verb = "cancelled" if cancelled else ("updated" if appointment.ics_sequence else "booked")
     for address in recipients:
         queue_email(
