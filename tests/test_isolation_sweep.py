@@ -232,10 +232,9 @@ def _objects_of_b(
 ) -> dict:
     """Everything else a URL can name, in B: availability, an appointment, a request, grants, tokens."""
     from blueprints.auth.service import ACTIVATE, PASSWORD_RESET, find_user_by_email, issue_token
-    from blueprints.messaging.service import post_message
+    from blueprints.messaging.service import _post_message as post_message  # the message alone, no audit
     from blueprints.profile_links.service import create_link
-    from blueprints.scheduling import service as scheduling
-    from blueprints.scheduling import staff_service
+    from blueprints.scheduling.operations import appointments, feeds, requests
 
     with in_practice(b):
         clinician = find_user_by_email(clinician_email)
@@ -253,8 +252,8 @@ def _objects_of_b(
             ),
         }
         db.session.add_all(rows.values())
-        appointment = scheduling.book(teen, clinician, therapy, soon, notify=False)
-        request = scheduling.request_new(
+        appointment = appointments.book(teen, clinician, therapy, soon, notify=False)
+        request = requests.request_new(
             teen, clinician, therapy, soon + timedelta(hours=3), requested_by=None
         )
         post_message(
@@ -285,8 +284,8 @@ def _objects_of_b(
             "profile_link_token": link_token,
             "activation_token": issue_token(clinician, ACTIVATE),
             "reset_token": issue_token(own_login, PASSWORD_RESET),
-            "staff_feed_token": staff_service.create_feed(clinician),
-            "client_feed_token": staff_service.create_feed(own_login),
+            "staff_feed_token": feeds.create_feed(clinician),
+            "client_feed_token": feeds.create_feed(own_login),
         }
         db.session.commit()
     return objects
