@@ -1,12 +1,13 @@
 """How dates and times are shown, in pages and in emails alike: a few named styles, and a moment is
 always shown in a zone, with the zone named. Template filters `local_time` and `local_span`.
 
-    long   Monday 02 June 2031, 10:00 CEST    a moment on its own (emails, an appointment's page)
-    short  Mon 02 Jun 2031, 10:00 CEST        a moment in a list or a line of text
-    time   10:00 CEST                         a moment on a day already named (slots, calendar)
-    log    2031-06-02 10:00:05 CEST           the audit log (to the second)
-    date   Mon 02 Jun 2031                    a date alone (no zone)
-    day    Monday 02 June 2031                a day as a heading (no zone)
+    long     Monday 02 June 2031, 10:00 CEST   a moment on its own (emails, an appointment's page)
+    short    Mon 02 Jun 2031, 10:00 CEST       a moment in a list or a line of text
+    time     10:00 CEST                        a moment on a day already named (slots, calendar)
+    log      2031-06-02 10:00:05 CEST          the audit log (to the second)
+    date     Mon 02 Jun 2031                   a date alone (no zone)
+    day      Monday 02 June 2031               a day as a heading (no zone)
+    weekday  Mon 02 Jun                        a day of a week already named (the calendar's columns)
 
 A `date` (or a wall-clock `time` of a weekly rule) is shown as it is, without a zone.
 """
@@ -23,8 +24,9 @@ STYLES = {
     "log": "%Y-%m-%d %H:%M:%S",
     "date": "%a %d %b %Y",
     "day": "%A %d %B %Y",
+    "weekday": "%a %d %b",
 }
-DATE_STYLES = frozenset({"date", "day"})
+DATE_STYLES = frozenset({"date", "day", "weekday"})
 
 
 def _zone(zone: str | tzinfo | None) -> tzinfo:
