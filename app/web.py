@@ -1,5 +1,6 @@
 """Small web helpers shared by blueprints: safe redirects, role checks, form errors, and
-`carry_out`, the one way a view runs an operation (commit on success, roll back on a refusal)."""
+`carry_out`, the one way a view runs an operation (commit on success, roll back on a refusal), with
+`carry_out_form` for the usual page with a form."""
 
 from __future__ import annotations
 
@@ -108,3 +109,12 @@ def carry_out(operation, *, success: str | None = None, then=None, form=None, in
     if callable(then):
         return then(result)
     return redirect(then)
+
+
+def carry_out_form(form, operation, *, page, success: str | None = None, then=None, back=None):
+    """A page with a form: until `form` is posted and valid, `page()` answers (it renders the form,
+    with its errors and status); then `operation()` is carried out, and a refusal of its values
+    re-renders `page()` with them (see `carry_out`)."""
+    if not form.validate_on_submit():
+        return page()
+    return carry_out(operation, success=success, then=then, form=form, invalid=page, back=back)
