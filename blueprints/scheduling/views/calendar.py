@@ -153,7 +153,7 @@ def add_to_group(appointment_id: int):
         abort(404)
     back = url_for("scheduling.appointment", appointment_id=appointment_id)
     return carry_out(
-        lambda: appointments.add_to_group(appointment, client),
+        lambda: appointments.add_client_to_group(current_user, appointment, client),
         success=f"{client.display_name} was added to this appointment.",
         then=back,
         back=back,
