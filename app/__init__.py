@@ -20,7 +20,8 @@ from app.extensions import bootstrap, csrf, db, limiter, login_manager
 from app.log_redaction import install_redaction
 from app.nav import nav_links
 from app.security import install_security_headers
-from app.web import IdConverter, local_time, reject_nul_bytes
+from app.timefmt import local_span, local_time
+from app.web import IdConverter, reject_nul_bytes
 from tenants.context import bound_practice
 from tenants.database import EMPTY_SCHEMA, OWNER_BIND
 from tenants.middleware import install_tenant_middleware
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
         return jsonify(status="ok", database="ok")
 
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(local_span, "local_span")
 
     @app.context_processor
     def practice_in_templates():

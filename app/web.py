@@ -1,5 +1,6 @@
 """Small web helpers shared by blueprints: safe redirects, role checks, form errors, and
-`carry_out`, the one way a view runs an operation (commit on success, roll back on a refusal)."""
+`carry_out`, the one way a view runs an operation (commit on success, roll back on a refusal), with
+`carry_out_form` for the usual page with a form."""
 
 from __future__ import annotations
 
@@ -72,15 +73,6 @@ def form_status(form) -> int:
     return 400 if form.errors else 200
 
 
-def local_time(moment, zone_name: str | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
-    """`moment` (aware) shown in `zone_name`, with the zone named (template filter `local_time`)."""
-    from zoneinfo import ZoneInfo
-
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(zone_name or "UTC")).strftime(fmt)
-
-
 def attach_problems(form, problems: dict[str, str]) -> None:
     """Show a rule's refusals next to their fields (or above the form when no field has that name)."""
     for name, message in problems.items():
@@ -117,3 +109,12 @@ def carry_out(operation, *, success: str | None = None, then=None, form=None, in
     if callable(then):
         return then(result)
     return redirect(then)
+
+
+def carry_out_form(form, operation, *, page, success: str | None = None, then=None, back=None):
+    """A page with a form: until `form` is posted and valid, `page()` answers (it renders the form,
+    with its errors and status); then `operation()` is carried out, and a refusal of its values
+    re-renders `page()` with them (see `carry_out`)."""
+    if not form.validate_on_submit():
+        return page()
+    return carry_out(operation, success=success, then=then, form=form, invalid=page, back=back)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from blueprints.audit.models import AuditEvent
 from blueprints.people.models import Client
 from blueprints.scheduling.models import (
     Appointment,
@@ -248,6 +249,11 @@ def test_group_appointment_only_its_primary_contact_moves_it(booking, visit, in_
         [member] = db.session.scalars(select(Appointment).where(Appointment.client_id == partner.id)).all()
         member_id = member.id
         assert member.group_id == primary_id and not member.is_group_primary
+        # One audit line, for the add that happened (the refused one was rolled back with its line).
+        [line] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "added a client to a group")
+        ).all()
+        assert line.client_id == partner.id and line.detail == f"appointment {primary_id}"
     # The group still holds its time once: nobody else can take it.
     with pytest.raises(appointments.SlotTaken):
         book_directly(in_practice, practice, client, service_id, next_hour(80))

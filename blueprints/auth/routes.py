@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.errors import refuse
 from app.extensions import limiter
 from app.nav import register_nav
-from app.web import carry_out, form_status, safe_next, staff_required
+from app.web import carry_out, carry_out_form, form_status, safe_next, staff_required
 from blueprints.auth import bp, logins, mfa, service, two_factor
 from blueprints.auth.forms import (
     DisableTotpForm,
@@ -151,15 +151,13 @@ def reset_password(token: str):
     def page():
         return render_template("auth/reset_password.html", form=form), form_status(form)
 
-    if form.validate_on_submit():
-        return carry_out(
-            lambda: service.reset_password(token, form.password.data),
-            success="Your password was changed. Please log in with the new one.",
-            then=url_for("auth.login"),
-            form=form,
-            invalid=page,
-        )
-    return page()
+    return carry_out_form(
+        form,
+        lambda: service.reset_password(token, form.password.data),
+        page=page,
+        success="Your password was changed. Please log in with the new one.",
+        then=url_for("auth.login"),
+    )
 
 
 def _security_page(enable_form=None, disable_form=None, recovery_codes=None):
@@ -212,14 +210,12 @@ def totp_enable():
     if two_factor.has_totp(current_user) or not current_user.totp_secret:
         flash(two_factor.START_AGAIN, "warning")
         return redirect(_back_to_security())
-    if not form.validate_on_submit():
-        return _security_page(enable_form=form)
-    return carry_out(
+    return carry_out_form(
+        form,
         lambda: mfa.confirm_setup(current_user, form.code.data),
+        page=lambda: _security_page(enable_form=form),
         success="Two-factor authentication is on. Keep your recovery codes somewhere safe.",
         then=lambda codes: _security_page(recovery_codes=codes),
-        form=form,
-        invalid=lambda: _security_page(enable_form=form),
     )
 
 
@@ -230,13 +226,11 @@ def totp_disable():
     form = DisableTotpForm()
     if not two_factor.has_totp(current_user):
         return redirect(_back_to_security())
-    if not form.validate_on_submit():
-        return _security_page(disable_form=form)
-    return carry_out(
+    return carry_out_form(
+        form,
         lambda: mfa.turn_off(current_user, form.code.data, form.password.data),
+        page=lambda: _security_page(disable_form=form),
         then=_turned_off,
-        form=form,
-        invalid=lambda: _security_page(disable_form=form),
     )
 
 

@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.nav import register_nav
-from app.web import carry_out, form_status, staff_required
+from app.web import carry_out, carry_out_form, form_status, staff_required
 from blueprints.messaging import bp, service
 from blueprints.messaging.forms import MessageForm, StaffReplyForm
 from blueprints.people.operations.access import client_for_staff
@@ -56,15 +56,13 @@ def portal_messages():
             form=form,
         ), form_status(form)
 
-    if form.validate_on_submit():
-        return carry_out(
-            lambda: service.send_from_portal(viewer, form.body.data),
-            success="Your message was sent.",
-            then=url_for("messaging.portal_messages"),
-            form=form,
-            invalid=page,
-        )
-    return page()
+    return carry_out_form(
+        form,
+        lambda: service.send_from_portal(viewer, form.body.data),
+        page=page,
+        success="Your message was sent.",
+        then=url_for("messaging.portal_messages"),
+    )
 
 
 @bp.route("/clients/<int:client_id>/messages", methods=["GET", "POST"])
@@ -96,17 +94,14 @@ def staff_messages(client_id: int):
             flash("Your reply was sent. Nobody could be emailed about it (no address on file).", "warning")
         return redirect(url_for("messaging.staff_messages", client_id=client.id))
 
-    if form.validate_on_submit():
-        thread, body = form.thread.data, form.body.data
-        return carry_out(
-            lambda: service.staff_reply(current_user, client, thread, body, practice_today()),
-            then=replied,
-            form=form,
-            invalid=page,
-        )
     if request.method == "GET":
         return carry_out(lambda: service.read_as_staff(current_user, client, available), then=page)
-    return page()
+    return carry_out_form(
+        form,
+        lambda: service.staff_reply(current_user, client, form.thread.data, form.body.data, practice_today()),
+        page=page,
+        then=replied,
+    )
 
 
 def messaging_panel(client) -> dict | None:

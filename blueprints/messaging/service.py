@@ -19,6 +19,7 @@ from blueprints.auth.models import User
 from blueprints.messaging.models import THREADS, Message
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client, PortalAccess
+from blueprints.people.operations.access import live_grants
 from blueprints.portal.service import Permissions, permissions_for
 from blueprints.portal.viewer import Viewer
 from blueprints.profile_links.service import links_allowed, profile_link_url
@@ -153,19 +154,8 @@ def recipients(client: Client, thread: str, today) -> list[str]:
         email = (client.email or "").strip()
         return [email] if email else []
     settings = practice_settings()
-    rows = db.session.execute(
-        select(PortalAccess, User)
-        .join(User, User.id == PortalAccess.user_id)
-        .where(
-            PortalAccess.client_id == client.id,
-            PortalAccess.relationship_kind == "guardian",
-            PortalAccess.revoked_at.is_(None),
-            User.is_active_account.is_(True),
-        )
-        .order_by(User.id)
-    ).all()
     addresses: list[str] = []
-    for access, user in rows:
+    for access, user in live_grants(client, "guardian"):
         permissions = permissions_for(access, client, settings, today)
         if permissions is not None and permissions.guardian_messages and user.email not in addresses:
             addresses.append(user.email)

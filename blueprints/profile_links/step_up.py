@@ -22,7 +22,8 @@ from blueprints.audit.service import record
 from blueprints.auth.models import User
 from blueprints.auth.service import authenticate
 from blueprints.notifications.service import queue_email
-from blueprints.people.models import Client, PortalAccess
+from blueprints.people.models import Client
+from blueprints.people.operations.access import live_grants
 from blueprints.portal.viewer import Viewer
 from blueprints.profile_links.models import StepUpCode
 from blueprints.profile_links.sessions import mark_stepped_up
@@ -50,20 +51,7 @@ def _now() -> datetime:
 
 def _password_logins(client: Client) -> list[User]:
     """The client's own ("self") active logins that have a password."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(PortalAccess, PortalAccess.user_id == User.id)
-            .where(
-                PortalAccess.client_id == client.id,
-                PortalAccess.relationship_kind == "self",
-                PortalAccess.revoked_at.is_(None),
-                User.password_hash.is_not(None),
-                User.is_active_account.is_(True),
-            )
-            .order_by(User.id)
-        )
-    )
+    return [user for _, user in live_grants(client, "self") if user.password_hash is not None]
 
 
 def can_use_password(client: Client) -> bool:

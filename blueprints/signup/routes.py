@@ -3,7 +3,7 @@
 from flask import jsonify, redirect, render_template, request
 
 from app.extensions import limiter
-from app.web import carry_out, form_status
+from app.web import carry_out_form, form_status
 from blueprints.signup import bp
 from blueprints.signup.forms import SignupForm
 from blueprints.signup.service import sign_up
@@ -23,20 +23,18 @@ def signup():
         practice, token = signed_up
         return redirect(practice_url(practice.slug, f"/auth/handoff?token={token}"), code=303)
 
-    if form.validate_on_submit():
-        return carry_out(
-            lambda: sign_up(
-                form.practice_name.data,
-                form.owner_name.data,
-                form.email.data,
-                form.password.data,
-                form.subdomain.data,
-            ),
-            then=hand_over,
-            form=form,
-            invalid=page,
-        )
-    return page()
+    return carry_out_form(
+        form,
+        lambda: sign_up(
+            form.practice_name.data,
+            form.owner_name.data,
+            form.email.data,
+            form.password.data,
+            form.subdomain.data,
+        ),
+        page=page,
+        then=hand_over,
+    )
 
 
 @bp.get("/signup/check")

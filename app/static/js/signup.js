@@ -8,6 +8,7 @@
   function show(ok, message) {
     input.classList.toggle("is-invalid", !ok);
     input.classList.toggle("is-valid", ok);
+    input.setAttribute("aria-invalid", ok ? "false" : "true");
     feedback.className = ok ? "valid-feedback d-block" : "invalid-feedback d-block";
     feedback.textContent = message;
   }

@@ -106,6 +106,23 @@ def grant_access(user: User, client: Client, relationship: str = "self", **permi
     return access
 
 
+def live_grants(client: Client, relationship: str) -> list[tuple[PortalAccess, User]]:
+    """The unrevoked `relationship` ("self" or "guardian") grants on `client` whose login is active,
+    each with its login, in the order the logins were made."""
+    rows = db.session.execute(
+        select(PortalAccess, User)
+        .join(User, User.id == PortalAccess.user_id)
+        .where(
+            PortalAccess.client_id == client.id,
+            PortalAccess.relationship_kind == relationship,
+            PortalAccess.revoked_at.is_(None),
+            User.is_active_account.is_(True),
+        )
+        .order_by(User.id)
+    )
+    return [(access, user) for access, user in rows]
+
+
 def revoke_access(access: PortalAccess) -> None:
     access.revoked_at = func.now()
     db.session.flush()

@@ -96,24 +96,22 @@ def add_guardian(actor: User, minor: Client, name: str, email: str, permissions:
     if existing is not None and existing.revoked_at is None:
         raise AccountError(f"{user.name} is already a guardian of {minor.display_name}.")
     access = grant_access(user, minor, "guardian", **values)
-    practice = current_practice()
-    if user.password_hash is None:
-        subject = f"You are invited to the {practice.name} portal"
-    else:
-        subject = f"A minor was added to your {practice.name} portal"
+    audit(actor, "granted guardian access", minor, detail=f"{user.email}; {_describe(values)}")
+    practice = current_practice().name
     send_portal_email(
+        actor,
+        minor,
         user,
-        subject,
-        invite_text=(
-            f"{practice.name} invites you to its secure client portal as a guardian of {minor.display_name}."
+        invite=(
+            f"You are invited to the {practice} portal",
+            f"{practice} invites you to its secure client portal as a guardian of {minor.display_name}.",
         ),
-        added_text=(
-            f"{practice.name} added {minor.display_name} to your portal account: you can now act for them "
-            "as their guardian. After you log in, choose whose portal to open."
+        added=(
+            f"A minor was added to your {practice} portal",
+            f"{practice} added {minor.display_name} to your portal account: you can now act for them "
+            "as their guardian. After you log in, choose whose portal to open.",
         ),
     )
-    audit(actor, "granted guardian access", minor, detail=f"{user.email}; {_describe(values)}")
-    audit(actor, "sent portal invite", minor, detail=user.email)
     return access
 
 

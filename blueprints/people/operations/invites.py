@@ -138,23 +138,30 @@ def portal_login(email: str | None, name: str) -> User:
     return user
 
 
-def send_portal_email(user: User, subject: str, invite_text: str, added_text: str) -> None:
-    """An activation link for a login without a password yet, else a note to log in as usual."""
+def send_portal_email(
+    actor: User, client: Client, user: User, invite: tuple[str, str], added: tuple[str, str]
+) -> None:
+    """Tell `user` about their access to `client`'s portal, and audit it as a sent invite. A login
+    without a password yet gets `invite` (subject, text) with an activation link; one that has a
+    password gets `added` (subject, text) and a note to log in as usual."""
     practice = current_practice()
     if user.password_hash is None:
+        subject, text = invite
         body = (
-            f"Hello {user.name},\n\n{invite_text}\n\n"
+            f"Hello {user.name},\n\n{text}\n\n"
             f"To choose your password and open the portal, follow this link within {ACTIVATION_DAYS} "
             f"days:\n\n{activation_link(user)}\n\n"
             "If you did not expect this email, you can ignore it.\n"
         )
     else:
+        subject, text = added
         body = (
-            f"Hello {user.name},\n\n{added_text}\n\n"
+            f"Hello {user.name},\n\n{text}\n\n"
             f"Log in with your email address and password as usual:\n\n"
             f"{practice_url(practice.slug, '/login')}\n"
         )
     queue_email(user.email, subject, body)
+    audit(actor, "sent portal invite", client, detail=user.email)
 
 
 def invite_client(actor: User, client: Client) -> User:
@@ -172,20 +179,17 @@ def invite_client(actor: User, client: Client) -> User:
             "A client's own login needs an email address of their own."
         )
     grant_access(user, client, "self")
-    practice = current_practice()
-    if user.password_hash is None:
-        subject = f"Your {practice.name} client portal"
-    else:
-        subject = f"A record was added to your {practice.name} portal"
+    audit(actor, "granted portal access", client, detail=f"own login {user.email}")
+    practice = current_practice().name
     send_portal_email(
+        actor,
+        client,
         user,
-        subject,
-        invite_text=f"{practice.name} invites you to its secure client portal.",
-        added_text=(
-            f"{practice.name} added the record of {client.display_name} to your portal account. "
-            "After you log in, choose whose portal to open."
+        invite=(f"Your {practice} client portal", f"{practice} invites you to its secure client portal."),
+        added=(
+            f"A record was added to your {practice} portal",
+            f"{practice} added the record of {client.display_name} to your portal account. "
+            "After you log in, choose whose portal to open.",
         ),
     )
-    audit(actor, "granted portal access", client, detail=f"own login {user.email}")
-    audit(actor, "sent portal invite", client, detail=user.email)
     return user

@@ -10,7 +10,7 @@ from flask import abort, render_template, request, url_for
 from flask_login import current_user
 
 from app.roles import CARE_TEAM, MANAGES_PRACTICE, SEES_ALL_CLIENTS
-from app.web import carry_out, form_status, staff_required
+from app.web import carry_out, carry_out_form, form_status, staff_required
 from blueprints.people import bp
 from blueprints.people.forms import (
     MINOR_MESSAGE_LABELS,
@@ -29,7 +29,7 @@ from blueprints.people.operations.guardians import (
     own_login_state,
 )
 from blueprints.people.operations.staff import ROLE_LABELS
-from blueprints.people.views import done, refusal_text
+from blueprints.people.views import done, page_action
 from tenants.features import is_enabled, practice_settings, practice_today
 
 
@@ -78,15 +78,12 @@ def render_client(client, error: str | None = None, status: int = 200):
 def client_action(client_id: int, change, success: str, form=None):
     """Run `change(client)` for a POST from the client's page: 404, 403, 400 with the message, or done.
     `change` may return the message to show instead of `success`."""
-    client = client_or_404(client_id)
-    form = form or ActionForm()
-    if not form.validate_on_submit():
-        return render_client(client, "That form was incomplete. Please try again.", 400)
-    return carry_out(
-        lambda: change(client),
+    return page_action(
+        client_or_404(client_id),
+        change,
+        render_client,
         then=lambda message: done(message or success, url_for("people.client", client_id=client_id)),
         form=form,
-        invalid=lambda: render_client(client, refusal_text(form), 400),
     )
 
 
@@ -120,15 +117,13 @@ def _render_client_form(form, client=None):
 @staff_required()
 def new_client():
     form = client_form(practice_settings())
-    if not form.validate_on_submit():
-        return _render_client_form(form)
-    return carry_out(
+    return carry_out_form(
+        form,
         lambda: operations.add_client(current_user, form.asked_data()),
+        page=lambda: _render_client_form(form),
         then=lambda client: done(
             f"{client.display_name} was added.", url_for("people.client", client_id=client.id)
         ),
-        form=form,
-        invalid=lambda: _render_client_form(form),
     )
 
 
@@ -137,14 +132,12 @@ def new_client():
 def edit_client(client_id: int):
     client = client_or_404(client_id)
     form = client_form(practice_settings(), obj=client)
-    if not form.validate_on_submit():
-        return _render_client_form(form, client)
-    return carry_out(
+    return carry_out_form(
+        form,
         lambda: operations.update_client(current_user, client, form.asked_data()),
+        page=lambda: _render_client_form(form, client),
         success="The record was saved.",
         then=url_for("people.client", client_id=client_id),
-        form=form,
-        invalid=lambda: _render_client_form(form, client),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, render_template, url_for
 from flask_login import current_user
 
-from app.web import carry_out, form_status, staff_required
+from app.web import carry_out_form, form_status, staff_required
 from blueprints.people import bp
 from blueprints.people.forms import GuardianForm, GuardianPermissionsForm
 from blueprints.people.operations import guardians as operations
@@ -23,12 +23,12 @@ def _grant_or_404(client, access_id: int, relationship: str):
     return access
 
 
-def _render_form(form, client, access=None, error: str | None = None):
+def _render_form(form, client, access=None):
     return render_template(
         "people/guardian_form.html",
         form=form,
         access=access,
-        error=error,
+        error=refusal_text(form),
         client=client,
         minor=is_minor(client),
         settings=practice_settings(),
@@ -42,16 +42,14 @@ def add_guardian(client_id: int):
     client = client_or_404(client_id)
     check_may_grant(current_user)
     form = GuardianForm()
-    if not form.validate_on_submit():
-        return _render_form(form, client)
-    return carry_out(
+    return carry_out_form(
+        form,
         lambda: operations.add_guardian(
             current_user, client, form.name.data, form.email.data, form.permissions()
         ),
+        page=lambda: _render_form(form, client),
         success=f"{form.name.data} can now act for {client.display_name}. An email is on its way.",
         then=url_for("people.client", client_id=client_id),
-        form=form,
-        invalid=lambda: _render_form(form, client, error=refusal_text(form)),
     )
 
 
@@ -63,14 +61,12 @@ def edit_guardian(client_id: int, access_id: int):
     access = _grant_or_404(client, access_id, "guardian")
     check_may_grant(current_user)
     form = GuardianPermissionsForm(obj=access)
-    if not form.validate_on_submit():
-        return _render_form(form, client, access)
-    return carry_out(
+    return carry_out_form(
+        form,
         lambda: operations.update_guardian(current_user, access, form.permissions()),
+        page=lambda: _render_form(form, client, access),
         success=f"{access.user.name}'s permissions were saved.",
         then=url_for("people.client", client_id=client_id),
-        form=form,
-        invalid=lambda: _render_form(form, client, access, refusal_text(form)),
     )
 
 

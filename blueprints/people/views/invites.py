@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.errors import refuse
 from app.extensions import limiter
 from app.roles import MANAGES_PRACTICE
-from app.web import carry_out, form_status, staff_required
+from app.web import carry_out_form, form_status, staff_required
 from blueprints.auth.sessions import start_session
 from blueprints.people import bp
 from blueprints.people.forms import ActivateForm, InviteStaffForm, role_choices
@@ -35,20 +35,17 @@ def activate(token: str):
     def page():
         return render_template("people/activate.html", form=form, user=user), form_status(form)
 
-    if not form.validate_on_submit():
-        return page()
-
     def activate_and_log_in():
         activated = operations.activate_account(token, form.password.data)
         start_session(activated)
         return activated
 
-    return carry_out(
+    return carry_out_form(
+        form,
         activate_and_log_in,
+        page=page,
         success="Your password is set and you are logged in.",
         then=lambda activated: redirect(_home_of(activated)),
-        form=form,
-        invalid=page,
     )
 
 
@@ -71,16 +68,16 @@ def invite_staff():
     form = InviteStaffForm()
     form.role.choices = role_choices(roles_for(current_user))
 
-    def page(error: str | None = None):
-        return render_template("people/staff_invite.html", form=form, error=error), form_status(form)
+    def page():
+        return render_template(
+            "people/staff_invite.html", form=form, error=refusal_text(form)
+        ), form_status(form)
 
-    if not form.validate_on_submit():
-        return page()
-    return carry_out(
+    return carry_out_form(
+        form,
         lambda: operations.invite_staff(current_user, form.email.data, form.name.data, form.role.data),
+        page=page,
         then=lambda member: done(f"Invitation sent to {member.email}.", url_for("people.staff")),
-        form=form,
-        invalid=lambda: page(refusal_text(form)),
     )
 
 

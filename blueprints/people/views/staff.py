@@ -7,11 +7,11 @@ from flask import abort, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.roles import MANAGES_PRACTICE
-from app.web import carry_out, staff_required
+from app.web import staff_required
 from blueprints.people import bp
 from blueprints.people.forms import ActionForm, RoleForm, role_choices
 from blueprints.people.operations import staff as operations
-from blueprints.people.views import refusal_text
+from blueprints.people.views import page_action
 
 
 def staff_or_404(user_id: int):
@@ -47,15 +47,13 @@ def _after_change(user_id: int):
 def staff_action(user_id: int, change, done: str, form=None):
     """Run `change(member)` for a POST from a member's page: 404, 403, 400 with the message, or done."""
     member = staff_or_404(user_id)
-    form = form or ActionForm()
-    if not form.validate_on_submit():
-        return render_member(member, "That form was incomplete. Please try again.", 400)
-    return carry_out(
-        lambda: change(member),
-        success=done.format(name=member.name),
+    return page_action(
+        member,
+        change,
+        render_member,
         then=lambda _: _after_change(user_id),
+        success=done.format(name=member.name),
         form=form,
-        invalid=lambda: render_member(member, refusal_text(form), 400),
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.refusals import Conflict, Problems
+from app.timefmt import local_time
 from blueprints.auth.models import User
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client
@@ -209,8 +210,7 @@ def send_invites(appointment: Appointment, cancelled: bool = False) -> None:
         location=practice.name,
     )
     method = "CANCEL" if cancelled else "REQUEST"
-    local = appointment.starts_at.astimezone(practice_zone(client.time_zone))
-    when = local.strftime("%A %d %B %Y, %H:%M %Z")
+    when = local_time(appointment.starts_at, practice_zone(client.time_zone), "long")
     verb = "cancelled" if cancelled else ("updated" if appointment.ics_sequence else "booked")
     for address in recipients:
         queue_email(
@@ -238,7 +238,8 @@ def group_members(appointment: Appointment) -> list[Appointment]:
 
 
 def add_to_group(appointment: Appointment, client: Client, *, notify: bool = True) -> Appointment:
-    """Add `client` to `appointment`'s group (making it a group led by this appointment's client)."""
+    """Add `client` to `appointment`'s group (making it a group led by this appointment's client).
+    No audit line: `add_client_to_group` writes it (or, seeding, nobody)."""
     if appointment.status != "booked":
         raise SchedulingError("This appointment was cancelled.")
     members = group_members(appointment)
@@ -325,6 +326,14 @@ def move_appointment(
     move(appointment, starts_at, expected_version=version, duration_minutes=duration_minutes, taken=taken)
     audit(actor, "moved appointment", appointment.client_id)
     return appointment
+
+
+def add_client_to_group(actor: User, appointment: Appointment, client: Client) -> Appointment:
+    """Staff add `client` (whom `actor` may see) to `appointment`, making it a group appointment; the
+    new member gets an invite."""
+    member = add_to_group(appointment, client)
+    audit(actor, "added a client to a group", client.id, detail=f"appointment {appointment.id}")
+    return member
 
 
 def cancel_appointment(actor: User, appointment: Appointment, *, version: int) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 
 from app.refusals import NotAllowed, Problems
 from app.roles import MANAGES_PRACTICE, OFFERS_SERVICES
+from app.timefmt import local_span
 from blueprints.auth.models import User
 from blueprints.scheduling.models import (
     Appointment,
@@ -118,7 +119,7 @@ def add_weekly_range(actor: User, clinician: User | None, weekday: int, start: t
     clinician_id = clinician.id if clinician else None
     for other in weekly_hours(clinician_id)[weekday]:
         if _overlap(start, end, other.start_time, other.end_time):
-            shown = f"{other.start_time:%H:%M}–{other.end_time:%H:%M}"
+            shown = local_span(other.start_time, other.end_time)
             raise Problems(
                 {"end": f"That overlaps {shown} on {WEEKDAYS[weekday]}. Change or remove that range first."}
             )
@@ -221,7 +222,7 @@ def exception_label(exception: AvailabilityException) -> str:
     if exception.kind == "off" and exception.start_time is None:
         return "Day off"
     label = "Hours off" if exception.kind == "off" else "Extra hours"
-    return f"{label} {exception.start_time:%H:%M}–{exception.end_time:%H:%M}"
+    return f"{label} {local_span(exception.start_time, exception.end_time)}"
 
 
 def date_exception(clinician: User | None, exception_id: int) -> AvailabilityException | None:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.refusals import Problems
+from app.timefmt import local_time
 from blueprints.auth.models import User
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client
@@ -288,8 +289,7 @@ def _notify_decision(item: AppointmentRequest, outcome: str, changes: list[str])
     }
     lines = [f"Your {kinds[item.kind]} was {outcome}."]
     if item.requested_starts_at is not None:
-        zone = practice_zone(client.time_zone)
-        lines.append("Time: " + item.requested_starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M %Z"))
+        lines.append("Time: " + local_time(item.requested_starts_at, practice_zone(client.time_zone), "long"))
     if changes:
         lines.append("Changed by the practice: " + "; ".join(changes))
     queue_email(client.email, f"{practice.name}: {kinds[item.kind]} {outcome}", "\n".join(lines) + "\n")

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.errors import refuse
 from app.nav import register_nav
-from app.web import carry_out, form_status, staff_required
+from app.web import carry_out, carry_out_form, form_status, staff_required
 from blueprints.people.operations.access import client_for_staff
 from blueprints.scheduling import bp
 from blueprints.scheduling.forms import AppointmentForm, CancelForm, GroupForm, MoveForm, choices
@@ -153,7 +153,7 @@ def add_to_group(appointment_id: int):
         abort(404)
     back = url_for("scheduling.appointment", appointment_id=appointment_id)
     return carry_out(
-        lambda: appointments.add_to_group(appointment, client),
+        lambda: appointments.add_client_to_group(current_user, appointment, client),
         success=f"{client.display_name} was added to this appointment.",
         then=back,
         back=back,
@@ -167,29 +167,38 @@ def _version(form) -> int:
     return int(raw)
 
 
+def _appointment_change(appointment_id: int, form, form_name: str, change, success: str):
+    """A form posted from an appointment's page (`form_name` there): until it is valid, or when
+    `change()` is refused, the page again with the form and 400; done, back to the page."""
+    back = url_for("scheduling.appointment", appointment_id=appointment_id)
+    return carry_out_form(
+        form,
+        change,
+        page=lambda: _appointment_page(_appointment_or_404(appointment_id), status=400, **{form_name: form}),
+        success=success,
+        then=back,
+        back=back,
+    )
+
+
 @bp.post("/calendar/appointments/<int:appointment_id>/move")
 @staff_required()
 def move_appointment(appointment_id: int):
     appointment = _appointment_or_404(appointment_id)
-    back = url_for("scheduling.appointment", appointment_id=appointment_id)
     form = MoveForm()
-    if not form.validate_on_submit():
-        return _appointment_page(appointment, move_form=form, status=400)
-    version = _version(form)
-    return carry_out(
+    return _appointment_change(
+        appointment_id,
+        form,
+        "move_form",
         lambda: appointments.move_appointment(
             current_user,
             appointment,
             form.on_date.data,
             form.at_time.data,
-            version=version,
+            version=_version(form),
             duration_minutes=form.duration_minutes.data,
         ),
-        success="The appointment was moved. Updated invites were sent.",
-        then=back,
-        form=form,
-        invalid=lambda: _appointment_page(_appointment_or_404(appointment_id), move_form=form, status=400),
-        back=back,
+        "The appointment was moved. Updated invites were sent.",
     )
 
 
@@ -197,14 +206,11 @@ def move_appointment(appointment_id: int):
 @staff_required()
 def cancel_appointment(appointment_id: int):
     appointment = _appointment_or_404(appointment_id)
-    back = url_for("scheduling.appointment", appointment_id=appointment_id)
     form = CancelForm()
-    if not form.validate_on_submit():
-        return _appointment_page(appointment, cancel_form=form, status=400)
-    version = _version(form)
-    return carry_out(
-        lambda: appointments.cancel_appointment(current_user, appointment, version=version),
-        success="The appointment was cancelled. Cancellations were sent.",
-        then=back,
-        back=back,
+    return _appointment_change(
+        appointment_id,
+        form,
+        "cancel_form",
+        lambda: appointments.cancel_appointment(current_user, appointment, version=_version(form)),
+        "The appointment was cancelled. Cancellations were sent.",
     )

@@ -16,7 +16,7 @@ from blueprints.scheduling.operations import feeds
 from blueprints.scheduling.portal_forms import SlotForm
 from tenants.addresses import practice_url
 from tenants.context import current_practice
-from tenants.features import is_enabled
+from tenants.features import is_enabled, practice_zone
 
 FEED_LIMIT = "60 per minute"
 
@@ -32,6 +32,7 @@ def _feed_page(url: str | None = None):
         url=url,
         webcal=url.replace("https://", "webcal://").replace("http://", "webcal://") if url else None,
         form=ActionForm(),
+        zone=practice_zone(),
     )
 
 
@@ -83,7 +84,12 @@ def client_feed():
         else:
             url = _feed_url(carry_out(lambda: feeds.create_feed(current_user, viewer.audit_actor)))
     return render_template(
-        "scheduling/portal_feed.html", viewer=viewer, feed=feeds.active_feed(current_user), url=url, form=form
+        "scheduling/portal_feed.html",
+        viewer=viewer,
+        feed=feeds.active_feed(current_user),
+        url=url,
+        form=form,
+        zone=practice_zone(viewer.client.time_zone),
     )
 
 

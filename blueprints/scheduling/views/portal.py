@@ -30,6 +30,8 @@ from blueprints.scheduling.portal_forms import SlotForm
 from tenants.database import db
 from tenants.features import practice_settings, practice_zone
 
+PICK_A_TIME = "Please pick a time from the list."
+
 # What the client is told after each change (keyed by the operation's audit action).
 DONE = {
     "booked appointment": "Your appointment is booked. A calendar invite is on its way.",
@@ -50,11 +52,29 @@ def _viewer_zone() -> str:
     return practice_zone(current_viewer().client.time_zone).key
 
 
-def _writable_viewer():
+def _poster(form, unreadable: str):
+    """The viewer posting `form`: a preview may look, not change (403); a form that does not
+    validate is refused with `unreadable` (400)."""
     viewer = current_viewer()
     if viewer.read_only:
         abort(403)
+    if not form.validate_on_submit():
+        refuse(400, unreadable)
     return viewer
+
+
+def _change_page(template: str, appointment: Appointment, refusal, mode: str, form, **more):
+    """The page of a change to one of the viewer's appointments (reschedule, cancel)."""
+    return render_template(
+        template,
+        viewer=current_viewer(),
+        appointment=appointment,
+        refusal=refusal,
+        zone=_viewer_zone(),
+        mode=mode,
+        form=form,
+        **more,
+    )
 
 
 def _own_appointment(appointment_id: int) -> Appointment:
@@ -78,9 +98,9 @@ def _parse_start(raw: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw or "")
     except ValueError:
-        refuse(400, "That time could not be read. Please pick a time from the list.")
-    if moment.tzinfo is None:
-        refuse(400, "That time could not be read. Please pick a time from the list.")
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        refuse(400, "That time could not be read. " + PICK_A_TIME)
     return moment
 
 
@@ -143,10 +163,8 @@ def book_start():
 def book_submit():
     if rules.booking_mode() is None:
         abort(404)
-    viewer = _writable_viewer()
     form = SlotForm()
-    if not form.validate_on_submit():
-        refuse(400, "Please pick a time from the list.")
+    viewer = _poster(form, PICK_A_TIME)
     chosen = db.session.get(Service, form.service_id.data or 0)
     if chosen is None or chosen not in rules.bookable_services():
         abort(404)
@@ -172,9 +190,7 @@ def reschedule(appointment_id: int):
     refusal = rules.client_reschedule_refusal(appointment)
     form = SlotForm()
     if refusal is None and request.method == "POST":
-        viewer = _writable_viewer()  # a preview may look, not change
-        if not form.validate_on_submit():
-            refuse(400, "Please pick a time from the list.")
+        viewer = _poster(form, PICK_A_TIME)
         starts_at = _parse_start(form.starts_at.data)
         return carry_out(
             lambda: rules.client_reschedule(viewer.audit_actor, viewer.client, appointment, starts_at),
@@ -182,16 +198,8 @@ def reschedule(appointment_id: int):
             back=url_for("scheduling.reschedule", appointment_id=appointment_id),
         )
     days = _slots_by_day(rules.reschedule_slots(appointment), _viewer_zone()) if refusal is None else []
-    return render_template(
-        "scheduling/portal_reschedule.html",
-        viewer=current_viewer(),
-        appointment=appointment,
-        refusal=refusal,
-        days=days,
-        zone=_viewer_zone(),
-        mode=mode,
-        form=form,
-    ), (200 if refusal is None else 409)
+    page = _change_page("scheduling/portal_reschedule.html", appointment, refusal, mode, form, days=days)
+    return page, (200 if refusal is None else 409)
 
 
 @bp.route("/portal/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
@@ -205,21 +213,10 @@ def cancel(appointment_id: int):
     refusal = rules.cancellation_refusal(appointment, settings)
     form = SlotForm()
     if refusal is None and request.method == "POST":
-        viewer = _writable_viewer()  # a preview may look, not change
-        if not form.validate_on_submit():
-            refuse(400, "This form has expired. Please reload the page and try again.")
+        viewer = _poster(form, "This form has expired. Please reload the page and try again.")
         return carry_out(
             lambda: rules.client_cancel(viewer.audit_actor, viewer.client, appointment),
             then=_done,
             back=url_for("scheduling.cancel", appointment_id=appointment_id),
         )
-    return render_template(
-        "scheduling/portal_cancel.html",
-        viewer=current_viewer(),
-        appointment=appointment,
-        refusal=refusal,
-        settings=settings,
-        zone=_viewer_zone(),
-        mode=mode,
-        form=form,
-    )
+    return _change_page("scheduling/portal_cancel.html", appointment, refusal, mode, form, settings=settings)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.nav import register_nav
-from app.web import attach_problems, carry_out, form_status, staff_required
+from app.web import attach_problems, carry_out_form, form_status, staff_required
 from blueprints.scheduling import bp
 from blueprints.scheduling.forms import ApproveForm, DeclineForm, RequestFilterForm, choices
 from blueprints.scheduling.operations import requests as rules
@@ -115,6 +115,19 @@ def request_detail(request_id: int):
     return _request_page(item)
 
 
+def _request_change(request_id: int, form, form_name: str, change, *, success: str, then):
+    """A form posted from a request's page (`form_name` there): until it is valid, or when `change()`
+    is refused, the page again with the form and 400."""
+    return carry_out_form(
+        form,
+        change,
+        page=lambda: _request_page(_request_or_404(request_id), status=400, **{form_name: form}),
+        success=success,
+        then=then,
+        back=url_for("scheduling.request_detail", request_id=request_id),
+    )
+
+
 def _after_approval(appointment):
     if appointment is not None and appointment.status == "booked":
         return redirect(url_for("scheduling.appointment", appointment_id=appointment.id))
@@ -126,9 +139,10 @@ def _after_approval(appointment):
 def approve_request(request_id: int):
     item = _request_or_404(request_id, lock=True)
     form = ApproveForm()
-    if not form.validate_on_submit():
-        return _request_page(item, approve_form=form, status=400)
-    return carry_out(
+    return _request_change(
+        request_id,
+        form,
+        "approve_form",
         lambda: rules.approve(
             current_user,
             item,
@@ -139,9 +153,6 @@ def approve_request(request_id: int):
         ),
         success="The request was approved and the client was emailed.",
         then=_after_approval,
-        form=form,
-        invalid=lambda: _request_page(_request_or_404(request_id), approve_form=form, status=400),
-        back=url_for("scheduling.request_detail", request_id=request_id),
     )
 
 
@@ -150,13 +161,11 @@ def approve_request(request_id: int):
 def decline_request(request_id: int):
     item = _request_or_404(request_id, lock=True)
     form = DeclineForm()
-    if not form.validate_on_submit():
-        return _request_page(item, decline_form=form, status=400)
-    return carry_out(
+    return _request_change(
+        request_id,
+        form,
+        "decline_form",
         lambda: rules.decline(current_user, item, notify=form.notify.data, message=form.message.data),
         success="The request was declined" + (" and the client was told." if form.notify.data else "."),
         then=url_for("scheduling.requests"),
-        form=form,
-        invalid=lambda: _request_page(_request_or_404(request_id), decline_form=form, status=400),
-        back=url_for("scheduling.request_detail", request_id=request_id),
     )
