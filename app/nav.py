@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import url_for
+from flask_login import current_user
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,16 @@ def nav_links(area: str) -> list[tuple[str, str, str]]:
         for entry in sorted(_entries, key=lambda e: (e.order, e.endpoint))
         if entry.area == area and entry.visible()
     ]
+
+
+def staff_in(*roles: str) -> Callable[[], bool]:
+    """A `visible` test for staff entries: any logged-in staff member, or only those `roles`."""
+
+    def visible() -> bool:
+        return bool(
+            current_user.is_authenticated
+            and current_user.is_staff
+            and (not roles or current_user.role in roles)
+        )
+
+    return visible

@@ -5,9 +5,8 @@ from __future__ import annotations
 from math import ceil
 
 from flask import render_template, request, url_for
-from flask_login import current_user
 
-from app.nav import register_nav
+from app.nav import register_nav, staff_in
 from app.roles import OWNER_ONLY
 from app.web import staff_required
 from blueprints.audit import bp
@@ -17,13 +16,7 @@ from tenants.features import practice_zone
 
 AUDIT_ROLES = OWNER_ONLY
 
-register_nav(
-    "staff",
-    "Audit log",
-    "audit.events",
-    lambda: current_user.is_authenticated and current_user.is_staff and current_user.role in AUDIT_ROLES,
-    order=90,
-)
+register_nav("staff", "Audit log", "audit.events", staff_in(*AUDIT_ROLES), order=90)
 
 
 @bp.get("/audit")

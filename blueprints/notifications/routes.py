@@ -5,20 +5,14 @@ from __future__ import annotations
 from flask import render_template, url_for
 from flask_login import current_user
 
-from app.nav import register_nav
+from app.nav import register_nav, staff_in
 from app.roles import MANAGES_PRACTICE
 from app.web import carry_out, staff_required
 from blueprints.notifications import bp
 from blueprints.notifications.service import retry_email, unsent_emails
 from tenants.features import practice_zone
 
-register_nav(
-    "staff",
-    "Outbox",
-    "notifications.outbox",
-    lambda: current_user.is_authenticated and current_user.is_staff and current_user.role in MANAGES_PRACTICE,
-    order=85,
-)
+register_nav("staff", "Outbox", "notifications.outbox", staff_in(*MANAGES_PRACTICE), order=85)
 
 
 @bp.get("/outbox")
