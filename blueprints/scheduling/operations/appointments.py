@@ -24,6 +24,7 @@ from blueprints.scheduling.models import Appointment, AppointmentRequest, Servic
 from blueprints.scheduling.operations.availability import rules_for
 from blueprints.scheduling.operations.catalog import duration_problem, offers
 from blueprints.scheduling.operations.common import audit
+from blueprints.scheduling.operations.recipients import client_recipients, clinician_recipient, unique
 from blueprints.scheduling.slots import Rules
 from tenants.context import current_practice
 from tenants.database import db
@@ -191,32 +192,47 @@ def cancel(appointment: Appointment, *, expected_version: int | None = None, not
 
 
 def send_invites(appointment: Appointment, cancelled: bool = False) -> None:
-    """Email the client and the clinician an .ics for this appointment's current state."""
+    """Email an .ics of this appointment's current state to the client side (`client_recipients`: the
+    client, or a minor's guardians and own login) and the clinician, each copy in its reader's zone.
+    Every copy carries the same UID, SEQUENCE and DTSTAMP, so calendars keep one event."""
     practice = current_practice()
     settings = practice_settings()
     client, clinician = appointment.client, appointment.clinician
-    summary = f"{appointment.service.name} with {clinician.name}"
-    recipients = [address for address in (client.email, clinician.email) if address]
-    ics = invite(
-        uid=appointment.ics_uid,
-        sequence=appointment.ics_sequence,
-        starts_at=appointment.starts_at,
-        ends_at=appointment.ends_at,
-        time_zone=settings.time_zone or "UTC",
-        summary=summary,
-        organizer_email=settings.contact_email or clinician.email,
-        attendee_emails=recipients,
-        cancelled=cancelled,
-        location=practice.name,
-    )
+    client_side = client_recipients(client)
+    staff_side = clinician_recipient(clinician)
+    everyone = unique(client_side + staff_side)
+    with_clinician = f"{appointment.service.name} with {clinician.name}"
     method = "CANCEL" if cancelled else "REQUEST"
-    when = local_time(appointment.starts_at, practice_zone(client.time_zone), "long")
     verb = "cancelled" if cancelled else ("updated" if appointment.ics_sequence else "booked")
-    for address in recipients:
+    stamp = datetime.now(UTC).replace(microsecond=0)
+    for person in everyone:
+        if person.kind == "clinician":
+            summary = f"{appointment.service.name} with {client.first_name}"
+            attendees = [someone.address for someone in everyone]
+        else:
+            summary = with_clinician if person.kind == "client" else f"{client.first_name}: {with_clinician}"
+            # A client-side copy names its reader and the clinician, never the other guardians.
+            attendees = [someone.address for someone in unique([person, *staff_side])]
+        ics = invite(
+            uid=appointment.ics_uid,
+            sequence=appointment.ics_sequence,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            time_zone=person.zone.key,
+            summary=summary,
+            organizer_email=settings.contact_email or clinician.email,
+            organizer_name=clinician.name,
+            attendee_emails=attendees,
+            cancelled=cancelled,
+            location=practice.name,
+            stamp=stamp,
+        )
+        when = local_time(appointment.starts_at, person.zone, "long")
         queue_email(
-            address,
+            person.address,
             f"Appointment {verb}: {when}",
-            f"{summary}\n{when}\n\nThe attached invite keeps your calendar in step.\n\n{practice.name}\n",
+            f"{summary}\n{when}\nTimes are shown in {person.zone.key}.\n\n"
+            f"The attached invite keeps your calendar in step.\n\n{practice.name}\n",
             attachment=("invite.ics", f"text/calendar; method={method}", ics),
         )
 

@@ -1,6 +1,7 @@
 """Appointment requests (online requests on, self-scheduling off): a New, Reschedule or Cancellation
 request waits until staff approve it (with their changes) or decline it; one whose time passes
-expires. The client is emailed the decision (a decline only when staff say so)."""
+expires. The client (a minor's guardians and own login: `recipients`) is emailed the decision (a
+decline only when staff say so)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from blueprints.scheduling.operations.appointments import (
 )
 from blueprints.scheduling.operations.catalog import duration_problem, offers
 from blueprints.scheduling.operations.common import audit
+from blueprints.scheduling.operations.recipients import client_recipients
 from blueprints.scheduling.operations.visibility import visible_requests
 from tenants.context import current_practice
 from tenants.database import db
@@ -278,18 +280,21 @@ def decline(
 
 
 def _notify_decision(item: AppointmentRequest, outcome: str, changes: list[str]) -> None:
+    """Tell the client side (`client_recipients`: the client, or a minor's guardians and own login)
+    what was decided, each in their own zone."""
     client = item.client
-    if not client.email:
-        return
     practice = current_practice()
     kinds = {
         "new": "appointment request",
         "reschedule": "reschedule request",
         "cancellation": "cancellation request",
     }
-    lines = [f"Your {kinds[item.kind]} was {outcome}."]
-    if item.requested_starts_at is not None:
-        lines.append("Time: " + local_time(item.requested_starts_at, practice_zone(client.time_zone), "long"))
-    if changes:
-        lines.append("Changed by the practice: " + "; ".join(changes))
-    queue_email(client.email, f"{practice.name}: {kinds[item.kind]} {outcome}", "\n".join(lines) + "\n")
+    for person in client_recipients(client):
+        whose = "Your" if person.kind == "client" else f"{client.first_name}'s"
+        lines = [f"{whose} {kinds[item.kind]} was {outcome}."]
+        if item.requested_starts_at is not None:
+            lines.append("Time: " + local_time(item.requested_starts_at, person.zone, "long"))
+        if changes:
+            lines.append("Changed by the practice: " + "; ".join(changes))
+        subject = f"{practice.name}: {kinds[item.kind]} {outcome}"
+        queue_email(person.address, subject, "\n".join(lines) + "\n")
