@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from app.dates import birth_date_problem
 from app.roles import STAFF_ROLES
 from blueprints.auth.forms import new_password_fields
 from blueprints.people.operations.clients import CLIENT_SECTIONS, asked_fields, time_zone_problem
@@ -55,9 +54,10 @@ class RoleForm(FlaskForm):
     role = SelectField("Role", choices=role_choices(), validate_choice=False)
 
 
-def _past_date(form, field):
-    if field.data is not None and not date(1900, 1, 1) <= field.data <= date.today():
-        raise ValidationError("Enter a date of birth in the past (after 1900).")
+def _birth_date(form, field):
+    problem = birth_date_problem(field.data) if field.data is not None else None
+    if problem:
+        raise ValidationError(problem)
 
 
 def _time_zone(form, field):
@@ -74,7 +74,7 @@ class ClientForm(FlaskForm):
     preferred_name = StringField("Preferred name", validators=[Optional(), Length(max=100)])
     date_of_birth = DateField(
         "Date of birth",
-        validators=[Optional(), _past_date],
+        validators=[Optional(), _birth_date],
         render_kw={"max": "9999-12-31"},
     )
     email = EmailField("Email", validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)])

@@ -6,6 +6,11 @@ trigger, and an exclusion constraint refuses two booked rows whose keys overlap.
 clinician into the range so the constraint needs only PostgreSQL's built-in range GiST support
 (btree_gist is not shipped with the embedded server). A group appointment is one row per client
 sharing a `group_id`; only the group's primary row holds the time.
+
+The key can only tell clinicians apart while the seconds stay within 0..10^11: a block that starts
+before 1970 or ends after 5138-11-16 09:46:40 UTC would run into a neighbouring clinician's range and
+block them. A CHECK (`block_within_key_window`) refuses such a row whatever the application does; the
+dates people may enter are far narrower (`app.dates`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,15 @@ from tenants.database import TenantModel
 
 # Clinician ids stay below this so the folded key cannot overflow a bigint.
 MAX_CLINICIAN_ID = 92_000_000
+# The seconds each clinician has in the key, and the instants they stand for: 0 is the epoch and
+# 10^11 seconds after it is 5138-11-16 09:46:40 UTC. A block [start, end) folds into
+# [id * 10^11 + floor(start), id * 10^11 + ceil(end)); it stays inside its clinician's own part of
+# the key (and clear of id - 1 and id + 1) exactly when start >= the epoch and end <= epoch + 10^11
+# (the range's upper bound is exclusive, so ending on the last second is still safe).
+KEY_WINDOW = ("1970-01-01 00:00:00+00", "5138-11-16 09:46:40+00")
+BLOCK_WITHIN_KEY_WINDOW = (
+    f"block_starts_at >= '{KEY_WINDOW[0]}'::timestamptz AND block_ends_at <= '{KEY_WINDOW[1]}'::timestamptz"
+)
 
 BLOCK_KEY_FUNCTION = """
 CREATE OR REPLACE FUNCTION appointments_block_key() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -133,6 +147,7 @@ class Appointment(TenantModel):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ordered"),
         CheckConstraint(f"clinician_user_id < {MAX_CLINICIAN_ID}", name="clinician_id_range"),
+        CheckConstraint(BLOCK_WITHIN_KEY_WINDOW, name="block_within_key_window"),
         ExcludeConstraint(
             ("block_key", "&&"), using="gist", where="status = 'booked'", name="no_double_booking"
         ),

@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import func, or_, select
 
+from app.dates import birth_date_problem
 from app.refusals import NotAllowed, Problems
 from app.roles import CARE_TEAM, MANAGES_PRACTICE, OFFERS_SERVICES, SEES_ALL_CLIENTS
 from blueprints.auth.models import User
@@ -78,6 +79,9 @@ def _clean(fields: dict) -> dict:
     problem = time_zone_problem(cleaned.get("time_zone"))
     if problem:
         raise Problems({"time_zone": problem})
+    born = cleaned.get("date_of_birth")
+    if born is not None and birth_date_problem(born):
+        raise Problems({"date_of_birth": birth_date_problem(born)})
     return cleaned
 
 

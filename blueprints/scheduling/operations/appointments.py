@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.dates import appointment_date_problem
 from app.refusals import Conflict, Problems
 from app.timefmt import local_time
 from blueprints.auth.models import User
@@ -57,6 +58,22 @@ def local_instant(day: date, wall: time, field_name: str = "at_time") -> datetim
             {field_name: "That time does not exist on that day (the clocks change). Choose another."}
         )
     return moment.astimezone(UTC)
+
+
+def starts_at_problem(starts_at: datetime) -> str | None:
+    """Why an appointment may not start at `starts_at`: its day in the practice's zone lies outside
+    the dates people may book (`app.dates.appointment_window`); else None."""
+    try:
+        day = starts_at.astimezone(practice_zone()).date()
+    except (OverflowError, ValueError):  # beyond the years a datetime can hold in that zone
+        day = date.min if starts_at.year < 2000 else date.max
+    return appointment_date_problem(day)
+
+
+def check_starts_at(starts_at: datetime, field_name: str = "starts_at") -> None:
+    problem = starts_at_problem(starts_at)
+    if problem:
+        raise Problems({field_name: problem})
 
 
 def alert_text(alert: str | None) -> str | None:
@@ -108,6 +125,7 @@ def book(
     is off. No audit line: the operation that calls this one writes it (or, seeding, nobody)."""
     if not offers(clinician.id, service):
         raise SchedulingError(f"{clinician.name} does not offer {service.name}.")
+    check_starts_at(starts_at)
     starts_at = starts_at.astimezone(UTC)
     minutes = duration_minutes or service.duration_minutes
     ends_at = starts_at + timedelta(minutes=minutes)
@@ -153,6 +171,7 @@ def move(
         raise SchedulingError(
             "This is part of a group appointment: move the group from its primary appointment."
         )
+    check_starts_at(starts_at)
     for member in group_members(appointment)[1:]:  # the primary's members, moved alongside it
         _move_row(member, starts_at, duration_minutes, notify, taken)
     return _move_row(appointment, starts_at, duration_minutes, notify, taken)
@@ -302,6 +321,8 @@ def create_appointment(
     """Book `client` (whom `actor` may see) with `clinician` at a time in the practice's zone; client
     and clinician get an invite."""
     problems = {}
+    if appointment_date_problem(on_date):
+        problems["on_date"] = appointment_date_problem(on_date)
     if not chosen.is_active:
         problems["service_id"] = "That service is no longer offered."
     elif not offers(clinician.id, chosen):
@@ -330,8 +351,13 @@ def create_appointment(
 def move_appointment(
     actor: User, appointment: Appointment, on_date: date, at_time: time, *, version: int, duration_minutes
 ) -> Appointment:
+    problems = {}
+    if appointment_date_problem(on_date):
+        problems["on_date"] = appointment_date_problem(on_date)
     if duration_problem(duration_minutes):
-        raise Problems({"duration_minutes": duration_problem(duration_minutes)})
+        problems["duration_minutes"] = duration_problem(duration_minutes)
+    if problems:
+        raise Problems(problems)
     starts_at = local_instant(on_date, at_time)
     if appointment.status != "booked":
         raise SchedulingError("This appointment was cancelled, so it cannot be moved.")

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
 
+from app.dates import exception_date_problem
 from app.refusals import NotAllowed, Problems
 from app.roles import MANAGES_PRACTICE, OFFERS_SERVICES
 from app.timefmt import local_span
@@ -192,8 +193,8 @@ def add_exception(
     problems: dict[str, str] = {}
     if on_date is None:
         problems["on_date"] = "Enter the date."
-    elif on_date < practice_today():
-        problems["on_date"] = "Choose today or a later date."
+    elif exception_date_problem(on_date):
+        problems["on_date"] = exception_date_problem(on_date)
     if kind not in EXCEPTION_KINDS:
         problems["kind"] = "Choose a day off, hours off or extra hours."
     elif kind == "day_off":

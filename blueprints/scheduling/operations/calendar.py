@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import selectinload
 
+from app.dates import appointment_window
 from blueprints.auth.models import User
 from blueprints.scheduling.models import Appointment, AppointmentRequest
 from blueprints.scheduling.operations.requests import REQUEST_KINDS, expire_past_requests
@@ -40,8 +41,8 @@ class CalendarPage:
     day: date
     days: list[date]
     entries: dict[date, list[Entry]]
-    previous: date
-    next: date
+    previous: date | None  # None at the edge of the dates the calendar shows (`app.dates`)
+    next: date | None
     zone: str
 
 
@@ -127,12 +128,13 @@ def calendar_page(staff: User, view: str, day: date, clinician_id: int | None = 
         )
     for day_entries in entries.values():
         day_entries.sort(key=lambda e: (e.starts, e.kind))
+    first, last = appointment_window()
     return CalendarPage(
         view="day" if view == "day" else "week",
         day=day,
         days=days,
         entries=entries,
-        previous=day - step,
-        next=day + step,
+        previous=max(day - step, first) if day > first else None,
+        next=min(day + step, last) if day < last else None,
         zone=zone.key,
     )

@@ -10,11 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app.refusals import Conflict, NotFound
+from app.refusals import Conflict, NotFound, Problems
 from blueprints.auth.models import User
 from blueprints.people.models import Client, ClientClinician
 from blueprints.scheduling.models import Appointment, Service, ServiceClinician
-from blueprints.scheduling.operations.appointments import book, cancel, group_members, move
+from blueprints.scheduling.operations.appointments import (
+    book,
+    cancel,
+    group_members,
+    move,
+    starts_at_problem,
+)
 from blueprints.scheduling.operations.availability import available_slots
 from blueprints.scheduling.operations.common import audit
 from blueprints.scheduling.operations.requests import request_change, request_new
@@ -22,6 +28,7 @@ from tenants.database import db
 from tenants.features import PracticeSettings, is_enabled, practice_settings
 
 NOT_FREE = "That time is no longer available. Please pick another."
+PICK_A_TIME = "Please pick a time from the list."
 
 
 def booking_mode() -> str | None:
@@ -146,6 +153,7 @@ def client_book(actor: dict, client: Client, clinician: User, service: Service, 
     """Book a free slot, or request it when the practice approves bookings; returns what was done
     (the audit action)."""
     mode = _mode(booking_mode)
+    _check_start(starts_at)
     if starts_at not in available_slots(clinician.id, service):
         raise Conflict(NOT_FREE)
     if mode == "book":
@@ -164,6 +172,7 @@ def client_reschedule(actor: dict, client: Client, appointment: Appointment, sta
     refusal = client_reschedule_refusal(appointment)
     if refusal:
         raise Conflict(refusal)
+    _check_start(starts_at)
     if starts_at not in reschedule_slots(appointment):
         raise Conflict(NOT_FREE)
     if mode == "book":
@@ -190,6 +199,14 @@ def client_cancel(actor: dict, client: Client, appointment: Appointment) -> str:
         done = "requested to cancel appointment"
     _audit(actor, client, done, appointment.id)
     return done
+
+
+def _check_start(starts_at: datetime) -> None:
+    """A posted time far outside the dates anyone may book is unreadable input (400), not a slot
+    someone just took (409)."""
+    problem = starts_at_problem(starts_at)
+    if problem:
+        raise Problems({"starts_at": f"{problem} {PICK_A_TIME}"})
 
 
 def _mode(which) -> str:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from app.dates import appointment_date_problem
 from app.refusals import Problems
 from app.timefmt import local_time
 from blueprints.auth.models import User
@@ -145,8 +146,12 @@ def filter_problems(filters: RequestFilters) -> dict[str, str]:
         problems["status"] = "Choose a status from the list."
     if filters.kind != "all" and filters.kind not in REQUEST_KINDS:
         problems["kind"] = "Choose a type from the list."
+    for name in ("date_from", "date_to"):
+        day = getattr(filters, name)
+        if day is not None and appointment_date_problem(day):
+            problems[name] = appointment_date_problem(day)
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        problems["date_to"] = "The end of the range must not be before its start."
+        problems.setdefault("date_to", "The end of the range must not be before its start.")
     return problems
 
 

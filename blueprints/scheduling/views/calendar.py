@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.dates import appointment_date_problem, in_appointment_window
 from app.errors import refuse
 from app.nav import register_nav
 from app.web import carry_out, carry_out_form, form_status, staff_required
@@ -32,6 +33,8 @@ def calendar():
     day = date_arg("date")
     if request.args.get("date") and day is None:
         refuse(400, "Use a date like 2031-06-02.")
+    if day is not None and appointment_date_problem(day):
+        refuse(400, appointment_date_problem(day))
     clinician_id = int_arg("clinician")
     if clinician_id is not None and bookable_clinician(clinician_id) is None:
         abort(404)
@@ -61,7 +64,8 @@ def _booking_page(form):
 @staff_required()
 def new_appointment():
     if request.method == "GET":
-        prefill = {"on_date": date_arg("date") or practice_today()}
+        day = date_arg("date")
+        prefill = {"on_date": day if day is not None and in_appointment_window(day) else practice_today()}
         if int_arg("client") is not None:
             prefill["client_id"] = int_arg("client")
         prefill["clinician_id"] = int_arg("clinician") or current_user.id

@@ -30,7 +30,7 @@ from blueprints.scheduling.portal_forms import SlotForm
 from tenants.database import db
 from tenants.features import practice_settings, practice_zone
 
-PICK_A_TIME = "Please pick a time from the list."
+PICK_A_TIME = rules.PICK_A_TIME
 
 # What the client is told after each change (keyed by the operation's audit action).
 DONE = {
