@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.errors import refuse
 from app.extensions import limiter
 from app.nav import register_nav
-from app.web import carry_out, carry_out_form, form_status, safe_next, staff_required
+from app.web import carry_out, carry_out_form, form_status, safe_next, staff_required, token_page_limit
 from blueprints.auth import bp, logins, mfa, service, two_factor
 from blueprints.auth.forms import (
     DisableTotpForm,
@@ -142,6 +142,7 @@ def forgot_password():
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@token_page_limit("reset")
 @limiter.limit(RESET_LIMIT, methods=["POST"])
 def reset_password(token: str):
     if service.peek_token(token, service.PASSWORD_RESET) is None:
