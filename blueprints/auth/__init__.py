@@ -11,4 +11,4 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("auth", __name__))
 
-from blueprints.auth import routes, sessions  # noqa: E402,F401
+from blueprints.auth import routes, sessions, tasks  # noqa: E402,F401
