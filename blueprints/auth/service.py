@@ -232,7 +232,6 @@ def send_password_reset(request_id: str, email_sealed: str) -> bool:
         f"To choose a new password, open this link within the next hour:\n\n{link}\n\n"
         "If this was not you, ignore this email: your password stays as it is.\n",
     )
-    db.session.commit()
     return True
 
 
