@@ -13,10 +13,22 @@ from werkzeug.routing import IntegerConverter
 from wtforms import ValidationError
 
 from app.errors import render_error
+from app.extensions import limiter
 from app.refusals import Refusal
 from tenants.database import db
 
 BIGINT_MAX = 2**63 - 1
+
+# Pages that an emailed link opens (`/l/<token>`, `/reset-password/<token>`, `/activate/<token>`),
+# GET and POST together, per address and practice: plenty for a person following a link (and
+# mistyping a password on it a few times), far too few to probe for live tokens. Past it: 429.
+TOKEN_PAGE_LIMIT = "30 per minute;200 per hour"
+
+
+def token_page_limit(kind: str):
+    """Decorator: TOKEN_PAGE_LIMIT on a token page, one bucket per `kind` of link for all the routes
+    (and methods) that open it."""
+    return limiter.shared_limit(TOKEN_PAGE_LIMIT, scope=f"token-page:{kind}")
 
 
 class IdConverter(IntegerConverter):

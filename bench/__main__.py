@@ -1,4 +1,5 @@
-"""`python -m bench [provisioning] [overhead] [scale] [options]`: run the benchmarks (all by default).
+"""`python -m bench [provisioning] [overhead] [scale] [scheduling] [reset_timing] [options]`: run the
+benchmarks (all by default).
 
 Each benchmark prints its figures; none of them asserts anything about timings.
 """
@@ -10,13 +11,14 @@ import logging
 import sys
 import time
 
-from bench import overhead, provisioning, scale, scheduling
+from bench import overhead, provisioning, reset_timing, scale, scheduling
 
 BENCHMARKS = {
     "provisioning": provisioning,
     "overhead": overhead,
     "scale": scale,
     "scheduling": scheduling,
+    "reset_timing": reset_timing,
 }
 
 

@@ -39,6 +39,7 @@ from bench.common import (
     ENV_BASE_DOMAIN,
     ENV_DATA_DIR,
     ENV_DATABASE_URL,
+    ENV_MASTER_KEY,
     ENV_PRACTICE_CACHE_SECONDS,
     TENANT_PATH,
     bench_settings,
@@ -99,6 +100,7 @@ def build_app() -> Flask:
         os.environ[ENV_BASE_DOMAIN],
         Path(os.environ[ENV_DATA_DIR]),
         int(os.environ[ENV_PRACTICE_CACHE_SECONDS]),
+        os.environ.get(ENV_MASTER_KEY) or None,
     )
     app = create_app(settings)
     # Bench-only: Flask-Limiter reads RATELIMIT_ENABLED in init_app (already run by create_app)

@@ -45,6 +45,7 @@ ENV_DATABASE_URL = "PORTICO_BENCH_DATABASE_URL"
 ENV_BASE_DOMAIN = "PORTICO_BENCH_BASE_DOMAIN"
 ENV_DATA_DIR = "PORTICO_BENCH_DATA_DIR"
 ENV_PRACTICE_CACHE_SECONDS = "PORTICO_BENCH_PRACTICE_CACHE_SECONDS"
+ENV_MASTER_KEY = "PORTICO_BENCH_MASTER_KEY"
 
 TENANT_PATH = "/bench/tenant"
 BYPASS_PATH = "/bench/bypass"
@@ -54,15 +55,20 @@ BYPASS_PATH = "/bench/bypass"
 
 
 def bench_settings(
-    database_url: str, base_domain: str, data_dir: Path, practice_cache_seconds: int | None = None
+    database_url: str,
+    base_domain: str,
+    data_dir: Path,
+    practice_cache_seconds: int | None = None,
+    master_key: str | None = None,
 ) -> Settings:
-    """The settings every bench process uses: a fixed secret key, and the default practice cache
-    unless `practice_cache_seconds` is given."""
+    """The settings every bench process uses: a fixed secret key, the run's master key (for what is
+    sealed at rest), and the default practice cache unless `practice_cache_seconds` is given."""
     settings = Settings(
         database_url=database_url,
         secret_key=BENCH_SECRET_KEY,
         base_domain=base_domain,
         data_dir=Path(data_dir),
+        master_key=master_key,
     )
     if practice_cache_seconds is not None:
         settings.practice_cache_seconds = practice_cache_seconds
@@ -131,11 +137,14 @@ def _drop_database(admin: str, url: str, name: str) -> None:
 def bench_environment(
     base_domain: str, practice_cache_seconds: int | None = None
 ) -> Iterator[tuple[Settings, Path]]:
-    """A scratch database and a temporary directory (data dir, server logs); yields (settings, tmp)."""
+    """A scratch database and a temporary directory (data dir, server logs); yields (settings, tmp).
+    The run gets a master key of its own (its practices' keys die with the scratch database)."""
+    from tenants.encryption import new_master_key
+
     with tempfile.TemporaryDirectory(prefix="portico-bench-") as tmp, scratch_database() as url:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
-        yield bench_settings(url, base_domain, data_dir, practice_cache_seconds), Path(tmp)
+        yield bench_settings(url, base_domain, data_dir, practice_cache_seconds, new_master_key()), Path(tmp)
 
 
 @contextmanager
@@ -297,6 +306,7 @@ class GunicornServer:
         env[ENV_BASE_DOMAIN] = self.settings.base_domain
         env[ENV_DATA_DIR] = str(self.settings.data_dir)
         env[ENV_PRACTICE_CACHE_SECONDS] = str(self.settings.practice_cache_seconds)
+        env[ENV_MASTER_KEY] = self.settings.master_key or ""
         args = [
             sys.executable, "-m", "gunicorn",
             "--bind", f"127.0.0.1:{self.port}",

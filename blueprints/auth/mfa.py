@@ -115,7 +115,7 @@ def check_totp(user: User, secret: str | None, raw_code: str) -> str | None:
 def check_second_factor(user: User, raw_code: str) -> str | None:
     """TOTP_OK, RECOVERY_OK, REPLAYED, or None: a six-digit code, else one of the recovery codes."""
     if two_factor.is_totp_shaped(two_factor.normalize_code(raw_code)):
-        return check_totp(user, user.totp_secret, raw_code)
+        return check_totp(user, two_factor.totp_secret(user), raw_code)
     return RECOVERY_OK if two_factor.use_recovery_code(user, raw_code) else None
 
 
@@ -131,7 +131,7 @@ def must_set_up_two_factor(user) -> bool:
 
 def confirm_setup(user: User, raw_code: str) -> list[str]:
     """Turn two-factor on once the app's first code is right; returns the new recovery codes."""
-    found = check_totp(user, user.totp_secret, raw_code)
+    found = check_totp(user, two_factor.totp_secret(user), raw_code)
     if found != TOTP_OK:
         raise AccountError(problems={"code": code_message(found)})
     return two_factor.enable_totp(user)
@@ -139,7 +139,7 @@ def confirm_setup(user: User, raw_code: str) -> list[str]:
 
 def turn_off(user: User, raw_code: str | None, password: str | None) -> None:
     """Turn two-factor off, on a current code from the app or the account's password."""
-    code_ok = bool(raw_code) and check_totp(user, user.totp_secret, raw_code) == TOTP_OK
+    code_ok = bool(raw_code) and check_totp(user, two_factor.totp_secret(user), raw_code) == TOTP_OK
     if not code_ok and not service.password_matches(user, password):
         raise AccountError(problems={"code": "Enter a current code from your app, or your password."})
     two_factor.disable_totp(user)

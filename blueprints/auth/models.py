@@ -12,6 +12,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     String,
     func,
     text,
@@ -44,6 +45,9 @@ class User(UserMixin, TenantModel):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when the person chose their password (an invited account has none until then).
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The TOTP secret (pending or on), sealed (`auth.two_factor.totp_secret` opens it). `totp_secret`
+    # is where it was kept in plain text before t0010: sealed and emptied on first use, never written.
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

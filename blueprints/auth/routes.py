@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.errors import refuse
 from app.extensions import limiter
 from app.nav import register_nav
-from app.web import carry_out, carry_out_form, form_status, safe_next, staff_required
+from app.web import carry_out, carry_out_form, form_status, safe_next, staff_required, token_page_limit
 from blueprints.auth import bp, logins, mfa, service, two_factor
 from blueprints.auth.forms import (
     DisableTotpForm,
@@ -142,6 +142,7 @@ def forgot_password():
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@token_page_limit("reset")
 @limiter.limit(RESET_LIMIT, methods=["POST"])
 def reset_password(token: str):
     if service.peek_token(token, service.PASSWORD_RESET) is None:
@@ -163,8 +164,8 @@ def reset_password(token: str):
 def _security_page(enable_form=None, disable_form=None, recovery_codes=None):
     user = current_user
     enabled = two_factor.has_totp(user)
-    pending = user.totp_secret if not enabled else None
-    uri = two_factor.totp_uri(user, current_practice().name) if pending else None
+    pending = two_factor.totp_secret(user) if not enabled else None
+    uri = two_factor.totp_uri(user, pending, current_practice().name) if pending else None
     forms = [form for form in (enable_form, disable_form) if form is not None]
     return render_template(
         "auth/security.html",
@@ -207,7 +208,7 @@ def totp_start():
 @staff_required()
 def totp_enable():
     form = EnableTotpForm()
-    if two_factor.has_totp(current_user) or not current_user.totp_secret:
+    if two_factor.has_totp(current_user) or not two_factor.has_secret(current_user):
         flash(two_factor.START_AGAIN, "warning")
         return redirect(_back_to_security())
     return carry_out_form(

@@ -7,6 +7,7 @@ them leaves the same trace.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 
+from app import jobs
 from app.refusals import Refusal
 from app.tokens import new_token, token_hash
 from blueprints.audit.service import record
@@ -24,6 +26,12 @@ from blueprints.notifications.service import queue_email
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
+from tenants.encryption import seal_text, unseal_text
+
+PASSWORD_RESET_TASK = "auth.send_password_reset"
+# Where the address a reset was asked for is sealed in that job's arguments (the job tables live
+# outside the practice schemas: they hold no practice data in plain text).
+_RESET_ADDRESS_PLACE = {"table": "procrastinate_jobs", "column": "password_reset_email"}
 
 HANDOFF = "handoff"
 PASSWORD_RESET = "reset"
@@ -198,10 +206,21 @@ def consume_token(raw_token: str, purpose: str) -> User | None:
 
 
 def request_password_reset(email: str) -> None:
-    """Email a reset link if an active account has this address; do nothing visible otherwise."""
+    """Someone asked for a reset link for `email`. The answer must not tell whether an account uses
+    that address, in its words or in its timing, so this does the same work for any address: it
+    queues one job (`send_password_reset`) carrying the address sealed, and that job decides."""
+    request_id = secrets.token_hex(16)
+    sealed = seal_text((email or "").strip().lower(), row_id=request_id, **_RESET_ADDRESS_PLACE)
+    jobs.defer(PASSWORD_RESET_TASK, request_id=request_id, email_sealed=base64.b64encode(sealed).decode())
+
+
+def send_password_reset(request_id: str, email_sealed: str) -> bool:
+    """The job behind `request_password_reset`: email a reset link if an active account here has
+    the address; nothing is sent (and nothing changes) otherwise. Returns whether a link was sent."""
+    email = unseal_text(base64.b64decode(email_sealed), row_id=request_id, **_RESET_ADDRESS_PLACE)
     user = find_user_by_email(email)
     if user is None or not user.is_active:
-        return
+        return False
     raw = issue_token(user, PASSWORD_RESET)
     practice = current_practice()
     link = practice_url(practice.slug, f"/reset-password/{raw}")
@@ -213,6 +232,7 @@ def request_password_reset(email: str) -> None:
         f"To choose a new password, open this link within the next hour:\n\n{link}\n\n"
         "If this was not you, ignore this email: your password stays as it is.\n",
     )
+    return True
 
 
 def consume_with_new_password(raw_token: str, purpose: str, password: str, expired: str) -> User:

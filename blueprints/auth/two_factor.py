@@ -2,6 +2,11 @@
 
 Turning it on or off and replacing the recovery codes write their own audit lines. Which code was
 already used, and how many were wrong, is remembered by the web side (`auth.mfa`).
+
+TOTP secrets are sealed at rest (`tenants.encryption`, users.totp_secret_sealed, bound to the user's
+row). A secret kept in plain text before that (users.totp_secret, see migration t0010) is sealed, and
+its plain copy emptied, the first time `totp_secret` reads it; `seal_plain_secrets` does the rest of a
+practice at once.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from blueprints.audit.service import record
 from blueprints.auth.models import RecoveryCode, User
 from blueprints.auth.service import AccountError
 from tenants.database import db
+from tenants.encryption import register_sealed_column, seal_text, unseal_text
 
 TOTP_PERIOD = 30  # seconds per time step (what authenticator apps use)
 TOTP_DIGITS = 6
@@ -28,6 +34,9 @@ TOTP_WINDOW = 1  # steps either side of now that still count (clock drift, slow 
 RECOVERY_CODE_COUNT = 10
 START_AGAIN = "Start the set-up again: no authenticator is waiting to be confirmed."
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+_SEALED_SECRET = {"table": User.__tablename__, "column": "totp_secret_sealed"}
+
+register_sealed_column(User.__tablename__, "totp_secret_sealed")
 
 
 def totp_now() -> float:
@@ -37,7 +46,42 @@ def totp_now() -> float:
 
 def has_totp(user: User) -> bool:
     """Whether logging in as `user` needs a second factor (staff only; clients never do)."""
-    return user.is_staff and user.totp_enabled_at is not None and bool(user.totp_secret)
+    return user.is_staff and user.totp_enabled_at is not None and has_secret(user)
+
+
+def has_secret(user: User) -> bool:
+    """Whether `user` has a TOTP secret, pending or on (without opening it)."""
+    return user.totp_secret_sealed is not None or bool(user.totp_secret)
+
+
+def totp_secret(user: User) -> str | None:
+    """`user`'s TOTP secret (pending or on), or None.
+
+    A secret still in plain text (kept before secrets were sealed) is sealed now and the plain copy
+    emptied; the caller's transaction keeps that when it commits. A plain secret wins over a sealed
+    one: only code from before the sealing writes the plain column, so there it is the newer.
+    """
+    if user.totp_secret:
+        _keep_secret(user, user.totp_secret)
+    if user.totp_secret_sealed is None:
+        return None
+    return unseal_text(user.totp_secret_sealed, row_id=user.id, **_SEALED_SECRET)
+
+
+def _keep_secret(user: User, secret: str | None) -> None:
+    """Store `secret` sealed (None: no secret); the plain column is always left empty."""
+    user.totp_secret_sealed = seal_text(secret, row_id=user.id, **_SEALED_SECRET) if secret else None
+    user.totp_secret = None
+
+
+def seal_plain_secrets() -> int:
+    """Seal every TOTP secret of the bound practice still kept in plain text; returns how many.
+    (What reading them does one at a time; to be run before the plain column is dropped.)"""
+    users = db.session.scalars(select(User).where(User.totp_secret.is_not(None)).with_for_update()).all()
+    for user in users:
+        _keep_secret(user, user.totp_secret)
+    db.session.flush()
+    return len(users)
 
 
 def normalize_code(raw: str | None) -> str:
@@ -71,14 +115,15 @@ def begin_totp_setup(user: User) -> str:
         raise AccountError("Two-factor authentication is for staff accounts.")
     if has_totp(user):
         raise AccountError("Two-factor authentication is already on for your account.")
-    user.totp_secret = pyotp.random_base32()  # 160 random bits
+    secret = pyotp.random_base32()  # 160 random bits
+    _keep_secret(user, secret)
     user.totp_enabled_at = None
-    return user.totp_secret
+    return secret
 
 
-def totp_uri(user: User, issuer: str) -> str:
+def totp_uri(user: User, secret: str, issuer: str) -> str:
     """The otpauth:// address an authenticator app reads (from the QR code or typed in)."""
-    return pyotp.TOTP(user.totp_secret, digits=TOTP_DIGITS, interval=TOTP_PERIOD).provisioning_uri(
+    return pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_PERIOD).provisioning_uri(
         name=user.email, issuer_name=issuer
     )
 
@@ -92,7 +137,7 @@ def qr_code_data_uri(text: str) -> str:
 
 def enable_totp(user: User) -> list[str]:
     """Turn the pending secret on (the caller checked its first code); returns new recovery codes."""
-    if not user.totp_secret or has_totp(user):
+    if not has_secret(user) or has_totp(user):
         raise AccountError(START_AGAIN)
     user.totp_enabled_at = func.now()
     codes = _new_recovery_codes(user)
@@ -102,7 +147,7 @@ def enable_totp(user: User) -> list[str]:
 
 def disable_totp(user: User) -> None:
     """Two-factor off (the caller checked a current code or the password); the recovery codes go too."""
-    user.totp_secret = None
+    _keep_secret(user, None)
     user.totp_enabled_at = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     record("two-factor turned off", **user.audit_actor)

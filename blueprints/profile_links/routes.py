@@ -2,14 +2,15 @@
 panel's send/revoke actions, and the step-up page (`/verify`) of a profile-link session.
 
 Token pages never leak the token: they send `Referrer-Policy: no-referrer`, and the POST that uses a
-link redirects to the portal, so the token leaves the address bar.
+link redirects to the portal, so the token leaves the address bar. `/l/<token>` (GET and POST
+together) is throttled per address and practice (`app.web.token_page_limit`).
 """
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import limiter
-from app.web import carry_out, form_status, safe_next, staff_required
+from app.web import carry_out, form_status, safe_next, staff_required, token_page_limit
 from blueprints.people.operations.access import client_for_staff
 from blueprints.portal.viewer import current_viewer
 from blueprints.profile_links import bp, service, sessions, step_up
@@ -39,6 +40,7 @@ def _unavailable(form: NewLinkForm | None = None):
 
 @bp.get("/l/<token>")
 @feature_required("profile_links")
+@token_page_limit("profile-link")
 def open_link(token: str):
     """The confirmation page. It consumes nothing: mail scanners open links."""
     if service.find_live_link(token) is None:
@@ -48,6 +50,7 @@ def open_link(token: str):
 
 @bp.post("/l/<token>")
 @feature_required("profile_links")
+@token_page_limit("profile-link")
 def use_link(token: str):
     if not ContinueForm().validate_on_submit():
         abort(400)

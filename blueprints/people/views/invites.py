@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.errors import refuse
 from app.extensions import limiter
 from app.roles import MANAGES_PRACTICE
-from app.web import carry_out_form, form_status, staff_required
+from app.web import carry_out_form, form_status, staff_required, token_page_limit
 from blueprints.auth.sessions import start_session
 from blueprints.people import bp
 from blueprints.people.forms import ActivateForm, InviteStaffForm, role_choices
@@ -25,6 +25,7 @@ LINK_GONE = "This activation link has expired or was already used. Please ask th
 
 
 @bp.route("/activate/<token>", methods=["GET", "POST"])
+@token_page_limit("activate")
 @limiter.limit(ACTIVATE_LIMIT, methods=["POST"])
 def activate(token: str):
     user = operations.activation_user(token)
