@@ -12,7 +12,7 @@ or the staff whose secret was still plain would lose their second factor; that m
 to run while `SELECT 1 FROM users WHERE totp_secret IS NOT NULL` finds a row.
 
 Revision ID: t0010
-Revises: t0008 (on the `tokens` branch; re-chained after t0009 at merge)
+Revises: t0009
 Create Date: 2026-11-23
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0010"
-down_revision = "t0008"
+down_revision = "t0009"
 branch_labels = None
 depends_on = None
 
