@@ -133,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints import (
         audit,
         auth,
+        branding,
         home,
         messaging,
         notifications,
@@ -156,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
         profile_links,
         messaging,
         settings_bp,
+        branding,
         audit,
         scheduling,
     ):
