@@ -1,4 +1,5 @@
-"""The practice's identity (logo and accent colour, one row).
+"""The practice's identity (logo and accent colour, one row) and how far each login has read a
+client record's messages (the portal home's unread count).
 
 Revision ID: t0011
 Revises: t0008 (on the ui-home branch; re-chained after the revisions merged before it)
@@ -31,7 +32,22 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_practice_identity")),
     )
+    op.create_table(
+        "message_reads",
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("client_id", sa.BigInteger(), nullable=False),
+        sa.Column("last_read_message_id", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["clients.id"], name=op.f("fk_message_reads_client_id_clients"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_message_reads_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", "client_id", name=op.f("pk_message_reads")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("message_reads")
     op.drop_table("practice_identity")
