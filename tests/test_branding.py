@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import re
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -26,6 +28,21 @@ def image_bytes(kind: str = "PNG", size=(600, 300), colour=(31, 95, 139, 255), *
     out = io.BytesIO()
     image.save(out, kind, **save)
     return out.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims `width` x `height` pixels (and holds almost none): a decompression bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def jpeg_with_exif() -> bytes:
@@ -199,6 +216,20 @@ GIFAR = b"GIF89a/*\x00\x00\x00\x00*/=alert(document.domain)//;"
             "image/png",
             "The image is 2100 × 2000 pixels (4.2 megapixels); the most we accept is 4 megapixels.",
             id="over-the-pixel-cap",
+        ),
+        pytest.param(
+            png_header_only(20_000, 20_000),
+            "bomb.png",
+            "image/png",
+            "The image has far too many pixels; the most we accept is 4 megapixels.",
+            id="decompression-bomb",
+        ),
+        pytest.param(
+            png_header_only(3000, 3000),
+            "claims-9-megapixels.png",
+            "image/png",
+            "The image is 3000 × 3000 pixels (9.0 megapixels)",
+            id="header-over-the-pixel-cap",
         ),
         pytest.param(
             image_bytes("PNG", (64, 64)) + b"\x00" * (1024 * 1024),

@@ -9,7 +9,7 @@ from wtforms.validators import Length
 
 class LogoForm(FlaskForm):
     logo = FileField(
-        "Logo",
+        "Image file",
         validators=[FileRequired("Choose an image file to upload.")],
         description="A PNG or JPEG image of at most 1 MB. It is shown at most 128 pixels high.",
     )
@@ -17,7 +17,7 @@ class LogoForm(FlaskForm):
 
 class AccentForm(FlaskForm):
     accent = StringField(
-        "Accent colour",
+        "Colour code",
         validators=[Length(max=20, message="Enter the colour as # and six hex digits, like #1f5f8b.")],
         description="# and six hex digits, like #1f5f8b. Buttons and links use it.",
     )

@@ -21,6 +21,9 @@ NOT_AN_IMAGE = "The logo must be a PNG or JPEG image."
 UNREADABLE = "That file could not be read as a PNG or JPEG image. Please export it again and retry."
 TOO_BIG = "The logo file is larger than 1 MB. Please upload a smaller image."
 EMPTY = "Choose an image file to upload."
+TOO_MANY_PIXELS = (
+    f"The image has far too many pixels; the most we accept is {MAX_PIXELS // 1_000_000} megapixels."
+)
 
 
 def _refuse(message: str) -> Problems:
@@ -51,7 +54,9 @@ def clean_logo(data: bytes) -> tuple[bytes, str]:
             raise
         except UnidentifiedImageError:
             raise _refuse(NOT_AN_IMAGE) from None
-        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError, Warning):
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _refuse(TOO_MANY_PIXELS) from None
+        except (OSError, ValueError, SyntaxError, EOFError, Warning):
             raise _refuse(UNREADABLE) from None
 
 
