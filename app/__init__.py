@@ -135,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints import (
         audit,
         auth,
+        branding,
         home,
         messaging,
         notifications,
@@ -158,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
         profile_links,
         messaging,
         settings_bp,
+        branding,
         audit,
         scheduling,
     ):

@@ -27,3 +27,17 @@ class Message(TenantModel):
     author_name: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MessageRead(TenantModel):
+    """How far a login has read a client record's messages: the newest message id it has seen
+    (the portal home counts the practice's messages after it as unread)."""
+
+    __tablename__ = "message_reads"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("tenant.users.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_read_message_id: Mapped[int] = mapped_column(default=0, server_default="0")
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -10,6 +10,7 @@ from app.nav import register_nav
 from app.web import carry_out, carry_out_form, form_status, staff_required
 from blueprints.messaging import bp, service
 from blueprints.messaging.forms import MessageForm, StaffReplyForm
+from blueprints.messaging.home import mark_read
 from blueprints.people.operations.access import client_for_staff
 from blueprints.portal.viewer import current_viewer, portal_page
 from tenants.context import bound_practice
@@ -56,6 +57,8 @@ def portal_messages():
             form=form,
         ), form_status(form)
 
+    if request.method == "GET":  # what is on the page is read now (the home's unread count)
+        return carry_out(lambda: mark_read(viewer), then=lambda _: page())
     return carry_out_form(
         form,
         lambda: service.send_from_portal(viewer, form.body.data),

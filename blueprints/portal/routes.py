@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from app.nav import register_nav
 from blueprints.portal import bp
 from blueprints.portal.forms import OpenRecordForm
+from blueprints.portal.home import open_record_sections, record_summaries, todos
 from blueprints.portal.service import accessible_records
 from blueprints.portal.viewer import current_viewer, portal_page
 from tenants.features import is_enabled
@@ -39,13 +40,24 @@ register_nav(
 @bp.get("/portal")
 @portal_page()
 def home():
+    """What's next on the open record (each feature's section), things to do, and a card for each
+    other record this login may open, with its own summary and a button to switch to it."""
     viewer = current_viewer()
     others = []
     if viewer.user_id is not None and viewer.kind != "preview":
         others = [
-            client for _, client, _ in accessible_records(current_user) if client.id != viewer.client.id
+            (access, client, record_summaries(viewer, client, permissions))
+            for access, client, permissions in accessible_records(current_user)
+            if client.id != viewer.client.id
         ]
-    return render_template("portal/home.html", viewer=viewer, others=others, form=OpenRecordForm())
+    return render_template(
+        "portal/home.html",
+        viewer=viewer,
+        sections=open_record_sections(viewer),
+        todos=todos(viewer),
+        others=others,
+        form=OpenRecordForm(),
+    )
 
 
 @bp.get("/portal/choose")

@@ -14,6 +14,7 @@ from blueprints.scheduling.views import (  # noqa: E402,F401
     availability,
     calendar,
     feeds,
+    home,
     portal,
     requests,
     services,
