@@ -2,7 +2,7 @@
 client record's messages (the portal home's unread count).
 
 Revision ID: t0011
-Revises: t0008 (on the ui-home branch; re-chained after the revisions merged before it)
+Revises: t0010
 Create Date: 2026-12-01
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0011"
-down_revision = "t0008"
+down_revision = "t0010"
 branch_labels = None
 depends_on = None
 
