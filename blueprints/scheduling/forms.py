@@ -42,7 +42,7 @@ class ServiceForm(FlaskForm):
         "Length (minutes)", validators=[InputRequired("Enter the length in minutes.")]
     )
     service_code = StringField("Service code", validators=[Optional(), Length(max=20)])
-    price = StringField("Price", validators=[Optional(), Length(max=20)], description="For example 120.00")
+    price = StringField("Price", validators=[Optional(), Length(max=20)])  # label and help: the currency
     bookable_online = BooleanField("Clients may book it online")
     is_active = BooleanField("Active (offered)", default=True)
     clinician_ids = SelectMultipleField("Offered by", coerce=int, validate_choice=False)

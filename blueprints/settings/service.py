@@ -12,6 +12,7 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import select
 
+from app.money import is_currency
 from app.refusals import NotAllowed, NotFound, Problems
 from app.roles import MANAGES_PRACTICE, OWNER_ONLY
 from blueprints.audit.service import record
@@ -51,7 +52,7 @@ NUMBERS = {
     "age_of_majority": (16, 21),
     "teen_age": (10, 17),
 }
-TEXTS = ("time_zone", "contact_email", "cancellation_policy")
+TEXTS = ("time_zone", "currency", "contact_email", "cancellation_policy")
 MAX_NAME_LENGTH = 200
 TEST_CLIENT_NAME = ("Test", "Client")
 
@@ -86,6 +87,8 @@ def settings_problems(values: dict) -> dict[str, str]:
     problem = time_zone_problem(values.get("time_zone"))
     if problem:
         problems["time_zone"] = problem
+    if not is_currency(values.get("currency")):
+        problems["currency"] = "Choose a currency from the list."
     for field, (low, high) in NUMBERS.items():
         number = values.get(field)
         if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
