@@ -12,6 +12,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select, update
 
+from blueprints.audit.models import AuditEvent
 from blueprints.auth.models import User
 from blueprints.auth.service import find_user_by_email
 from blueprints.notifications.models import OutboxEmail
@@ -317,6 +318,62 @@ def test_weekly_hours_and_exceptions_change_the_slots(clinic, visit, in_practice
         form_page=False,
     )
     assert refused.status_code == 403
+
+
+def weekly(in_practice, practice, clinician_id=None) -> dict[int, list[tuple[time, time]]]:
+    with in_practice(practice):
+        hours = availability.weekly_hours(clinician_id)
+        return {day: [(r.start_time, r.end_time) for r in ranges] for day, ranges in hours.items() if ranges}
+
+
+def test_weekly_hours_for_several_days_in_one_submit(make_practice, make_staff, visit, in_practice):
+    practice = make_practice()
+    owner = logged_in(visit, practice, practice.owner_email)
+    page = text(owner.get("/availability"))
+    for day, name in enumerate(availability.WEEKDAYS):
+        assert f'<label class="form-check-label" for="weekday-{day}">{name}<' in page
+    # The weekly-hours times and the date-exception times no longer share ids.
+    assert page.count('id="start"') == 1 and page.count('id="end"') == 1
+    assert 'for="hours-start"' in page and 'id="hours-end"' in page
+
+    monday_to_friday = {"weekday": ["0", "1", "2", "3", "4"], "start": "09:00", "end": "17:00"}
+    assert owner.post("/availability/hours", monday_to_friday).status_code == 302
+    assert weekly(in_practice, practice) == {day: [(time(9), time(17))] for day in range(5)}
+    with in_practice(practice):
+        [event] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "changed availability")
+        ).all()
+        assert "Monday, Tuesday, Wednesday, Thursday, Friday 09:00-17:00" in event.detail
+
+    # An overlap on any of the days refuses the whole submit, and says on which day.
+    clash = owner.post("/availability/hours", {"weekday": ["5", "6", "2"], "start": "16:00", "end": "18:00"})
+    assert clash.status_code == 400
+    assert "That overlaps 09:00–17:00 on Wednesday." in text(clash) and "nothing was added" in text(clash)
+    assert 'id="weekday-5" checked' in text(clash)  # the form comes back as it was sent
+    assert weekly(in_practice, practice) == {day: [(time(9), time(17))] for day in range(5)}
+    weekend = {"weekday": ["5", "6"], "start": "10:00", "end": "12:00"}
+    assert owner.post("/availability/hours", weekend).status_code == 302
+    assert set(weekly(in_practice, practice)) == set(range(7))
+
+    no_day = owner.post("/availability/hours", {"start": "10:00", "end": "12:00"})
+    assert no_day.status_code == 400 and "Choose at least one day." in text(no_day)
+    bad_day = owner.post("/availability/hours", {"weekday": ["1", "7"], "start": "18:00", "end": "19:00"})
+    assert bad_day.status_code == 400 and "Choose at least one day of the week." in text(bad_day)
+    not_a_day = owner.post("/availability/hours", {"weekday": ["x"], "start": "18:00", "end": "19:00"})
+    assert not_a_day.status_code == 400
+    assert weekly(in_practice, practice)[1] == [(time(9), time(17))]
+
+    # A clinician's own hours, the same way.
+    clinician = make_staff(practice, "clinician")
+    with in_practice(practice):
+        clinician_id = find_user_by_email(clinician).id
+    own = logged_in(visit, practice, clinician)
+    added = own.post(
+        f"/availability/clinicians/{clinician_id}/hours",
+        {"weekday": ["0", "2"], "start": "08:00", "end": "12:00"},
+    )
+    assert added.status_code == 302
+    assert weekly(in_practice, practice, clinician_id) == {day: [(time(8), time(12))] for day in (0, 2)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -60,11 +60,22 @@ class ServiceForm(FlaskForm):
 
 
 class WeeklyRangeForm(FlaskForm):
-    weekday = SelectField(
-        "Day", choices=choices(enumerate(WEEKDAYS)), coerce=int, validators=[InputRequired("Choose a day.")]
+    """One range of hours for one or several days (a checkbox per day). The time fields have ids of
+    their own: the date-exception form on the same page has `start` and `end` fields too."""
+
+    weekday = SelectMultipleField(
+        "Days",
+        choices=choices(enumerate(WEEKDAYS)),
+        coerce=int,
+        validate_choice=False,  # the rule says which days exist, with its own message
+        validators=[InputRequired("Choose at least one day.")],
     )
-    start = TimeField("From", format=TIME_FORMATS, validators=[InputRequired("Enter the start time.")])
-    end = TimeField("Until", format=TIME_FORMATS, validators=[InputRequired("Enter the end time.")])
+    start = TimeField(
+        "From", id="hours-start", format=TIME_FORMATS, validators=[InputRequired("Enter the start time.")]
+    )
+    end = TimeField(
+        "Until", id="hours-end", format=TIME_FORMATS, validators=[InputRequired("Enter the end time.")]
+    )
 
 
 class ExceptionForm(FlaskForm):
