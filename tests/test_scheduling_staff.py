@@ -200,6 +200,89 @@ def test_owner_lists_creates_and_edits_services(clinic, visit, in_practice):
     assert owner.get("/services/999999").status_code == 404
 
 
+def checked_clinicians(page: str) -> set[int]:
+    box = r'name="clinician_ids" value="(\d+)" id="clinician-\d+" checked'
+    return {int(value) for value in re.findall(box, page)}
+
+
+def test_a_new_service_is_offered_by_every_clinician_unless_unticked(clinic, visit, in_practice, make_staff):
+    practice, ids = clinic
+    intern = make_staff(practice, "intern", name="Ines Intern")
+    make_staff(practice, "scheduler")  # does not offer services: no box
+    owner = logged_in(visit, practice, practice.owner_email)
+    with in_practice(practice):
+        everyone = {find_user_by_email(email).id for email in (practice.owner_email, intern)}
+    everyone |= {ids["alma"], ids["ben"]}
+    form = text(owner.get("/services/new"))
+    assert checked_clinicians(form) == everyone
+    assert len(re.findall(r'name="clinician_ids"', form)) == len(everyone)
+
+    # Unticking works (nobody ticked is nobody), and editing shows who offers it, not everyone.
+    added = owner.post("/services/new", {"name": "Group", "duration_minutes": "90", "is_active": "y"})
+    assert added.status_code == 302
+    with in_practice(practice):
+        group = db.session.scalars(select(Service).where(Service.name == "Group")).one()
+        assert group.clinicians == []
+        group_id = group.id
+    assert checked_clinicians(text(owner.get(f"/services/{group_id}"))) == set()
+    assert checked_clinicians(text(owner.get(f"/services/{ids['therapy']}"))) == {ids["alma"], ids["ben"]}
+    # A refused form comes back with the boxes as they were sent.
+    unnamed = {"name": "", "duration_minutes": "90", "clinician_ids": [ids["ben"]]}
+    refused = owner.post("/services/new", unnamed)
+    assert refused.status_code == 400 and checked_clinicians(text(refused)) == {ids["ben"]}
+
+
+def selected(page: str, select_id: str) -> str | None:
+    start = page.index(f'id="{select_id}"')
+    chunk = page[start : page.index("</select>", start)]
+    found = re.search(r'<option selected value="([^"]*)"', chunk)
+    return found.group(1) if found else None
+
+
+def test_new_appointment_preselects_a_clinician_who_offers_the_service(clinic, visit, in_practice):
+    practice, ids = clinic
+    with in_practice(practice):
+        bens_only = Service(name="Couples", duration_minutes=60, bookable_online=False)
+        db.session.add(bens_only)
+        db.session.flush()
+        db.session.add(ServiceClinician(service_id=bens_only.id, user_id=ids["ben"]))
+        db.session.commit()
+        couples = bens_only.id
+    alma = logged_in(visit, practice, practice.people["alma"])
+    # No service asked for: Alma and a service she offers.
+    page = text(alma.get("/calendar/new"))
+    assert selected(page, "clinician_id") == str(ids["alma"])
+    assert selected(page, "service_id") in (str(ids["therapy"]), str(ids["longer"]))
+    # A service only Ben offers: Ben, not Alma herself.
+    page = text(alma.get(f"/calendar/new?service={couples}"))
+    assert (selected(page, "service_id"), selected(page, "clinician_id")) == (str(couples), str(ids["ben"]))
+    # A service both offer: the clinician asked for stays.
+    page = text(alma.get(f"/calendar/new?service={ids['therapy']}&clinician={ids['ben']}"))
+    assert selected(page, "clinician_id") == str(ids["ben"])
+    # The owner offers nothing here: someone who offers the service is chosen, not the owner.
+    owner = logged_in(visit, practice, practice.owner_email)
+    page = text(owner.get(f"/calendar/new?service={couples}"))
+    assert selected(page, "clinician_id") == str(ids["ben"])
+    # The page's script gets who offers what.
+    assert f'"{couples}": [{ids["ben"]}]' in page and "js/appointment-form.js" in page
+
+    # Shown again after a refusal: Alma does not offer Couples, so Ben is preselected.
+    refused = alma.post(
+        "/calendar/new",
+        appointment_form(ids, service_id=str(couples), clinician_id=str(ids["alma"])),
+        form_page="/calendar/new",
+    )
+    assert refused.status_code == 400 and "Alma Clinician does not offer Couples." in text(refused)
+    assert selected(text(refused), "clinician_id") == str(ids["ben"])
+    incomplete = alma.post(
+        "/calendar/new",
+        appointment_form(ids, service_id=str(couples), clinician_id=str(ids["alma"]), at_time=""),
+        form_page="/calendar/new",
+    )
+    assert incomplete.status_code == 400 and selected(text(incomplete), "clinician_id") == str(ids["ben"])
+    assert count(in_practice, practice, Appointment) == 0
+
+
 def test_clinicians_and_interns_may_not_edit_services(clinic, visit, make_staff):
     practice, ids = clinic
     alma = logged_in(visit, practice, practice.people["alma"])

@@ -37,6 +37,18 @@ def bookable_clinician(user_id: int | None) -> User | None:
     return user
 
 
+def clinician_for(service: Service, preferred=()) -> User | None:
+    """Who to preselect for `service`: the first of the `preferred` user ids who offers it, else the
+    first (by name) active clinician who does, else None."""
+    eligible = {user.id: user for user in offering_staff()}
+    offering = [user for user in service.clinicians if user.id in eligible]
+    for user_id in preferred:
+        for user in offering:
+            if user.id == user_id:
+                return user
+    return offering[0] if offering else None
+
+
 def list_services(active_only: bool = False) -> list[Service]:
     query = select(Service).options(selectinload(Service.clinicians)).order_by(func.lower(Service.name))
     if active_only:

@@ -62,7 +62,9 @@ def _saved(saved: Service):
 @bp.route("/services/new", methods=["GET", "POST"])
 @staff_required(*MANAGES_PRACTICE)
 def new_service():
-    return _service_page(ServiceForm(), None)
+    # A new service is offered by every clinician unless someone is unticked.
+    everyone = {"clinician_ids": [user.id for user in catalog.offering_staff()]}
+    return _service_page(ServiceForm(data=None if request.method == "POST" else everyone), None)
 
 
 @bp.route("/services/<int:service_id>", methods=["GET", "POST"])
