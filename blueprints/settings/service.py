@@ -17,9 +17,11 @@ from app.refusals import NotAllowed, NotFound, Problems
 from app.roles import MANAGES_PRACTICE, OWNER_ONLY
 from blueprints.audit.service import record
 from blueprints.auth.models import User
-from blueprints.people.models import Client
-from blueprints.people.operations.access import create_client
+from blueprints.people.models import Client, ClientClinician
+from blueprints.people.operations.access import assign_clinician, create_client
 from blueprints.portal.viewer import PREVIEW_ROLES, begin_preview  # PREVIEW_ROLES: the portal's rule
+from blueprints.scheduling.models import Service, ServiceClinician
+from blueprints.scheduling.operations.catalog import offering_staff
 from tenants.database import db
 from tenants.features import PracticeSettings
 from tenants.registry import set_practice_name
@@ -151,15 +153,49 @@ def _may_preview(actor: User) -> None:
         raise NotAllowed("Only the owner, an admin or a scheduler can preview the portal.")
 
 
+def preview_clinician(actor: User) -> User | None:
+    """Who a test client sees as their clinician, so that booking can be previewed: `actor` when they
+    offer an active service, else the first clinician who does (clinicians before other roles),
+    else, with no service offered yet, `actor` or the first who could offer services."""
+    staff = offering_staff()
+    offering_ids = set(
+        db.session.scalars(
+            select(ServiceClinician.user_id)
+            .join(Service, Service.id == ServiceClinician.service_id)
+            .where(Service.is_active.is_(True))
+        )
+    )
+    offering = sorted((u for u in staff if u.id in offering_ids), key=lambda u: u.role != "clinician")
+    for group in (offering, staff):
+        if actor in group:
+            return actor
+        if group:
+            return group[0]
+    return None
+
+
+def _give_a_clinician(actor: User, client: Client) -> User | None:
+    """Assign the test client a clinician (see `preview_clinician`) unless it has one; returns who."""
+    if db.session.scalars(select(ClientClinician).where(ClientClinician.client_id == client.id)).first():
+        return None
+    clinician = preview_clinician(actor)
+    if clinician is not None:
+        assign_clinician(client, clinician)
+    return clinician
+
+
 def ensure_test_client(actor: User) -> Client:
-    """The first test client, created (and recorded) when there is none."""
+    """The first test client, created (and recorded) when there is none, with a clinician."""
     _may_preview(actor)
     existing = list_test_clients()
     if existing:
+        _give_a_clinician(actor, existing[0])
         return existing[0]
     first, last = TEST_CLIENT_NAME
     client = create_client(first, last, is_test=True)
-    record("test client created", client_id=client.id, **actor.audit_actor)
+    clinician = _give_a_clinician(actor, client)
+    detail = f"clinician: {clinician.name}" if clinician else None
+    record("test client created", client_id=client.id, detail=detail, **actor.audit_actor)
     return client
 
 
@@ -178,6 +214,8 @@ def start_preview(actor: User, client_id: int) -> Client:
     client = preview_client(client_id)
     if client is None:
         raise NotFound()
+    clinician = _give_a_clinician(actor, client)  # a test client made before clinicians came along
     begin_preview(client)
-    record("preview as client started", client_id=client.id, **actor.audit_actor)
+    detail = f"clinician assigned: {clinician.name}" if clinician else None
+    record("preview as client started", client_id=client.id, detail=detail, **actor.audit_actor)
     return client
