@@ -134,3 +134,60 @@ def test_export_dumps_one_practice_only(portico, make_practice, tmp_path):
     dump = target.read_text()
     assert f"tenant_{mine.id}" in dump and f"owner@{mine.slug}.example.com" in dump
     assert f"tenant_{other.id}" not in dump and other.slug not in dump
+
+
+@pytest.mark.parametrize(
+    "base_domain, port, expected",
+    [
+        (None, 8000, "localhost:8000"),  # PORTICO_BASE_DOMAIN unset
+        ("localhost", 8000, "localhost:8000"),
+        ("localhost:5000", 8123, "localhost:8123"),
+    ],
+)
+def test_run_prints_the_urls_of_the_server_it_starts(app, tmp_path, monkeypatch, base_domain, port, expected):
+    """`portico run --port N --demo`: every printed URL is on port N (the dev server, worker and
+    demo data are stubbed out; the demo's lines are built the way create_demo builds them)."""
+    import flask
+
+    import app.cli as cli
+    from tenants.addresses import practice_url
+
+    started = []
+    monkeypatch.setattr(flask.Flask, "run", lambda self, **kwargs: started.append(kwargs))
+    monkeypatch.setattr(cli.WorkerSupervisor, "start", lambda self: None)
+    monkeypatch.setattr(cli.WorkerSupervisor, "stop", lambda self: None)
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(cli, "create_demo", lambda: [f"owner  {practice_url('demo', '')}  owner@example.com"])
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
+        "PORTICO_DATA_DIR": str(tmp_path),
+        "PORTICO_BASE_DOMAIN": base_domain,
+    }
+    result = CliRunner().invoke(main, ["run", "--port", str(port), "--demo"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"owner  http://demo.{expected}  owner@example.com" in result.output
+    assert f"Portico is running at http://{expected}/" in result.output
+    assert started == [{"host": "127.0.0.1", "port": port, "threaded": True, "use_reloader": False}]
+    if base_domain and base_domain != expected:
+        assert f"PORTICO_BASE_DOMAIN is {base_domain}, but the server listens on port {port}" in result.output
+
+
+def test_run_leaves_a_real_domain_alone(app, tmp_path, monkeypatch):
+    import flask
+
+    import app.cli as cli
+
+    monkeypatch.setattr(flask.Flask, "run", lambda self, **kwargs: None)
+    monkeypatch.setattr(cli.WorkerSupervisor, "start", lambda self: None)
+    monkeypatch.setattr(cli.WorkerSupervisor, "stop", lambda self: None)
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
+        "PORTICO_DATA_DIR": str(tmp_path),
+        "PORTICO_BASE_DOMAIN": "portal.example.com",
+    }
+    result = CliRunner().invoke(main, ["run", "--port", "8000"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Portico is running at https://portal.example.com/" in result.output
