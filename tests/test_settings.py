@@ -353,6 +353,24 @@ def test_a_closed_portal_leaves_no_portal_entries_in_navigation(
         assert ">Appointments</a>" not in nav and ">Home</a>" not in nav, path
 
 
+def test_the_uploads_toggle_is_hidden_until_uploads_exist(make_practice, visit, in_practice):
+    practice = make_practice()
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    page = owner.get("/settings").get_data(as_text=True)
+    assert "Client uploads" not in page and "uploads_enabled" not in page
+    assert stored_settings(in_practice, practice)["uploads_enabled"] is True  # the column, untouched
+    # A save (which sends no uploads box) leaves it on; a hand-made POST cannot change it either way.
+    assert save_settings(owner, messaging_enabled=False).status_code == 302
+    assert stored_settings(in_practice, practice)["uploads_enabled"] is True
+    with in_practice(practice):
+        practice_settings().uploads_enabled = False
+        db.session.commit()
+    assert save_settings(owner, uploads_enabled=True, messaging_enabled=True).status_code == 302
+    assert stored_settings(in_practice, practice)["uploads_enabled"] is False
+    assert stored_settings(in_practice, practice)["messaging_enabled"] is True
+
+
 # Client-facing URLs of features that can be turned off one by one, as they exist in the tree.
 FEATURE_URLS = [
     ("messaging_enabled", "/portal/messages"),

@@ -256,3 +256,16 @@ def test_find_my_practice_names_no_practice_and_hides_suspended_ones(app, apex, 
 def test_find_my_practice_is_on_the_apex_only(visit, make_practice):
     practice = make_practice()
     assert visit(practice).get("/find", query_string={"address": practice.slug}).status_code == 404
+
+
+def test_the_practice_welcome_page_claims_only_what_exists(app, visit, make_practice, in_practice):
+    from tenants.database import db
+    from tenants.features import practice_settings
+
+    practice = make_practice()
+    with in_practice(practice):
+        practice_settings().portal_enabled = True
+        db.session.commit()
+    page = visit(practice).get("/").get_data(as_text=True)
+    assert "Log in to see your appointments and messages." in page
+    assert "forms" not in page and "documents" not in page

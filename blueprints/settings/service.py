@@ -29,7 +29,9 @@ from tenants.registry import set_practice_name
 SETTINGS_ROLES = MANAGES_PRACTICE
 MFA_RULE_ROLES = OWNER_ONLY
 
-# Column -> label, in the order the page shows them.
+# Column -> label, in the order the page shows them. Only features that exist have a toggle here:
+# `uploads_enabled` (client uploads) stays in the database, untouched, until the documents feature
+# brings its toggle back.
 TOGGLES = {
     "portal_enabled": "Client portal",
     "online_requests_enabled": "Online appointment requests",
@@ -37,7 +39,6 @@ TOGGLES = {
     "self_rescheduling_enabled": "Self-rescheduling",
     "client_cancellation_enabled": "Clients may cancel appointments",
     "messaging_enabled": "Secure messaging",
-    "uploads_enabled": "Client uploads",
     "profile_links_enabled": "Profile links (passwordless)",
     "guardian_access_enabled": "Guardian access",
     "new_clients_choose_clinician": "New clients may choose any clinician who offers a service",
