@@ -84,7 +84,11 @@ def main():
 @click.option("--demo/--no-demo", default=False, help="Create the demo practice first.")
 def run(port: int, host: str, demo: bool):
     """Start everything locally: database, migrations, a job worker and the dev server."""
-    os.environ.setdefault("PORTICO_BASE_DOMAIN", f"localhost:{port}")
+    wanted = (os.environ.get("PORTICO_BASE_DOMAIN") or "").strip()
+    served = _served_base_domain(wanted, port)
+    if wanted and served != wanted:
+        click.echo(f"PORTICO_BASE_DOMAIN is {wanted}, but the server listens on port {port}: using {served}.")
+    os.environ["PORTICO_BASE_DOMAIN"] = served  # links, emails and the demo's printed URLs use it
     settings = Settings.from_env()
     if not settings.database_url:
         # Both roles' URLs go into the environment, for the worker process as well.
@@ -113,6 +117,17 @@ def run(port: int, host: str, demo: bool):
         flask_app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
         worker.stop()
+
+
+def _served_base_domain(wanted: str, port: int) -> str:
+    """The apex of the dev server on `port`: PORTICO_BASE_DOMAIN (`wanted`), with that port when it
+    names localhost (nothing else answers there); a real domain is left alone (a proxy serves it)."""
+    if not wanted:
+        return f"localhost:{port}"
+    host = wanted.split(":", 1)[0].lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"{host}:{port}"
+    return wanted
 
 
 class WorkerSupervisor:
@@ -196,7 +211,11 @@ def db_upgrade():
 
 @main.command()
 def demo():
-    """Create the demo practice and print its logins."""
+    """Create the demo practice and print its logins.
+
+    The URLs are built from PORTICO_BASE_DOMAIN (default localhost:5000): set it to the address of
+    the server that is running, or use `portico run --demo`, which prints that server's own URLs.
+    """
     flask_app = create_app()
     _upgrade_everything(flask_app)
     with flask_app.app_context():

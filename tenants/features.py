@@ -56,6 +56,8 @@ class PracticeSettings(TenantModel):
     booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     new_clients_choose_clinician: Mapped[bool] = _toggle(False)
     cancellation_policy: Mapped[str | None] = mapped_column(Text)
+    # Prices and payments: an ISO 4217 code (app.money); amounts are in its smallest unit.
+    currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
 
 
 # Feature name -> what it needs on: client features also need the portal itself.

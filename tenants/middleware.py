@@ -2,13 +2,16 @@
 
 The apex host serves signup and platform pages; `<slug>.<apex>` serves that practice; an unknown,
 suspended or deleted slug is a 404 that names nothing; a retired slug redirects to the practice's
-new address; any other Host is a 400. The practice stays bound until the request's teardown, after
-the session (and with it the practice's transaction) has been closed.
+new address; any other Host is a 400, except that in development (apex `localhost`) a loopback
+address such as 127.0.0.1:5000 redirects to the apex. The practice stays bound until the request's
+teardown, after the session (and with it the practice's transaction) has been closed.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, g, redirect, request
 
@@ -24,6 +27,15 @@ def _host_name() -> str:
     return request.host.lower().rsplit(":", 1)[0] if request.host else ""
 
 
+def _is_loopback_address() -> bool:
+    """Whether the Host header is a loopback IP literal (127.0.0.1, [::1]), with or without a port."""
+    try:
+        host = urlsplit("//" + (request.host or "")).hostname or ""
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def resolve_request_practice():
     # Set unconditionally first, so nothing from an earlier request on this thread can survive.
     g._portico_practice_token = set_bound_practice(None)
@@ -37,6 +49,10 @@ def resolve_request_practice():
         g.is_apex = True
         return None
     if not host.endswith("." + base):
+        if base == "localhost" and _is_loopback_address():
+            # Development: http://127.0.0.1:5000/ is where people type; the apex is localhost. The
+            # target comes from the settings, never from the request's Host.
+            return redirect(f"{settings.scheme}://{settings.base_domain}{request.full_path.rstrip('?')}")
         abort(400)
     slug = host[: -len(base) - 1]
     if "." in slug or not slug:

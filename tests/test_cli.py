@@ -134,3 +134,71 @@ def test_export_dumps_one_practice_only(portico, make_practice, tmp_path):
     dump = target.read_text()
     assert f"tenant_{mine.id}" in dump and f"owner@{mine.slug}.example.com" in dump
     assert f"tenant_{other.id}" not in dump and other.slug not in dump
+
+
+@pytest.fixture
+def run_command(app, tmp_path, monkeypatch):
+    """`portico run …` with the dev server, the worker and signal handling stubbed out; the apps it
+    makes have their connections closed afterwards (the database server is shared)."""
+    import flask
+
+    import app.cli as cli
+    from tenants.database import db
+
+    made, served = [], []
+
+    def create_app(*args, **kwargs):
+        made.append(cli_create_app(*args, **kwargs))
+        return made[-1]
+
+    cli_create_app = cli.create_app
+    monkeypatch.setattr(cli, "create_app", create_app)
+    monkeypatch.setattr(flask.Flask, "run", lambda self, **kwargs: served.append(kwargs))
+    monkeypatch.setattr(cli.WorkerSupervisor, "start", lambda self: None)
+    monkeypatch.setattr(cli.WorkerSupervisor, "stop", lambda self: None)
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+
+    def run(*args, base_domain: str | None):
+        env = {
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
+            "PORTICO_DATA_DIR": str(tmp_path),
+            "PORTICO_BASE_DOMAIN": base_domain,
+        }
+        result = CliRunner().invoke(main, ["run", *args], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output, served
+
+    yield run
+    for made_app in made:
+        with made_app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "base_domain, port, expected",
+    [
+        (None, 8000, "localhost:8000"),  # PORTICO_BASE_DOMAIN unset
+        ("localhost", 8000, "localhost:8000"),
+        ("localhost:5000", 8123, "localhost:8123"),
+    ],
+)
+def test_run_prints_the_urls_of_the_server_it_starts(run_command, monkeypatch, base_domain, port, expected):
+    """`portico run --port N --demo`: every printed URL is on port N (the demo's lines are built
+    the way create_demo builds them)."""
+    import app.cli as cli
+    from tenants.addresses import practice_url
+
+    monkeypatch.setattr(cli, "create_demo", lambda: [f"owner  {practice_url('demo', '')}  owner@example.com"])
+    output, served = run_command("--port", str(port), "--demo", base_domain=base_domain)
+    assert f"owner  http://demo.{expected}  owner@example.com" in output
+    assert f"Portico is running at http://{expected}/" in output
+    assert served == [{"host": "127.0.0.1", "port": port, "threaded": True, "use_reloader": False}]
+    if base_domain and base_domain != expected:
+        assert f"PORTICO_BASE_DOMAIN is {base_domain}, but the server listens on port {port}" in output
+
+
+def test_run_leaves_a_real_domain_alone(run_command):
+    output, _ = run_command("--port", "8000", base_domain="portal.example.com")
+    assert "Portico is running at https://portal.example.com/" in output

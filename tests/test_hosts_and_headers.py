@@ -14,8 +14,26 @@ def test_unknown_practice_is_a_404_that_names_no_practice(make_practice, visit):
     assert practice.slug not in page and "Secretive Practice" not in page
 
 
-@pytest.mark.parametrize("host", ["evil.example.com", "localhost.evil.com", "127.0.0.1", "xlocalhost"])
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example.com", "localhost.evil.com", "xlocalhost", "10.0.0.1", "192.168.1.5:5000", "[fe80::1]"],
+)
 def test_a_host_outside_the_installation_is_a_400(visit, host):
+    assert visit(host).get("/").status_code == 400
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:5000", "127.1.2.3:8000", "[::1]:5000", "[::1]"])
+def test_a_loopback_address_in_development_redirects_to_the_apex(visit, host):
+    # The test installation's apex is `localhost` (development): where `portico run` people type.
+    response = visit(host).get("/signup?from=bookmark")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "http://localhost/signup?from=bookmark"
+    assert visit(host).get("/").headers["Location"] == "http://localhost/"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:5000", "[::1]:5000"])
+def test_a_loopback_address_is_a_400_outside_development(app, visit, monkeypatch, host):
+    monkeypatch.setattr(app.config["PORTICO"], "base_domain", "portal.example.com")
     assert visit(host).get("/").status_code == 400
 
 

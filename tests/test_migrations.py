@@ -144,3 +144,34 @@ def test_downgrade_to_the_first_revision_and_back(app, make_practice):
     a, b = catalog(app, f"tenant_{built.id}"), catalog(app, schema)
     for part in CATALOG:
         assert a[part] == b[part], part
+
+
+def test_prices_move_to_price_minor_and_zero_becomes_no_price(app, make_practice):
+    """t0012 (expand): every non-zero price_cents is copied to price_minor; 0 (which meant "no price")
+    becomes NULL; price_cents stays; the practice's currency starts as USD."""
+    from alembic import command
+
+    from tenants.database import enter_practice_sql
+    from tenants.migrate import alembic_config, upgrade_schema
+
+    practice = make_practice()
+    schema = f"tenant_{practice.id}"
+    with app.app_context(), owner_engine().begin() as conn:
+        conn.exec_driver_sql(enter_practice_sql(schema))
+        config = alembic_config()
+        config.attributes.update(connection=conn, branch="tenant", schema=schema)
+        command.downgrade(config, "t0012-1")
+        conn.exec_driver_sql(
+            "INSERT INTO services (name, duration_minutes, price_cents) "
+            "VALUES ('Therapy', 50, 15000), ('Check-in', 15, 0)"
+        )
+    with app.app_context(), owner_engine().begin() as conn:
+        upgrade_schema(conn, practice.id, schema)
+    with app.app_context(), owner_engine().begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL ROLE {schema}")
+        rows = conn.execute(
+            text(f"SELECT name, price_minor, price_cents FROM {schema}.services ORDER BY name")
+        ).all()
+        currency = conn.execute(text(f"SELECT currency FROM {schema}.practice_settings")).scalar()
+    assert [tuple(row) for row in rows] == [("Check-in", None, 0), ("Therapy", 15000, 15000)]
+    assert currency == "USD"

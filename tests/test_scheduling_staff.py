@@ -12,6 +12,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select, update
 
+from blueprints.audit.models import AuditEvent
 from blueprints.auth.models import User
 from blueprints.auth.service import find_user_by_email
 from blueprints.notifications.models import OutboxEmail
@@ -199,6 +200,89 @@ def test_owner_lists_creates_and_edits_services(clinic, visit, in_practice):
     assert owner.get("/services/999999").status_code == 404
 
 
+def checked_clinicians(page: str) -> set[int]:
+    box = r'name="clinician_ids" value="(\d+)" id="clinician-\d+" checked'
+    return {int(value) for value in re.findall(box, page)}
+
+
+def test_a_new_service_is_offered_by_every_clinician_unless_unticked(clinic, visit, in_practice, make_staff):
+    practice, ids = clinic
+    intern = make_staff(practice, "intern", name="Ines Intern")
+    make_staff(practice, "scheduler")  # does not offer services: no box
+    owner = logged_in(visit, practice, practice.owner_email)
+    with in_practice(practice):
+        everyone = {find_user_by_email(email).id for email in (practice.owner_email, intern)}
+    everyone |= {ids["alma"], ids["ben"]}
+    form = text(owner.get("/services/new"))
+    assert checked_clinicians(form) == everyone
+    assert len(re.findall(r'name="clinician_ids"', form)) == len(everyone)
+
+    # Unticking works (nobody ticked is nobody), and editing shows who offers it, not everyone.
+    added = owner.post("/services/new", {"name": "Group", "duration_minutes": "90", "is_active": "y"})
+    assert added.status_code == 302
+    with in_practice(practice):
+        group = db.session.scalars(select(Service).where(Service.name == "Group")).one()
+        assert group.clinicians == []
+        group_id = group.id
+    assert checked_clinicians(text(owner.get(f"/services/{group_id}"))) == set()
+    assert checked_clinicians(text(owner.get(f"/services/{ids['therapy']}"))) == {ids["alma"], ids["ben"]}
+    # A refused form comes back with the boxes as they were sent.
+    unnamed = {"name": "", "duration_minutes": "90", "clinician_ids": [ids["ben"]]}
+    refused = owner.post("/services/new", unnamed)
+    assert refused.status_code == 400 and checked_clinicians(text(refused)) == {ids["ben"]}
+
+
+def selected(page: str, select_id: str) -> str | None:
+    start = page.index(f'id="{select_id}"')
+    chunk = page[start : page.index("</select>", start)]
+    found = re.search(r'<option selected value="([^"]*)"', chunk)
+    return found.group(1) if found else None
+
+
+def test_new_appointment_preselects_a_clinician_who_offers_the_service(clinic, visit, in_practice):
+    practice, ids = clinic
+    with in_practice(practice):
+        bens_only = Service(name="Couples", duration_minutes=60, bookable_online=False)
+        db.session.add(bens_only)
+        db.session.flush()
+        db.session.add(ServiceClinician(service_id=bens_only.id, user_id=ids["ben"]))
+        db.session.commit()
+        couples = bens_only.id
+    alma = logged_in(visit, practice, practice.people["alma"])
+    # No service asked for: Alma and a service she offers.
+    page = text(alma.get("/calendar/new"))
+    assert selected(page, "clinician_id") == str(ids["alma"])
+    assert selected(page, "service_id") in (str(ids["therapy"]), str(ids["longer"]))
+    # A service only Ben offers: Ben, not Alma herself.
+    page = text(alma.get(f"/calendar/new?service={couples}"))
+    assert (selected(page, "service_id"), selected(page, "clinician_id")) == (str(couples), str(ids["ben"]))
+    # A service both offer: the clinician asked for stays.
+    page = text(alma.get(f"/calendar/new?service={ids['therapy']}&clinician={ids['ben']}"))
+    assert selected(page, "clinician_id") == str(ids["ben"])
+    # The owner offers nothing here: someone who offers the service is chosen, not the owner.
+    owner = logged_in(visit, practice, practice.owner_email)
+    page = text(owner.get(f"/calendar/new?service={couples}"))
+    assert selected(page, "clinician_id") == str(ids["ben"])
+    # The page's script gets who offers what.
+    assert f'"{couples}": [{ids["ben"]}]' in page and "js/appointment-form.js" in page
+
+    # Shown again after a refusal: Alma does not offer Couples, so Ben is preselected.
+    refused = alma.post(
+        "/calendar/new",
+        appointment_form(ids, service_id=str(couples), clinician_id=str(ids["alma"])),
+        form_page="/calendar/new",
+    )
+    assert refused.status_code == 400 and "Alma Clinician does not offer Couples." in text(refused)
+    assert selected(text(refused), "clinician_id") == str(ids["ben"])
+    incomplete = alma.post(
+        "/calendar/new",
+        appointment_form(ids, service_id=str(couples), clinician_id=str(ids["alma"]), at_time=""),
+        form_page="/calendar/new",
+    )
+    assert incomplete.status_code == 400 and selected(text(incomplete), "clinician_id") == str(ids["ben"])
+    assert count(in_practice, practice, Appointment) == 0
+
+
 def test_clinicians_and_interns_may_not_edit_services(clinic, visit, make_staff):
     practice, ids = clinic
     alma = logged_in(visit, practice, practice.people["alma"])
@@ -317,6 +401,62 @@ def test_weekly_hours_and_exceptions_change_the_slots(clinic, visit, in_practice
         form_page=False,
     )
     assert refused.status_code == 403
+
+
+def weekly(in_practice, practice, clinician_id=None) -> dict[int, list[tuple[time, time]]]:
+    with in_practice(practice):
+        hours = availability.weekly_hours(clinician_id)
+        return {day: [(r.start_time, r.end_time) for r in ranges] for day, ranges in hours.items() if ranges}
+
+
+def test_weekly_hours_for_several_days_in_one_submit(make_practice, make_staff, visit, in_practice):
+    practice = make_practice()
+    owner = logged_in(visit, practice, practice.owner_email)
+    page = text(owner.get("/availability"))
+    for day, name in enumerate(availability.WEEKDAYS):
+        assert f'<label class="form-check-label" for="weekday-{day}">{name}<' in page
+    # The weekly-hours times and the date-exception times no longer share ids.
+    assert page.count('id="start"') == 1 and page.count('id="end"') == 1
+    assert 'for="hours-start"' in page and 'id="hours-end"' in page
+
+    monday_to_friday = {"weekday": ["0", "1", "2", "3", "4"], "start": "09:00", "end": "17:00"}
+    assert owner.post("/availability/hours", monday_to_friday).status_code == 302
+    assert weekly(in_practice, practice) == {day: [(time(9), time(17))] for day in range(5)}
+    with in_practice(practice):
+        [event] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "changed availability")
+        ).all()
+        assert "Monday, Tuesday, Wednesday, Thursday, Friday 09:00-17:00" in event.detail
+
+    # An overlap on any of the days refuses the whole submit, and says on which day.
+    clash = owner.post("/availability/hours", {"weekday": ["5", "6", "2"], "start": "16:00", "end": "18:00"})
+    assert clash.status_code == 400
+    assert "That overlaps 09:00–17:00 on Wednesday." in text(clash) and "nothing was added" in text(clash)
+    assert 'id="weekday-5" checked' in text(clash)  # the form comes back as it was sent
+    assert weekly(in_practice, practice) == {day: [(time(9), time(17))] for day in range(5)}
+    weekend = {"weekday": ["5", "6"], "start": "10:00", "end": "12:00"}
+    assert owner.post("/availability/hours", weekend).status_code == 302
+    assert set(weekly(in_practice, practice)) == set(range(7))
+
+    no_day = owner.post("/availability/hours", {"start": "10:00", "end": "12:00"})
+    assert no_day.status_code == 400 and "Choose at least one day." in text(no_day)
+    bad_day = owner.post("/availability/hours", {"weekday": ["1", "7"], "start": "18:00", "end": "19:00"})
+    assert bad_day.status_code == 400 and "Choose at least one day of the week." in text(bad_day)
+    not_a_day = owner.post("/availability/hours", {"weekday": ["x"], "start": "18:00", "end": "19:00"})
+    assert not_a_day.status_code == 400
+    assert weekly(in_practice, practice)[1] == [(time(9), time(17))]
+
+    # A clinician's own hours, the same way.
+    clinician = make_staff(practice, "clinician")
+    with in_practice(practice):
+        clinician_id = find_user_by_email(clinician).id
+    own = logged_in(visit, practice, clinician)
+    added = own.post(
+        f"/availability/clinicians/{clinician_id}/hours",
+        {"weekday": ["0", "2"], "start": "08:00", "end": "12:00"},
+    )
+    assert added.status_code == 302
+    assert weekly(in_practice, practice, clinician_id) == {day: [(time(8), time(12))] for day in (0, 2)}
 
 
 # ---------------------------------------------------------------------------------------------

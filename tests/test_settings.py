@@ -353,6 +353,24 @@ def test_a_closed_portal_leaves_no_portal_entries_in_navigation(
         assert ">Appointments</a>" not in nav and ">Home</a>" not in nav, path
 
 
+def test_the_uploads_toggle_is_hidden_until_uploads_exist(make_practice, visit, in_practice):
+    practice = make_practice()
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    page = owner.get("/settings").get_data(as_text=True)
+    assert "Client uploads" not in page and "uploads_enabled" not in page
+    assert stored_settings(in_practice, practice)["uploads_enabled"] is True  # the column, untouched
+    # A save (which sends no uploads box) leaves it on; a hand-made POST cannot change it either way.
+    assert save_settings(owner, messaging_enabled=False).status_code == 302
+    assert stored_settings(in_practice, practice)["uploads_enabled"] is True
+    with in_practice(practice):
+        practice_settings().uploads_enabled = False
+        db.session.commit()
+    assert save_settings(owner, uploads_enabled=True, messaging_enabled=True).status_code == 302
+    assert stored_settings(in_practice, practice)["uploads_enabled"] is False
+    assert stored_settings(in_practice, practice)["messaging_enabled"] is True
+
+
 # Client-facing URLs of features that can be turned off one by one, as they exist in the tree.
 FEATURE_URLS = [
     ("messaging_enabled", "/portal/messages"),
@@ -473,6 +491,56 @@ def test_preview_as_a_test_client_keeps_the_staff_member_logged_in(
     assert "Preview:" not in owner.get("/portal").get_data(as_text=True)
     events = audit_events(in_practice, practice, "preview as client started")
     assert [event.client_id for event in events] == [test_id]
+
+
+def test_preview_gives_the_test_client_a_clinician_so_booking_can_be_previewed(
+    make_practice, make_staff, make_client, visit, in_practice, open_for_booking
+):
+    from blueprints.people.models import ClientClinician
+    from blueprints.scheduling.models import Service
+    from blueprints.scheduling.operations.portal import clinician_choices
+
+    practice = make_practice()
+    clinician_email = make_staff(practice, "clinician", name="Cleo Clinician")
+    service_id = open_for_booking(practice, clinician_email)  # the owner offers nothing
+
+    def clinicians_of(client_id):
+        with in_practice(practice):
+            client = db.session.get(Client, client_id)
+            assigned = db.session.scalars(
+                select(ClientClinician.user_id).where(ClientClinician.client_id == client_id)
+            ).all()
+            bookable = clinician_choices(client, db.session.get(Service, service_id), practice_settings())
+            return list(assigned), [user.name for user in bookable]
+
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    assert owner.post("/settings/preview/test-client", form_page="/settings/preview").status_code == 302
+    with in_practice(practice):
+        [test_client] = db.session.scalars(select(Client).where(Client.is_test.is_(True))).all()
+        cleo_id = find_user_by_email(clinician_email).id
+    assert clinicians_of(test_client.id) == ([cleo_id], ["Cleo Clinician"])
+    [created] = audit_events(in_practice, practice, "test client created")
+    assert created.detail == "clinician: Cleo Clinician"
+
+    # A test client made before (without a clinician) gets one when the preview starts; a
+    # previewing owner who offers services is the clinician.
+    older = make_client(practice, first="Older", last="Test", is_test=True)
+    with in_practice(practice):
+        from blueprints.scheduling.operations.catalog import add_service
+
+        add_service("Therapy", 50, [find_user_by_email(practice.owner_email)])
+        db.session.commit()
+        owner_name = find_user_by_email(practice.owner_email).name
+    assert owner.post("/settings/preview", {"client_id": older.id}).status_code == 302
+    assert clinicians_of(older.id)[1] == [owner_name]
+    events = audit_events(in_practice, practice, "preview as client started")
+    assert events[-1].detail == f"clinician assigned: {owner_name}"
+    # Starting again changes nothing: it has a clinician.
+    owner.get("/settings/preview/end")
+    assert owner.post("/settings/preview", {"client_id": older.id}).status_code == 302
+    assert clinicians_of(older.id)[1] == [owner_name]
+    assert audit_events(in_practice, practice, "preview as client started")[-1].detail is None
 
 
 def test_schedulers_may_preview_clinicians_may_not(

@@ -185,3 +185,87 @@ def test_failed_signup_leaves_no_schema_role_or_row(app, apex, monkeypatch):
     assert "Nothing was changed" in response.get_data(as_text=True)
     assert leftovers(app, created["id"]) == []
     assert practice_rows(app, data["subdomain"]) == []
+
+
+# --- "Find my practice / Log in" on the apex page ----------------------------------------------------
+
+
+def test_the_apex_page_offers_find_my_practice(apex):
+    page = apex.get("/").get_data(as_text=True)
+    assert "Find my practice / Log in" in page and 'action="/find"' in page
+    assert "Onboarding" not in page and "documents" not in page  # nothing Portico does not do yet
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "{slug}",
+        "  {SLUG}  ",
+        "{slug}.localhost",
+        "{slug}.localhost:5000",
+        "http://{slug}.localhost:5000/login?next=/portal",
+        "https://{slug}.localhost/",
+        "{slug}.localhost/some/page",
+    ],
+)
+def test_find_my_practice_goes_to_its_login_page(apex, make_practice, typed):
+    practice = make_practice()
+    address = typed.format(slug=practice.slug, SLUG=practice.slug.upper())
+    response = apex.get("/find", query_string={"address": address})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"http://{practice.slug}.localhost/login"
+
+
+def test_find_my_practice_follows_a_renamed_address(app, apex, make_practice):
+    from tenants.registry import rename_practice
+
+    practice = make_practice()
+    new_slug = f"renamed-{practice.slug}"
+    with app.app_context():
+        rename_practice(practice.slug, new_slug)
+    response = apex.get("/find", query_string={"address": practice.slug})
+    assert response.status_code == 303 and response.headers["Location"] == f"http://{new_slug}.localhost/login"
+
+
+def test_find_my_practice_names_no_practice_and_hides_suspended_ones(app, apex, make_practice):
+    from tenants.registry import set_status
+
+    other = make_practice(name="Quiet Neighbour Practice")
+    suspended, deleted = make_practice(name="Suspended Practice"), make_practice(name="Deleted Practice")
+    with app.app_context():
+        set_status(suspended.slug, "suspended")
+        set_status(deleted.slug, "deleted")
+    answers = {}
+    for typed in ("no-such-practice", suspended.slug, deleted.slug, "acme.example.com", "http://", "a b"):
+        response = apex.get("/find", query_string={"address": typed})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400, typed
+        message = "We could not find a practice portal at that address."
+        assert message in page and "Find my practice / Log in" in page, typed
+        for named in (other, suspended, deleted):
+            assert named.record.name not in page
+        answers[typed] = page.replace(typed, "")
+    # A suspended or deleted practice gets the very same answer as an unknown address.
+    assert answers[suspended.slug] == answers["no-such-practice"] == answers[deleted.slug]
+    blank = apex.get("/find", query_string={"address": " "})
+    assert blank.status_code == 400 and "Enter your practice&#39;s portal address." in blank.get_data(
+        as_text=True
+    )
+
+
+def test_find_my_practice_is_on_the_apex_only(visit, make_practice):
+    practice = make_practice()
+    assert visit(practice).get("/find", query_string={"address": practice.slug}).status_code == 404
+
+
+def test_the_practice_welcome_page_claims_only_what_exists(app, visit, make_practice, in_practice):
+    from tenants.database import db
+    from tenants.features import practice_settings
+
+    practice = make_practice()
+    with in_practice(practice):
+        practice_settings().portal_enabled = True
+        db.session.commit()
+    page = visit(practice).get("/").get_data(as_text=True)
+    assert "Log in to see your appointments and messages." in page
+    assert "forms" not in page and "documents" not in page

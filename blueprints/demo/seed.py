@@ -118,10 +118,10 @@ def _schedule(settings, clinician, adult: Client, child: Client) -> None:
         "Please cancel at least 24 hours ahead; late cancellations may be charged."
     )
     therapy = add_service(
-        "Individual therapy", 50, [clinician], service_code="90834", price_cents=15000, bookable_online=True
+        "Individual therapy", 50, [clinician], service_code="90834", price_minor=15000, bookable_online=True
     )
     add_service(
-        "Intake assessment", 90, [clinician], service_code="90791", price_cents=22000, bookable_online=False
+        "Intake assessment", 90, [clinician], service_code="90791", price_minor=22000, bookable_online=False
     )
     if not any(weekly_hours(None).values()):
         set_weekly_hours(None, range(5), time(9), time(17))

@@ -6,6 +6,7 @@ from flask_login import current_user
 from app.web import carry_out, staff_required
 from blueprints.home import bp, service
 from blueprints.home.forms import GetStartedForm
+from blueprints.signup.forms import FindPracticeForm
 from tenants.addresses import practice_host
 from tenants.context import bound_practice
 from tenants.features import practice_settings
@@ -16,7 +17,7 @@ from tenants.middleware import practice_required
 def index():
     practice = bound_practice()
     if practice is None:
-        return render_template("home/landing.html")
+        return render_template("home/landing.html", find_form=FindPracticeForm(formdata=None))
     settings = practice_settings()
     if current_user.is_authenticated and current_user.is_staff:
         return render_template(

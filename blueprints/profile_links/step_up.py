@@ -111,8 +111,8 @@ def send_code(viewer: Viewer) -> None:
         client.email.strip(),
         f"Your {practice.name} verification code",
         f"Your verification code is {code}\n\n"
-        f"Enter it on the {practice.name} portal within {CODE_MINUTES} minutes to open your messages, "
-        "documents and forms. If you did not ask for it, you can ignore this email.\n",
+        f"Enter it on the {practice.name} portal within {CODE_MINUTES} minutes to open your messages. "
+        "If you did not ask for it, you can ignore this email.\n",
     )
     record("sent a step-up code", client_id=client.id, **viewer.audit_actor)
 

@@ -42,7 +42,7 @@ class ServiceForm(FlaskForm):
         "Length (minutes)", validators=[InputRequired("Enter the length in minutes.")]
     )
     service_code = StringField("Service code", validators=[Optional(), Length(max=20)])
-    price = StringField("Price", validators=[Optional(), Length(max=20)], description="For example 120.00")
+    price = StringField("Price", validators=[Optional(), Length(max=20)])  # label and help: the currency
     bookable_online = BooleanField("Clients may book it online")
     is_active = BooleanField("Active (offered)", default=True)
     clinician_ids = SelectMultipleField("Offered by", coerce=int, validate_choice=False)
@@ -60,11 +60,22 @@ class ServiceForm(FlaskForm):
 
 
 class WeeklyRangeForm(FlaskForm):
-    weekday = SelectField(
-        "Day", choices=choices(enumerate(WEEKDAYS)), coerce=int, validators=[InputRequired("Choose a day.")]
+    """One range of hours for one or several days (a checkbox per day). The time fields have ids of
+    their own: the date-exception form on the same page has `start` and `end` fields too."""
+
+    weekday = SelectMultipleField(
+        "Days",
+        choices=choices(enumerate(WEEKDAYS)),
+        coerce=int,
+        validate_choice=False,  # the rule says which days exist, with its own message
+        validators=[InputRequired("Choose at least one day.")],
     )
-    start = TimeField("From", format=TIME_FORMATS, validators=[InputRequired("Enter the start time.")])
-    end = TimeField("Until", format=TIME_FORMATS, validators=[InputRequired("Enter the end time.")])
+    start = TimeField(
+        "From", id="hours-start", format=TIME_FORMATS, validators=[InputRequired("Enter the start time.")]
+    )
+    end = TimeField(
+        "Until", id="hours-end", format=TIME_FORMATS, validators=[InputRequired("Enter the end time.")]
+    )
 
 
 class ExceptionForm(FlaskForm):

@@ -79,6 +79,10 @@ class Service(TenantModel):
     name: Mapped[str] = mapped_column(String(200))
     duration_minutes: Mapped[int] = mapped_column(Integer)
     service_code: Mapped[str | None] = mapped_column(String(20))
+    # The price in the practice's currency's smallest unit (app.money); None: no price.
+    price_minor: Mapped[int | None] = mapped_column(Integer)
+    # The previous release's column (0 meant no price), kept in step with price_minor until the
+    # contract migration drops it: read price_minor, write both (catalog.set_price).
     price_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     bookable_online: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
+from app.money import currency_choices
 from app.web import single_line
 from blueprints.settings.service import ASKED_INFORMATION, NUMBERS, TOGGLES
 
@@ -21,6 +22,13 @@ NUMBER_LABELS = {
 class SettingsForm(FlaskForm):
     name = StringField("Practice name", validators=[InputRequired(), Length(max=200), single_line])
     time_zone = StringField("Time zone", validators=[InputRequired(), Length(max=64)])
+    # Any value parses; the rule (settings.service) refuses what is not on the list, by name.
+    currency = SelectField(
+        "Currency",
+        choices=currency_choices,
+        validate_choice=False,
+        description="Prices are in this currency. Changing it does not convert prices already entered.",
+    )
     contact_email = EmailField("Contact email", validators=[Optional(), Email(), Length(max=254)])
     cancellation_policy = TextAreaField(
         "Cancellation policy (shown to clients who can no longer cancel online)",

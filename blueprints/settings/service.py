@@ -12,13 +12,16 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import select
 
+from app.money import is_currency
 from app.refusals import NotAllowed, NotFound, Problems
 from app.roles import MANAGES_PRACTICE, OWNER_ONLY
 from blueprints.audit.service import record
 from blueprints.auth.models import User
-from blueprints.people.models import Client
-from blueprints.people.operations.access import create_client
+from blueprints.people.models import Client, ClientClinician
+from blueprints.people.operations.access import assign_clinician, create_client
 from blueprints.portal.viewer import PREVIEW_ROLES, begin_preview  # PREVIEW_ROLES: the portal's rule
+from blueprints.scheduling.models import Service, ServiceClinician
+from blueprints.scheduling.operations.catalog import offering_staff
 from tenants.database import db
 from tenants.features import PracticeSettings
 from tenants.registry import set_practice_name
@@ -26,7 +29,9 @@ from tenants.registry import set_practice_name
 SETTINGS_ROLES = MANAGES_PRACTICE
 MFA_RULE_ROLES = OWNER_ONLY
 
-# Column -> label, in the order the page shows them.
+# Column -> label, in the order the page shows them. Only features that exist have a toggle here:
+# `uploads_enabled` (client uploads) stays in the database, untouched, until the documents feature
+# brings its toggle back.
 TOGGLES = {
     "portal_enabled": "Client portal",
     "online_requests_enabled": "Online appointment requests",
@@ -34,7 +39,6 @@ TOGGLES = {
     "self_rescheduling_enabled": "Self-rescheduling",
     "client_cancellation_enabled": "Clients may cancel appointments",
     "messaging_enabled": "Secure messaging",
-    "uploads_enabled": "Client uploads",
     "profile_links_enabled": "Profile links (passwordless)",
     "guardian_access_enabled": "Guardian access",
     "new_clients_choose_clinician": "New clients may choose any clinician who offers a service",
@@ -51,7 +55,7 @@ NUMBERS = {
     "age_of_majority": (16, 21),
     "teen_age": (10, 17),
 }
-TEXTS = ("time_zone", "contact_email", "cancellation_policy")
+TEXTS = ("time_zone", "currency", "contact_email", "cancellation_policy")
 MAX_NAME_LENGTH = 200
 TEST_CLIENT_NAME = ("Test", "Client")
 
@@ -86,6 +90,8 @@ def settings_problems(values: dict) -> dict[str, str]:
     problem = time_zone_problem(values.get("time_zone"))
     if problem:
         problems["time_zone"] = problem
+    if not is_currency(values.get("currency")):
+        problems["currency"] = "Choose a currency from the list."
     for field, (low, high) in NUMBERS.items():
         number = values.get(field)
         if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
@@ -148,15 +154,49 @@ def _may_preview(actor: User) -> None:
         raise NotAllowed("Only the owner, an admin or a scheduler can preview the portal.")
 
 
+def preview_clinician(actor: User) -> User | None:
+    """Who a test client sees as their clinician, so that booking can be previewed: `actor` when they
+    offer an active service, else the first clinician who does (clinicians before other roles),
+    else, with no service offered yet, `actor` or the first who could offer services."""
+    staff = offering_staff()
+    offering_ids = set(
+        db.session.scalars(
+            select(ServiceClinician.user_id)
+            .join(Service, Service.id == ServiceClinician.service_id)
+            .where(Service.is_active.is_(True))
+        )
+    )
+    offering = sorted((u for u in staff if u.id in offering_ids), key=lambda u: u.role != "clinician")
+    for group in (offering, staff):
+        if actor in group:
+            return actor
+        if group:
+            return group[0]
+    return None
+
+
+def _give_a_clinician(actor: User, client: Client) -> User | None:
+    """Assign the test client a clinician (see `preview_clinician`) unless it has one; returns who."""
+    if db.session.scalars(select(ClientClinician).where(ClientClinician.client_id == client.id)).first():
+        return None
+    clinician = preview_clinician(actor)
+    if clinician is not None:
+        assign_clinician(client, clinician)
+    return clinician
+
+
 def ensure_test_client(actor: User) -> Client:
-    """The first test client, created (and recorded) when there is none."""
+    """The first test client, created (and recorded) when there is none, with a clinician."""
     _may_preview(actor)
     existing = list_test_clients()
     if existing:
+        _give_a_clinician(actor, existing[0])
         return existing[0]
     first, last = TEST_CLIENT_NAME
     client = create_client(first, last, is_test=True)
-    record("test client created", client_id=client.id, **actor.audit_actor)
+    clinician = _give_a_clinician(actor, client)
+    detail = f"clinician: {clinician.name}" if clinician else None
+    record("test client created", client_id=client.id, detail=detail, **actor.audit_actor)
     return client
 
 
@@ -175,6 +215,8 @@ def start_preview(actor: User, client_id: int) -> Client:
     client = preview_client(client_id)
     if client is None:
         raise NotFound()
+    clinician = _give_a_clinician(actor, client)  # a test client made before clinicians came along
     begin_preview(client)
-    record("preview as client started", client_id=client.id, **actor.audit_actor)
+    detail = f"clinician assigned: {clinician.name}" if clinician else None
+    record("preview as client started", client_id=client.id, detail=detail, **actor.audit_actor)
     return client

@@ -35,3 +35,16 @@ class SignupForm(FlaskForm):
         problem = address_available(field.data)
         if problem:
             raise ValidationError(problem)
+
+
+class FindPracticeForm(FlaskForm):
+    """"Find my practice" on the apex page: a GET form (it changes nothing, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    address = StringField(
+        "Your practice's portal address",
+        validators=[DataRequired("Enter your practice's portal address."), Length(max=300)],
+        description="As in the emails from your practice, for example yourpractice or a full web address.",
+    )

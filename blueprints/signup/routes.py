@@ -1,12 +1,13 @@
-"""Views of signup: the apex landing page, the signup form, the live address check."""
+"""Views of signup: the signup form, the live address check, and "Find my practice" on the apex
+landing page (which `home.index` shows)."""
 
 from flask import jsonify, redirect, render_template, request
 
 from app.extensions import limiter
-from app.web import carry_out_form, form_status
+from app.web import carry_out, carry_out_form, form_status
 from blueprints.signup import bp
-from blueprints.signup.forms import SignupForm
-from blueprints.signup.service import sign_up
+from blueprints.signup.forms import FindPracticeForm, SignupForm
+from blueprints.signup.service import practice_login_url, sign_up
 from tenants.addresses import practice_host, practice_url
 from tenants.registry import address_available
 
@@ -45,4 +46,23 @@ def check_address():
     return jsonify(
         available=problem is None,
         message=problem or f"{practice_host(subdomain.strip().lower())} is available.",
+    )
+
+
+@bp.get("/find")
+@limiter.limit("60 per minute")
+def find_practice():
+    """Type the practice's address, land on its login page."""
+    form = FindPracticeForm(request.args)
+
+    def page():
+        return render_template("home/landing.html", find_form=form), 400
+
+    if not form.validate():
+        return page()
+    return carry_out(
+        lambda: practice_login_url(form.address.data),
+        then=lambda url: redirect(url, code=303),
+        form=form,
+        invalid=page,
     )

@@ -32,6 +32,9 @@ GUARDIAN_PERMISSION_LABELS = {
     "messages": "messages on the minor's behalf",
     "billing": "billing",
 }
+# The permissions staff can set and see today. Forms, documents and billing have their columns but
+# no feature yet: they are neither shown nor changed here until their features bring them back.
+OFFERED_PERMISSIONS = ("appointments", "messages")
 
 
 def grants_for_client(client: Client, relationship: str | None = None) -> list[PortalAccess]:
@@ -55,7 +58,9 @@ def access_for_client(client: Client, access_id: int, relationship: str) -> Port
 
 
 def _guardian_permissions(permissions: dict) -> dict:
-    values = {f"can_{name}": bool(permissions.get(f"can_{name}")) for name in GUARDIAN_PERMISSIONS}
+    """The values a guardian form sets: the offered permissions and the minor's-messages rule (any
+    other permission in `permissions` is ignored, so its column keeps its value)."""
+    values = {f"can_{name}": bool(permissions.get(f"can_{name}")) for name in OFFERED_PERMISSIONS}
     minor_messages = permissions.get("minor_messages") or "default"
     if minor_messages not in MINOR_MESSAGES_CHOICES:
         raise Problems({"minor_messages": "Choose whether the guardian may see the minor's own messages."})
@@ -64,12 +69,15 @@ def _guardian_permissions(permissions: dict) -> dict:
 
 
 def guardian_allows(access: PortalAccess) -> list[str]:
-    return [label for name, label in GUARDIAN_PERMISSION_LABELS.items() if getattr(access, f"can_{name}")]
+    """What the record shows the guardian may do (the offered permissions that are on)."""
+    offered = [name for name in OFFERED_PERMISSIONS if getattr(access, f"can_{name}")]
+    return [GUARDIAN_PERMISSION_LABELS[name] for name in offered]
 
 
-def _describe(values: dict) -> str:
-    allowed = [name for name in GUARDIAN_PERMISSIONS if values[f"can_{name}"]]
-    return f"may: {', '.join(allowed) or 'nothing'}; minor's own messages: {values['minor_messages']}"
+def _describe(access: PortalAccess) -> str:
+    """The audit line's account of a grant as stored (every permission column, offered or not)."""
+    allowed = [name for name in GUARDIAN_PERMISSIONS if getattr(access, f"can_{name}")]
+    return f"may: {', '.join(allowed) or 'nothing'}; minor's own messages: {access.minor_messages}"
 
 
 def add_guardian(actor: User, minor: Client, name: str, email: str, permissions: dict) -> PortalAccess:
@@ -96,7 +104,7 @@ def add_guardian(actor: User, minor: Client, name: str, email: str, permissions:
     if existing is not None and existing.revoked_at is None:
         raise AccountError(f"{user.name} is already a guardian of {minor.display_name}.")
     access = grant_access(user, minor, "guardian", **values)
-    audit(actor, "granted guardian access", minor, detail=f"{user.email}; {_describe(values)}")
+    audit(actor, "granted guardian access", minor, detail=f"{user.email}; {_describe(access)}")
     practice = current_practice().name
     send_portal_email(
         actor,
@@ -121,7 +129,7 @@ def update_guardian(actor: User, access: PortalAccess, permissions: dict) -> Non
     for name, value in values.items():
         setattr(access, name, value)
     db.session.flush()
-    audit(actor, "changed guardian access", access.client, detail=f"{access.user.email}; {_describe(values)}")
+    audit(actor, "changed guardian access", access.client, detail=f"{access.user.email}; {_describe(access)}")
 
 
 def revoke(actor: User, access: PortalAccess) -> None:

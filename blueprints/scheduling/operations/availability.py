@@ -109,27 +109,40 @@ def _range_problem(start: time | None, end: time | None) -> str | None:
     return None
 
 
-def add_weekly_range(actor: User, clinician: User | None, weekday: int, start: time, end: time):
+def add_weekly_hours(actor: User, clinician: User | None, weekdays, start: time, end: time):
+    """Add `start`-`end` to each of `weekdays` (0 = Monday) of the practice's hours (clinician None)
+    or a clinician's own, all or nothing: an overlap on any of the days refuses the whole change,
+    naming each day it overlaps. Returns the new ranges."""
     _check_may_edit(actor, clinician)
-    if not isinstance(weekday, int) or not 0 <= weekday <= 6:
-        raise Problems({"weekday": "Choose a day of the week."})
+    days = sorted(set(weekdays or ()))
+    if not days or any(not isinstance(day, int) or not 0 <= day <= 6 for day in days):
+        raise Problems({"weekday": "Choose at least one day of the week."})
     start, end = _whole_minutes(start), _whole_minutes(end)
     problem = _range_problem(start, end)
     if problem:
         raise Problems({"end": problem})
     clinician_id = clinician.id if clinician else None
-    for other in weekly_hours(clinician_id)[weekday]:
-        if _overlap(start, end, other.start_time, other.end_time):
-            shown = local_span(other.start_time, other.end_time)
-            raise Problems(
-                {"end": f"That overlaps {shown} on {WEEKDAYS[weekday]}. Change or remove that range first."}
-            )
-    rule = AvailabilityRule(clinician_user_id=clinician_id, weekday=weekday, start_time=start, end_time=end)
-    db.session.add(rule)
+    hours = weekly_hours(clinician_id)
+    clashes = [
+        f"{local_span(other.start_time, other.end_time)} on {WEEKDAYS[day]}"
+        for day in days
+        for other in hours[day]
+        if _overlap(start, end, other.start_time, other.end_time)
+    ]
+    if clashes:
+        which = "that range" if len(clashes) == 1 else "those ranges"
+        raise Problems(
+            {"end": f"That overlaps {', '.join(clashes)}. Change or remove {which} first; nothing was added."}
+        )
+    added = [
+        AvailabilityRule(clinician_user_id=clinician_id, weekday=day, start_time=start, end_time=end)
+        for day in days
+    ]
+    db.session.add_all(added)
     db.session.flush()
-    described = f"added {WEEKDAYS[weekday]} {start:%H:%M}-{end:%H:%M}"
+    described = f"added {', '.join(WEEKDAYS[day] for day in days)} {start:%H:%M}-{end:%H:%M}"
     audit(actor, "changed availability", detail=f"{_whose(clinician)}: {described}")
-    return rule
+    return added
 
 
 def set_weekly_hours(clinician: User | None, weekdays, start: time, end: time) -> None:

@@ -3,22 +3,20 @@ admins, clinicians and interns may offer services and be booked."""
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from app.money import AmountError, format_amount, input_value, parse_amount
 from app.refusals import NotAllowed, Problems
 from app.roles import MANAGES_PRACTICE, OFFERS_SERVICES
 from blueprints.auth.models import User
 from blueprints.scheduling.models import Service, ServiceClinician
 from blueprints.scheduling.operations.common import audit, number_problem
 from tenants.database import db
+from tenants.features import practice_settings
 
 MIN_DURATION, MAX_DURATION = 5, 600
-MAX_PRICE_CENTS = 100_000_000
-
-_PRICE = re.compile(r"^(\d{1,7})(?:[.,](\d{1,2}))?$")
+MAX_PRICE_MINOR = 100_000_000  # in the currency's smallest unit (the column is a 32-bit integer)
 
 
 def offering_staff() -> list[User]:
@@ -37,6 +35,18 @@ def bookable_clinician(user_id: int | None) -> User | None:
     if user is None or not user.is_staff or user.role not in OFFERS_SERVICES or not user.is_active_account:
         return None
     return user
+
+
+def clinician_for(service: Service, preferred=()) -> User | None:
+    """Who to preselect for `service`: the first of the `preferred` user ids who offers it, else the
+    first (by name) active clinician who does, else None."""
+    eligible = {user.id: user for user in offering_staff()}
+    offering = [user for user in service.clinicians if user.id in eligible]
+    for user_id in preferred:
+        for user in offering:
+            if user.id == user_id:
+                return user
+    return offering[0] if offering else None
 
 
 def list_services(active_only: bool = False) -> list[Service]:
@@ -68,20 +78,36 @@ def duration_problem(minutes: int | None) -> str | None:
     return None
 
 
-def parse_price(text: str | None) -> int:
-    """'120', '120.5' or '120,50' -> cents; blank is free."""
-    text = (text or "").strip().replace(" ", "")
-    if not text:
-        return 0
-    match = _PRICE.match(text)
-    if match is None:
-        raise Problems({"price": "Enter a price like 120 or 120.50."})
-    whole, fraction = match.groups()
-    return int(whole) * 100 + int((fraction or "0").ljust(2, "0"))
+def currency() -> str:
+    """The practice's currency (prices are in its smallest unit)."""
+    return practice_settings().currency
 
 
-def format_price(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
+def parse_price(text: str | None) -> int | None:
+    """What was typed in the price field -> the price in the practice's currency's smallest unit;
+    blank is None (no price). Refuses (Problems on "price") what is not a price in that currency."""
+    try:
+        amount = parse_amount(text, currency(), noun="price")
+    except AmountError as error:
+        raise Problems({"price": str(error)}) from None
+    if amount is not None and amount > MAX_PRICE_MINOR:
+        raise Problems({"price": "That price is too high."})
+    return amount
+
+
+def format_price(amount: int | None) -> str:
+    """A price for reading ("$150.00", "¥15,000"); None is "no price"."""
+    return format_amount(amount, currency())
+
+
+def price_input(service: Service) -> str:
+    """A service's price as the price field holds it ("150.00"; blank for no price)."""
+    return input_value(service.price_minor, currency())
+
+
+def set_price(service: Service, amount: int | None) -> None:
+    service.price_minor = amount
+    service.price_cents = amount or 0  # the previous release's column, until it is dropped
 
 
 def service_problems(existing: Service | None, values: dict) -> dict[str, str]:
@@ -106,8 +132,7 @@ def service_problems(existing: Service | None, values: dict) -> dict[str, str]:
     if len(code) > 20:
         problems["service_code"] = "Use at most 20 characters."
     try:
-        if parse_price(values.get("price")) > MAX_PRICE_CENTS:
-            problems["price"] = "That price is too high."
+        parse_price(values.get("price"))
     except Problems as error:
         problems.update(error.problems)
     eligible = {user.id for user in offering_staff()}
@@ -129,7 +154,7 @@ def save_service(actor: User, existing: Service | None, values: dict) -> Service
     item.name = values["name"].strip()
     item.duration_minutes = values["duration_minutes"]
     item.service_code = (values.get("service_code") or "").strip() or None
-    item.price_cents = parse_price(values.get("price"))
+    set_price(item, parse_price(values.get("price")))
     item.bookable_online = bool(values.get("bookable_online"))
     item.is_active = bool(values.get("is_active"))
     item.clinicians = [eligible[user_id] for user_id in dict.fromkeys(values.get("clinician_ids") or [])]
@@ -146,20 +171,16 @@ def add_service(
     clinicians: list[User],
     *,
     service_code: str | None = None,
-    price_cents: int = 0,
+    price_minor: int | None = None,
     bookable_online: bool = True,
 ) -> Service:
     """Seeding (the demo, test fixtures, benchmarks): the service called `name`, created if there is
     none yet, offered by `clinicians`. No audit line: nobody in the practice did this."""
     item = db.session.scalars(select(Service).where(func.lower(Service.name) == name.lower())).first()
     if item is None:
-        item = Service(
-            name=name,
-            duration_minutes=duration_minutes,
-            service_code=service_code,
-            price_cents=price_cents,
-            bookable_online=bookable_online,
-        )
+        item = Service(name=name, duration_minutes=duration_minutes, service_code=service_code)
+        item.bookable_online = bookable_online
+        set_price(item, price_minor)
         db.session.add(item)
         db.session.flush()
     for clinician in clinicians:

@@ -122,7 +122,7 @@ def add_hours(user_id: int | None):
         clinician,
         form,
         "range_form",
-        lambda: rules.add_weekly_range(
+        lambda: rules.add_weekly_hours(
             current_user, clinician, form.weekday.data, form.start.data, form.end.data
         ),
         "The hours were added.",

@@ -16,7 +16,12 @@ from blueprints.scheduling.forms import AppointmentForm, CancelForm, GroupForm, 
 from blueprints.scheduling.models import Service
 from blueprints.scheduling.operations import appointments
 from blueprints.scheduling.operations.calendar import calendar_page
-from blueprints.scheduling.operations.catalog import bookable_clinician, list_services, offering_staff
+from blueprints.scheduling.operations.catalog import (
+    bookable_clinician,
+    clinician_for,
+    list_services,
+    offering_staff,
+)
 from blueprints.scheduling.operations.requests import REQUEST_KINDS, requests_of
 from blueprints.scheduling.operations.visibility import appointment_for_staff, bookable_clients, pending_count
 from blueprints.scheduling.views.common import clinician_choices, date_arg, int_arg, is_staff
@@ -51,13 +56,34 @@ def calendar():
 
 
 def _booking_page(form):
+    services = list_services(active_only=True)
     form.client_id.choices = choices((c.id, c.display_name) for c in bookable_clients(current_user))
-    form.clinician_id.choices = clinician_choices(offering_staff())
-    form.service_id.choices = choices(
-        (s.id, f"{s.name} ({s.duration_minutes} min)") for s in list_services(active_only=True)
+    clinicians = offering_staff()
+    form.clinician_id.choices = clinician_choices(clinicians)
+    form.service_id.choices = choices((s.id, f"{s.name} ({s.duration_minutes} min)") for s in services)
+    chosen = next((s for s in services if s.id == form.service_id.data), None)
+    if chosen is not None:  # preselect someone who offers the chosen service
+        clinician = clinician_for(chosen, [form.clinician_id.data])
+        if clinician is not None:
+            form.clinician_id.data = clinician.id
+    page = render_template(
+        "scheduling/staff_appointment_form.html",
+        form=form,
+        zone=practice_zone().key,
+        # For the page's script: who offers each service (it preselects one on a change of service).
+        offered_by={
+            str(s.id): [user.id for user in s.clinicians if user in clinicians] for s in services
+        },
     )
-    page = render_template("scheduling/staff_appointment_form.html", form=form, zone=practice_zone().key)
     return page, form_status(form)
+
+
+def _first_service_of(clinician_id: int | None) -> int | None:
+    """The service the form starts with when none was asked for: the first the clinician offers."""
+    services = list_services(active_only=True)
+    offered = [s for s in services if clinician_id in {user.id for user in s.clinicians}]
+    candidates = offered or services
+    return candidates[0].id if candidates else None
 
 
 @bp.route("/calendar/new", methods=["GET", "POST"])
@@ -69,6 +95,7 @@ def new_appointment():
         if int_arg("client") is not None:
             prefill["client_id"] = int_arg("client")
         prefill["clinician_id"] = int_arg("clinician") or current_user.id
+        prefill["service_id"] = int_arg("service") or _first_service_of(prefill["clinician_id"])
         return _booking_page(AppointmentForm(formdata=None, data=prefill))
     form = AppointmentForm()
     if not form.validate_on_submit():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import money
 from app.nav import register_nav
 from app.roles import MANAGES_PRACTICE
 from app.web import attach_problems, carry_out, form_status, staff_required
@@ -22,12 +23,18 @@ register_nav("staff", "Services", "scheduling.services", staff_in(MANAGES_PRACTI
 @staff_required(*MANAGES_PRACTICE)
 def services():
     return render_template(
-        "scheduling/staff_services.html", services=catalog.list_services(), price=catalog.format_price
+        "scheduling/staff_services.html",
+        services=catalog.list_services(),
+        price=catalog.format_price,
+        currency=catalog.currency(),
     )
 
 
 def _service_page(form, item: Service | None):
     form.clinician_ids.choices = clinician_choices(catalog.offering_staff())
+    currency = catalog.currency()
+    form.price.label.text = f"Price ({currency})"
+    form.price.description = f"For example {money.example(currency)}. Leave empty for no price."
 
     def page():
         return render_template("scheduling/staff_service_form.html", form=form, item=item), form_status(form)
@@ -55,7 +62,9 @@ def _saved(saved: Service):
 @bp.route("/services/new", methods=["GET", "POST"])
 @staff_required(*MANAGES_PRACTICE)
 def new_service():
-    return _service_page(ServiceForm(), None)
+    # A new service is offered by every clinician unless someone is unticked.
+    everyone = {"clinician_ids": [user.id for user in catalog.offering_staff()]}
+    return _service_page(ServiceForm(data=None if request.method == "POST" else everyone), None)
 
 
 @bp.route("/services/<int:service_id>", methods=["GET", "POST"])
@@ -71,7 +80,7 @@ def edit_service(service_id: int):
             "name": item.name,
             "duration_minutes": item.duration_minutes,
             "service_code": item.service_code or "",
-            "price": catalog.format_price(item.price_cents),
+            "price": catalog.price_input(item),
             "bookable_online": item.bookable_online,
             "is_active": item.is_active,
             "clinician_ids": [user.id for user in item.clinicians],
