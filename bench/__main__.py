@@ -1,4 +1,4 @@
-"""`python -m bench [provisioning] [overhead] [scale] [options]`: run the benchmarks (all by default).
+"""`python -m bench [NAME ...] [options]`: run the benchmarks (all by default; names in BENCHMARKS).
 
 Each benchmark prints its figures; none of them asserts anything about timings.
 """
@@ -10,13 +10,14 @@ import logging
 import sys
 import time
 
-from bench import overhead, provisioning, scale, scheduling
+from bench import booking_picker, overhead, provisioning, scale, scheduling
 
 BENCHMARKS = {
     "provisioning": provisioning,
     "overhead": overhead,
     "scale": scale,
     "scheduling": scheduling,
+    "booking_picker": booking_picker,
 }
 
 
