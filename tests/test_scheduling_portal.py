@@ -63,17 +63,17 @@ def offered_times(visitor, path, enough=lambda found: len(found) >= 8, months=3)
     """The free times the picker at `path` offers (ISO instants), walking its days (and months) as a
     client without JavaScript would, until `enough(found)`."""
     found: list[str] = []
+
+    def collect(page: str) -> None:
+        found.extend(moment for _, moment in TIME_LINK.findall(page) if moment not in found)
+
     page = visitor.get(path).get_data(as_text=True)
     for _ in range(months):
-        for link, moment in TIME_LINK.findall(page):
-            if moment not in found:
-                found.append(moment)
+        collect(page)
         for day in DAY_LINK.findall(page):
             if enough(found):
                 return found
-            for link, moment in TIME_LINK.findall(visitor.get(html.unescape(day)).get_data(as_text=True)):
-                if moment not in found:
-                    found.append(moment)
+            collect(visitor.get(html.unescape(day)).get_data(as_text=True))
         following = NEXT_MONTH.search(page)
         if enough(found) or following is None:
             return found

@@ -96,11 +96,15 @@ def clinician_choices(client: Client, service: Service, settings: PracticeSettin
     return []
 
 
-def _window_reason(hours: int, action: str) -> Reason:
+def hours(count: int) -> str:
+    return "1 hour" if count == 1 else f"{count} hours"
+
+
+def _window_reason(count: int, action: str) -> Reason:
     return Reason(
-        f"Appointments can be {action} online up to {hours} hours before they start. "
+        f"Appointments can be {action} online up to {hours(count)} before they start. "
         "Please contact the practice.",
-        f"Inside the {hours}-hour window: contact the practice",
+        f"Inside the {count}-hour window: contact the practice",
     )
 
 

@@ -146,6 +146,17 @@ class PickerPage:
         return self.link(month=f"{month:%Y-%m}")
 
     @property
+    def periods(self) -> list[tuple[str, list[datetime]]]:
+        """The day's times in parts of the day (in the client's zone), to scan a long day quickly."""
+        parts: dict[str, list[datetime]] = {}
+        for moment in self.times:
+            hour = moment.astimezone(self.picker.zone).hour
+            parts.setdefault("Morning" if hour < 12 else "Afternoon" if hour < 17 else "Evening", []).append(
+                moment
+            )
+        return list(parts.items())
+
+    @property
     def back_url(self) -> str:
         return self.day_url(self.day) if self.day else self.link()
 
@@ -180,12 +191,12 @@ def _confirmed(page: PickerPage) -> tuple[str | None, int]:
 
 def _policy(settings) -> list[str]:
     """What the confirmation step says about cancelling."""
-    mode, hours = rules.cancel_mode(), settings.cancellation_window_hours
+    mode, hours = rules.cancel_mode(), rules.hours(settings.cancellation_window_hours)
     lines = []
     if mode == "book":
-        lines.append(f"You can cancel online up to {hours} hours before it starts.")
+        lines.append(f"You can cancel online up to {hours} before it starts.")
     elif mode == "request":
-        lines.append(f"You can ask to cancel online up to {hours} hours before it starts.")
+        lines.append(f"You can ask to cancel online up to {hours} before it starts.")
     else:
         lines.append("To cancel, please contact the practice.")
     if settings.cancellation_policy:
