@@ -408,3 +408,22 @@ def test_a_cancellation_request_names_its_appointment_and_a_decline_stays_visibl
     assert f"Message from the practice: {message}" in " ".join(requests.split()).replace("</span>", "")
     item = _listing_item(listing, appointment_id)  # still booked, and may be asked about again
     assert f"/appointments/{appointment_id}/cancel" in item
+
+
+def test_a_preview_walks_the_picker_but_books_nothing(clinic, visit, in_practice, make_client):
+    practice, client, therapy_id, ids = clinic
+    with in_practice(practice):
+        ada_email = db.session.get(User, ids["ada"]).email
+    tester = make_client(practice, first="Test", is_test=True, clinicians=(ada_email,))
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    assert owner.post("/settings/preview", {"client_id": tester.id}).status_code == 302
+    base = f"/portal/book?service={therapy_id}"
+    moment = TIME_LINK.search(owner.get(base).get_data(as_text=True)).group(2)
+    page = owner.get(f"{base}&time={moment}").get_data(as_text=True)
+    assert "Preview: nothing can be booked from here." in page and ">Book</button>" not in page
+    starts_at = re.search(r'name="starts_at" value="([^"]+)"', page).group(1)
+    data = {"service_id": therapy_id, "clinician_id": ids["ada"], "starts_at": starts_at}
+    assert owner.post("/portal/book", data, form_page=f"{base}&time={moment}").status_code == 403
+    with in_practice(practice):
+        assert db.session.scalars(select(Appointment)).all() == []

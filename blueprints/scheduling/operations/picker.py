@@ -48,6 +48,7 @@ class Picker:
     rules: Rules
     ignore_id: int | None = None
     _found: dict[date, list[datetime]] = field(default_factory=dict)  # month -> its free times
+    _days: dict[date, dict[date, int]] = field(default_factory=dict)  # month -> its days' counts
 
     @classmethod
     def of(
@@ -107,8 +108,11 @@ class Picker:
 
     def days_of(self, month: date) -> dict[date, int]:
         """Day (in the client's zone) -> how many free times it has, for the days of `month` that have any."""
-        found = self._month_times(first_of_month(month))
-        return dict(Counter(moment.astimezone(self.zone).date() for moment in found))
+        month = first_of_month(month)
+        if month not in self._days:
+            found = self._month_times(month)
+            self._days[month] = dict(Counter(moment.astimezone(self.zone).date() for moment in found))
+        return self._days[month]
 
     def times_on(self, day: date) -> list[datetime]:
         """The free times of `day` (a date in the client's zone); from its month's when already found."""

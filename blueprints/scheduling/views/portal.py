@@ -13,9 +13,6 @@ every appointment id is looked up within the record the viewer has open, so anot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from app.errors import refuse
@@ -24,19 +21,23 @@ from blueprints.portal.viewer import current_viewer, portal_page
 from blueprints.scheduling import bp
 from blueprints.scheduling.models import Appointment, Service
 from blueprints.scheduling.operations import portal as rules
-from blueprints.scheduling.operations.picker import Picker, next_month, previous_month
+from blueprints.scheduling.operations.picker import Picker
 from blueprints.scheduling.operations.visibility import (
     client_appointment,
     past_for_client,
     upcoming_for_client,
 )
 from blueprints.scheduling.portal_forms import SlotForm
+from blueprints.scheduling.views.picker import (
+    PICK_A_TIME,
+    PickerPage,
+    confirmed,
+    linker,
+    parse_start,
+    picker_page,
+)
 from tenants.database import db
 from tenants.features import practice_settings, practice_zone
-
-PICK_A_TIME = "Please pick a time from the list."
-UNREADABLE_DATE = "That date could not be read. Please pick a day from the calendar."
-UNREADABLE_TIME = "That time could not be read. " + PICK_A_TIME
 
 # What the client is told after each change (keyed by the operation's audit action).
 DONE = {
@@ -79,114 +80,6 @@ def _own_appointment(appointment_id: int) -> Appointment:
 def _done(action: str):
     flash(DONE[action], "success")
     return redirect(url_for("scheduling.portal_appointments"))
-
-
-def _parse_start(raw: str | None) -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw or "")
-    except ValueError:
-        moment = None
-    # An instant without a zone, or so far off that no calendar shows it, is not a time to pick.
-    if moment is None or moment.tzinfo is None or not 1900 < moment.astimezone(UTC).year < 9000:
-        refuse(400, UNREADABLE_TIME)
-    return moment
-
-
-def _parse_date(raw: str, pattern: str) -> date:
-    try:
-        return datetime.strptime(raw, pattern).date()
-    except ValueError:
-        refuse(400, UNREADABLE_DATE)
-
-
-def _time_param(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
-
-
-# --- The picker: month, day, time ------------------------------------------------------------------
-
-
-@dataclass
-class PickerPage:
-    """What the picker templates show: the month's calendar, the chosen day's times, the chosen
-    time; `link(**params)` is this picker's page with those parameters, `times_link(day)` its partial."""
-
-    picker: Picker
-    month: date
-    days: dict
-    day: date | None
-    times: list
-    moment: datetime | None
-    link: object
-    times_link: object
-    zone: str
-    current: datetime | None = None  # rescheduling: the appointment's time now
-
-    def day_url(self, day: date) -> str:
-        return self.link(day=day.isoformat())
-
-    def times_url(self, day: date) -> str:
-        return self.times_link(day.isoformat())
-
-    def time_url(self, moment: datetime) -> str:
-        return self.link(time=_time_param(moment))
-
-    @property
-    def previous(self) -> date | None:
-        """The month before, if a client may book in it."""
-        month = previous_month(self.month)
-        return month if month >= self.picker.first_month else None
-
-    @property
-    def following(self) -> date | None:
-        month = next_month(self.month)
-        return month if month <= self.picker.last_month else None
-
-    def month_url(self, month: date) -> str:
-        return self.link(month=f"{month:%Y-%m}")
-
-    @property
-    def periods(self) -> list[tuple[str, list[datetime]]]:
-        """The day's times in parts of the day (in the client's zone), to scan a long day quickly."""
-        parts: dict[str, list[datetime]] = {}
-        for moment in self.times:
-            hour = moment.astimezone(self.picker.zone).hour
-            parts.setdefault("Morning" if hour < 12 else "Afternoon" if hour < 17 else "Evening", []).append(
-                moment
-            )
-        return list(parts.items())
-
-    @property
-    def back_url(self) -> str:
-        return self.day_url(self.day) if self.day else self.link()
-
-
-def _picker_page(picker: Picker, link, times_link, current: datetime | None = None) -> PickerPage:
-    """The step this request's `month`, `day` and `time` parameters ask for. A first visit shows the
-    first month with free times and its first free day."""
-    args = request.args
-    moment = _parse_start(args["time"]) if args.get("time") else None
-    day = _parse_date(args["day"], "%Y-%m-%d") if args.get("day") else None
-    if moment is not None:
-        day = moment.astimezone(picker.zone).date()
-    month = _parse_date(args["month"], "%Y-%m") if args.get("month") else None
-    first_visit = day is None and month is None
-    month = picker.clamp(day or month or picker.first_month_with_times())
-    if day is not None and day.replace(day=1) != month:
-        day = None  # outside the months a client may book in
-    days = picker.days_of(month)
-    if first_visit and days:
-        day = min(days)
-    times = picker.times_on(day) if day in days else []
-    return PickerPage(picker, month, days, day, times, moment, link, times_link, picker.zone.key, current)
-
-
-def _confirmed(page: PickerPage) -> tuple[str | None, int]:
-    """A chosen time that is not free (any more) sends the client back to its day with NOT_FREE."""
-    if page.moment is None or page.moment in page.times:
-        return None, 200
-    page.moment = None
-    return rules.NOT_FREE, 409
 
 
 def _policy(settings) -> list[str]:
@@ -251,12 +144,14 @@ def _booking_choice():
     return services, chosen, clinicians, clinician
 
 
-def _booking_picker(chosen, clinician) -> PickerPage:
+def _booking_picker(chosen, clinician, with_month: bool = True) -> PickerPage:
     ids = {"service": chosen.id, "clinician": clinician.id}
-    return _picker_page(
+    times = linker("scheduling.book_times", **ids)
+    return picker_page(
         Picker.of(clinician.id, chosen.duration_minutes, _viewer_zone()),
-        lambda **more: url_for("scheduling.book_start", **ids, **more),
-        lambda day: url_for("scheduling.book_times", **ids, day=day),
+        linker("scheduling.book_start", **ids),
+        lambda day: times(day=day),
+        with_month=with_month,
     )
 
 
@@ -270,7 +165,7 @@ def book_start():
     page, problem, status = None, None, 200
     if chosen and clinician:
         page = _booking_picker(chosen, clinician)
-        problem, status = _confirmed(page)
+        problem, status = confirmed(page)
     settings = practice_settings()
     return render_template(
         "scheduling/portal_book.html",
@@ -297,7 +192,9 @@ def book_times():
     _, chosen, _, clinician = _booking_choice()
     if not (chosen and clinician):
         abort(404)
-    return render_template("scheduling/_day_times.html", page=_booking_picker(chosen, clinician))
+    return render_template(
+        "scheduling/_day_times.html", page=_booking_picker(chosen, clinician, with_month=False)
+    )
 
 
 @bp.post("/portal/book")
@@ -314,7 +211,7 @@ def book_submit():
     clinician = next((c for c in choices if c.id == form.clinician_id.data), None)
     if clinician is None:
         abort(404)
-    starts_at = _parse_start(form.starts_at.data)
+    starts_at = parse_start(form.starts_at.data)
     day = starts_at.astimezone(practice_zone(viewer.client.time_zone)).date().isoformat()
     return carry_out(
         lambda: rules.client_book(viewer.audit_actor, viewer.client, clinician, chosen, starts_at),
@@ -323,17 +220,19 @@ def book_submit():
     )
 
 
-def _reschedule_picker(appointment: Appointment) -> PickerPage:
-    return _picker_page(
+def _reschedule_picker(appointment: Appointment, with_month: bool = True) -> PickerPage:
+    times = linker("scheduling.reschedule_times", appointment_id=appointment.id)
+    return picker_page(
         Picker.of(
             appointment.clinician_user_id,
             appointment.service.duration_minutes,
             _viewer_zone(),
             ignore_id=appointment.id,
         ),
-        lambda **more: url_for("scheduling.reschedule", appointment_id=appointment.id, **more),
-        lambda day: url_for("scheduling.reschedule_times", appointment_id=appointment.id, day=day),
+        linker("scheduling.reschedule", appointment_id=appointment.id),
+        lambda day: times(day=day),
         current=appointment.starts_at,
+        with_month=with_month,
     )
 
 
@@ -348,7 +247,7 @@ def reschedule(appointment_id: int):
     form = SlotForm()
     if refusal is None and request.method == "POST":
         viewer = _poster(form, PICK_A_TIME)
-        starts_at = _parse_start(form.starts_at.data)
+        starts_at = parse_start(form.starts_at.data)
         day = starts_at.astimezone(practice_zone(viewer.client.time_zone)).date().isoformat()
         return carry_out(
             lambda: rules.client_reschedule(viewer.audit_actor, viewer.client, appointment, starts_at),
@@ -358,7 +257,7 @@ def reschedule(appointment_id: int):
     page, problem, status = None, None, 409
     if refusal is None:
         page = _reschedule_picker(appointment)
-        problem, status = _confirmed(page)
+        problem, status = confirmed(page)
     return render_template(
         "scheduling/portal_reschedule.html",
         viewer=current_viewer(),
@@ -381,7 +280,9 @@ def reschedule_times(appointment_id: int):
     appointment = _own_appointment(appointment_id)
     if rules.client_reschedule_refusal(appointment) is not None:
         abort(409)
-    return render_template("scheduling/_day_times.html", page=_reschedule_picker(appointment))
+    return render_template(
+        "scheduling/_day_times.html", page=_reschedule_picker(appointment, with_month=False)
+    )
 
 
 @bp.route("/portal/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
