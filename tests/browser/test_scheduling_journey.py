@@ -73,6 +73,7 @@ def choose_another_day(page):
     expect(page.locator("#day-times h2")).to_contain_text(f"{weekday} {int(number):02d}")
     assert page.evaluate("window.__stillHere") is True  # loaded in place, not a new page
     assert "day=" in page.url and day.get_attribute("aria-current") == "true"
+    expect(page.locator('.booking-steps li[aria-current="step"]')).to_have_text("Time")
     expect(page.locator("#day-times a.booking-time").first).to_be_visible()
 
 
@@ -116,6 +117,7 @@ def test_client_books_reschedules_and_cancels(
     page.get_by_role("link", name="Reschedule").click()
     choose_another_day(page)
     expect(page.locator("#day-times")).to_contain_text("Your appointment now:")
+    page.screenshot(path=str(output_dir / f"reschedule-day-{size}.png"), full_page=True)
     page.locator("#day-times a.booking-time").nth(6).click()
     expect(page.locator("#booking-facts")).to_contain_text("Current time")
     expect(page.locator("#booking-facts")).to_contain_text("New time")

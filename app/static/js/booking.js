@@ -16,6 +16,10 @@
       panel.innerHTML = html;
       calendar.querySelectorAll("a[aria-current]").forEach(function (day) { day.removeAttribute("aria-current"); });
       link.setAttribute("aria-current", "true");
+      document.querySelectorAll(".booking-steps li").forEach(function (step, index) {
+        step.classList.toggle("is-done", index < 2);
+        if (index === 2) step.setAttribute("aria-current", "step"); else step.removeAttribute("aria-current");
+      });
       if (remember) history.pushState({ day: link.href }, "", link.href);
       const heading = panel.querySelector(".booking-day-heading");
       if (heading) heading.focus({ preventScroll: window.innerWidth >= 768 });
