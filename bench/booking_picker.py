@@ -5,8 +5,8 @@ horizon and 12 hours' notice, 40 appointments of other clients already booked; o
 portal login, in a zone of their own (America/New_York, the practice in Europe/London). The client
 signs in, then each page is asked `--picker-runs` times through the application in this process (the
 Flask test client: no network, no gunicorn), and the median and fastest elapsed time, the median CPU
-time of this process (the application's share of the server time: steadier than the elapsed time on
-a busy machine) and the response size are printed:
+time of the thread serving it (the application's share of the server time, steadier than the
+elapsed time on a busy machine) and the response size are printed:
 
 - entry: `/portal/book?service=…&clinician=…` (before the picker: every free time of the 60 days,
   each a form with its own CSRF token; with it: this month's calendar);
@@ -100,17 +100,17 @@ def _signed_in(app, practice):
 
 
 def _measure(client, base: str, path: str, runs: int) -> tuple[int, float, float, float, int]:
-    """(status, median seconds, fastest seconds, median CPU seconds of this process, bytes) of GET
-    `path`, after one untimed request. The CPU time is the application's own (Flask, SQLAlchemy,
+    """(status, median seconds, fastest seconds, median CPU seconds of this thread, bytes) of GET
+    `path`, after one untimed request. The CPU time is the serving thread's (Flask, SQLAlchemy,
     templates; not the database server's): it moves much less than the elapsed time on a busy machine."""
     client.get(path, base_url=base)
     times, cpu, size, status = [], [], 0, 0
     for _ in range(runs):
-        started, started_cpu = clock.perf_counter(), clock.process_time()
+        started, started_cpu = clock.perf_counter(), clock.thread_time()
         response = client.get(path, base_url=base)
         body = response.get_data()
         times.append(clock.perf_counter() - started)
-        cpu.append(clock.process_time() - started_cpu)
+        cpu.append(clock.thread_time() - started_cpu)
         size, status = len(body), response.status_code
     return status, statistics.median(times), min(times), statistics.median(cpu), size
 
