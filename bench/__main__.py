@@ -1,5 +1,4 @@
-"""`python -m bench [provisioning] [overhead] [scale] [scheduling] [reset_timing] [options]`: run the
-benchmarks (all by default).
+"""`python -m bench [NAME ...] [options]`: run the benchmarks (all by default; names in BENCHMARKS).
 
 Each benchmark prints its figures; none of them asserts anything about timings.
 """
@@ -11,7 +10,7 @@ import logging
 import sys
 import time
 
-from bench import overhead, provisioning, reset_timing, scale, scheduling
+from bench import booking_picker, overhead, provisioning, reset_timing, scale, scheduling
 
 BENCHMARKS = {
     "provisioning": provisioning,
@@ -19,6 +18,7 @@ BENCHMARKS = {
     "scale": scale,
     "scheduling": scheduling,
     "reset_timing": reset_timing,
+    "booking_picker": booking_picker,
 }
 
 

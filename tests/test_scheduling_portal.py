@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,10 @@ from tenants.database import db
 from tenants.features import practice_settings
 
 SLOT = re.compile(r'name="starts_at" value="([^"]+)"')
+# The picker's links: a free time (its confirmation step), a day with free times, the next month.
+TIME_LINK = re.compile(r'href="([^"]*[?;]time=([0-9T:-]+Z))"')
+DAY_LINK = re.compile(r'<a class="booking-day[^"]*" href="([^"]+)"')
+NEXT_MONTH = re.compile(r'href="([^"]+)" rel="next"')
 
 
 @pytest.fixture
@@ -54,9 +59,32 @@ def logged_in_client(visit, practice, client):
     return visitor
 
 
-def first_slots(visitor, service_id, count=2):
-    page = visitor.get(f"/portal/book?service={service_id}").get_data(as_text=True)
-    return SLOT.findall(page)[:count]
+def offered_times(visitor, path, enough=lambda found: len(found) >= 8, months=3):
+    """The free times the picker at `path` offers (ISO instants), walking its days (and months) as a
+    client without JavaScript would, until `enough(found)`."""
+    found: list[str] = []
+
+    def collect(page: str) -> None:
+        found.extend(moment for _, moment in TIME_LINK.findall(page) if moment not in found)
+
+    page = visitor.get(path).get_data(as_text=True)
+    for _ in range(months):
+        collect(page)
+        for day in DAY_LINK.findall(page):
+            if enough(found):
+                return found
+            collect(visitor.get(html.unescape(day)).get_data(as_text=True))
+        following = NEXT_MONTH.search(page)
+        if enough(found) or following is None:
+            return found
+        page = visitor.get(html.unescape(following.group(1))).get_data(as_text=True)
+    return found
+
+
+def confirmation(visitor, path, moment):
+    """The confirmation step of `moment` on the picker at `path` (a time link's target)."""
+    joiner = "&" if "?" in path else "?"
+    return visitor.get(f"{path}{joiner}time={moment}")
 
 
 def test_client_books_a_free_slot(booking, visit, in_practice, mailbox, run_jobs):
@@ -64,22 +92,34 @@ def test_client_books_a_free_slot(booking, visit, in_practice, mailbox, run_jobs
     visitor = logged_in_client(visit, practice, client)
     page = visitor.get(f"/portal/book?service={service_id}").get_data(as_text=True)
     assert "Times are shown in UTC" in page
-    slot = SLOT.findall(page)[3]
+    # A time outside the 24-hour cancellation window, so that it may be rescheduled once booked.
+    later = lambda moment: datetime.fromisoformat(moment) > next_hour(26)  # noqa: E731
+    moment = next(
+        moment
+        for moment in offered_times(
+            visitor, f"/portal/book?service={service_id}", enough=lambda found: any(map(later, found))
+        )
+        if later(moment)
+    )
+    confirm = confirmation(visitor, f"/portal/book?service={service_id}", moment).get_data(as_text=True)
+    [slot] = SLOT.findall(confirm)
     response = visitor.post(
         "/portal/book",
         {"service_id": service_id, "clinician_id": "", "starts_at": slot},
-        form_page=f"/portal/book?service={service_id}",
+        form_page=f"/portal/book?service={service_id}&time={moment}",
     )
     assert response.status_code == 400  # no clinician chosen: refused, nothing booked
-    clinician_id = re.search(r'name="clinician_id" value="(\d+)"', page).group(1)
+    clinician_id = re.search(r'name="clinician_id" value="(\d+)"', confirm).group(1)
     data = {"service_id": service_id, "clinician_id": clinician_id, "starts_at": slot}
-    response = visitor.post("/portal/book", data, form_page=f"/portal/book?service={service_id}")
+    form_page = f"/portal/book?service={service_id}&time={moment}"
+    response = visitor.post("/portal/book", data, form_page=form_page)
     assert response.status_code == 302 and response.headers["Location"] == "/portal/appointments"
     listing = visitor.get("/portal/appointments").get_data(as_text=True)
     assert "Therapy with" in listing and "Reschedule" in listing
     # The same slot again: no longer offered, refused with a clear 409.
     again = visitor.post("/portal/book", data, form_page=f"/portal/book?service={service_id}")
     assert again.status_code == 409 and "no longer available" in again.get_data(as_text=True)
+    assert moment not in offered_times(visitor, f"/portal/book?service={service_id}")
     run_jobs()
     invites = [m for m in mailbox.to(client.email) if m["Subject"].startswith("Appointment booked")]
     assert len(invites) == 1
@@ -88,7 +128,8 @@ def test_client_books_a_free_slot(booking, visit, in_practice, mailbox, run_jobs
 def test_a_time_not_offered_is_refused(booking, visit):
     practice, client, service_id = booking
     visitor = logged_in_client(visit, practice, client)
-    page = visitor.get(f"/portal/book?service={service_id}").get_data(as_text=True)
+    moment = offered_times(visitor, f"/portal/book?service={service_id}")[0]
+    page = confirmation(visitor, f"/portal/book?service={service_id}", moment).get_data(as_text=True)
     clinician_id = re.search(r'name="clinician_id" value="(\d+)"', page).group(1)
     for starts_at, status in (
         ("2031-01-01T03:07:00+00:00", 409),
@@ -107,6 +148,9 @@ def test_request_mode_creates_a_pending_request(booking, visit, in_practice):
     visitor = logged_in_client(visit, practice, client)
     page = visitor.get(f"/portal/book?service={service_id}").get_data(as_text=True)
     assert "Request an appointment" in page
+    moment = offered_times(visitor, f"/portal/book?service={service_id}")[0]
+    page = confirmation(visitor, f"/portal/book?service={service_id}", moment).get_data(as_text=True)
+    assert ">Request</button>" in page and ">Book</button>" not in page
     clinician_id = re.search(r'name="clinician_id" value="(\d+)"', page).group(1)
     slot = SLOT.findall(page)[0]
     data = {"service_id": service_id, "clinician_id": clinician_id, "starts_at": slot}
@@ -153,8 +197,7 @@ def test_reschedule_and_its_refusals(booking, visit, in_practice):
     visitor = logged_in_client(visit, practice, client)
     refused = visitor.get(f"/portal/appointments/{resized_id}/reschedule")
     assert refused.status_code == 409 and "length was set by the practice" in refused.get_data(as_text=True)
-    page = visitor.get(f"/portal/appointments/{appointment_id}/reschedule").get_data(as_text=True)
-    new_time = SLOT.findall(page)[5]
+    new_time = offered_times(visitor, f"/portal/appointments/{appointment_id}/reschedule")[5]
     response = visitor.post(f"/portal/appointments/{appointment_id}/reschedule", {"starts_at": new_time})
     assert response.status_code == 302
     with in_practice(practice):
@@ -168,7 +211,8 @@ def test_cancel_outside_and_inside_the_window(booking, visit, in_practice):
     soon = book_directly(in_practice, practice, client, service_id, next_hour(5))
     visitor = logged_in_client(visit, practice, client)
     listing = visitor.get("/portal/appointments").get_data(as_text=True)
-    assert listing.count(">Cancel</a>") == 1 and "To cancel, contact the practice" in listing
+    assert listing.count('/cancel">Cancel') == 1 and f'/appointments/{later}/cancel"' in listing
+    assert "Inside the 24-hour window: contact the practice" in listing
     inside = visitor.get(f"/portal/appointments/{soon}/cancel").get_data(as_text=True)
     assert "up to 24 hours" in inside and f"desk@{practice.slug}.example.com" in inside
     assert "Late cancellations are charged." in inside and "Cancel appointment</button>" not in inside
@@ -266,8 +310,10 @@ def test_group_appointment_only_its_primary_contact_moves_it(booking, visit, in_
     assert "contact the practice to cancel it for everyone" in primary_visitor.get(
         f"/portal/appointments/{primary_id}/cancel"
     ).get_data(as_text=True)
-    slots = SLOT.findall(
-        primary_visitor.get(f"/portal/appointments/{primary_id}/reschedule").get_data(as_text=True)
+    slots = offered_times(
+        primary_visitor,
+        f"/portal/appointments/{primary_id}/reschedule",
+        enough=lambda found: any(datetime.fromisoformat(slot) > next_hour(30) for slot in found),
     )
     new_time = next(
         slot for slot in slots if datetime.fromisoformat(slot) > next_hour(30)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.refusals import Conflict, NotFound, Problems
 from blueprints.auth.models import User
 from blueprints.people.models import Client, ClientClinician
-from blueprints.scheduling.models import Appointment, Service, ServiceClinician
+from blueprints.scheduling.models import Appointment, AppointmentRequest, Service, ServiceClinician
 from blueprints.scheduling.operations.appointments import (
     book,
     cancel,
@@ -29,6 +30,19 @@ from tenants.features import PracticeSettings, is_enabled, practice_settings
 
 NOT_FREE = "That time is no longer available. Please pick another."
 PICK_A_TIME = "Please pick a time from the list."
+ANSWERED_DAYS = 30  # how long a declined or expired request stays on the client's page
+
+
+class Reason(str):
+    """Why a client may not do something: the full sentence (the refusal page, the 409) and, as
+    `short`, the few words shown in place of the button that is not offered."""
+
+    short: str
+
+    def __new__(cls, message: str, short: str | None = None):
+        reason = super().__new__(cls, message)
+        reason.short = short or message
+        return reason
 
 
 def booking_mode() -> str | None:
@@ -89,12 +103,24 @@ def clinician_choices(client: Client, service: Service, settings: PracticeSettin
     return []
 
 
+def hours(count: int) -> str:
+    return "1 hour" if count == 1 else f"{count} hours"
+
+
+def _window_reason(count: int, action: str) -> Reason:
+    return Reason(
+        f"Appointments can be {action} online up to {hours(count)} before they start. "
+        "Please contact the practice.",
+        f"Inside the {count}-hour window: contact the practice",
+    )
+
+
 def reschedule_refusal(
     appointment: Appointment,
     is_group_primary_contact: bool = False,
     settings: PracticeSettings | None = None,
     now: datetime | None = None,
-) -> str | None:
+) -> Reason | None:
     """Why a client may not move this appointment themselves, or None.
 
     Besides DESIGN's three reasons: nothing that has started moves, and with `settings` the
@@ -102,46 +128,100 @@ def reschedule_refusal(
     """
     now = now or datetime.now(UTC)
     if appointment.starts_at <= now:
-        return "This appointment has already started or taken place."
+        return Reason("This appointment has already started or taken place.", "Already started")
     if settings is not None and appointment.starts_at - now < timedelta(
         hours=settings.cancellation_window_hours
     ):
-        return (
-            f"Appointments can be moved online up to {settings.cancellation_window_hours} hours before they "
-            "start. Please contact the practice."
-        )
+        return _window_reason(settings.cancellation_window_hours, "moved")
     if appointment.duration_overridden:
-        return "This appointment's length was set by the practice, so it can only be moved by the practice."
+        return Reason(
+            "This appointment's length was set by the practice, so it can only be moved by the practice.",
+            "Length set by the practice: contact the practice to move it",
+        )
     if not appointment.service.bookable_online:
-        return "This kind of appointment cannot be booked online, so it can only be moved by the practice."
+        return Reason(
+            "This kind of appointment cannot be booked online, so it can only be moved by the practice.",
+            "Not bookable online: contact the practice to move it",
+        )
     if appointment.group_id is not None and not (appointment.is_group_primary and is_group_primary_contact):
-        return "This is a group appointment; only the group's primary contact can move it."
+        return Reason(
+            "This is a group appointment; only the group's primary contact can move it.",
+            "Group appointment: only the group's primary contact can move it",
+        )
     return None
 
 
-def cancellation_refusal(appointment: Appointment, settings: PracticeSettings, now: datetime | None = None):
-    """Why a client may not cancel now (inside the cancellation window), or None."""
+def cancellation_refusal(
+    appointment: Appointment, settings: PracticeSettings, now: datetime | None = None
+) -> Reason | None:
+    """Why a client may not cancel now (a group they lead, or inside the cancellation window), or None."""
     now = now or datetime.now(UTC)
     if (
         appointment.group_id is not None
         and appointment.is_group_primary
         and len(group_members(appointment)) > 1
     ):
-        return "This is a group appointment you lead; please contact the practice to cancel it for everyone."
+        return Reason(
+            "This is a group appointment you lead; please contact the practice to cancel it for everyone.",
+            "Group appointment you lead: contact the practice to cancel it for everyone",
+        )
     window = timedelta(hours=settings.cancellation_window_hours)
     if appointment.starts_at - now < window:
-        return (
-            f"Appointments can be cancelled online up to {settings.cancellation_window_hours} hours "
-            "before they start. Please contact the practice."
-        )
+        return _window_reason(settings.cancellation_window_hours, "cancelled")
     return None
 
 
-def client_reschedule_refusal(appointment: Appointment) -> str | None:
-    """`reschedule_refusal` as it applies in the portal (the record holder leads their own group)."""
+def _waiting_refusal(appointment: Appointment) -> Reason | None:
+    """A request about this appointment already waits for the practice (one at a time)."""
+    waiting = db.session.scalar(
+        select(func.count())
+        .select_from(AppointmentRequest)
+        .where(AppointmentRequest.appointment_id == appointment.id, AppointmentRequest.status == "pending")
+    )
+    if not waiting:
+        return None
+    return Reason(
+        "A request about this appointment is already waiting for the practice.",
+        "Your request about this appointment is waiting for the practice",
+    )
+
+
+def client_reschedule_refusal(appointment: Appointment) -> Reason | None:
+    """`reschedule_refusal` as it applies in the portal (the record holder leads their own group),
+    and not while a request about the appointment waits. The appointments page offers "Reschedule"
+    exactly when this is None, and the change itself checks it again."""
     return reschedule_refusal(
         appointment, is_group_primary_contact=appointment.is_group_primary, settings=practice_settings()
+    ) or _waiting_refusal(appointment)
+
+
+def client_cancel_refusal(appointment: Appointment) -> Reason | None:
+    """`cancellation_refusal` as it applies in the portal, and not while a request about the
+    appointment waits: "Cancel" is offered exactly when this is None, and the change checks it again."""
+    return cancellation_refusal(appointment, practice_settings()) or _waiting_refusal(appointment)
+
+
+def client_requests(client_id: int, now: datetime | None = None) -> list[AppointmentRequest]:
+    """The client's requests still waiting, then those declined or expired in the last
+    `ANSWERED_DAYS` days (newest first), with the appointment each is about."""
+    since = (now or datetime.now(UTC)) - timedelta(days=ANSWERED_DAYS)
+    answered = and_(
+        AppointmentRequest.status.in_(("declined", "expired")), AppointmentRequest.decided_at >= since
     )
+    found = db.session.scalars(
+        select(AppointmentRequest)
+        .options(
+            selectinload(AppointmentRequest.appointment),
+            selectinload(AppointmentRequest.service),
+            selectinload(AppointmentRequest.clinician),
+        )
+        .where(
+            AppointmentRequest.client_id == client_id,
+            or_(AppointmentRequest.status == "pending", answered),
+        )
+        .order_by(AppointmentRequest.requested_at.desc(), AppointmentRequest.id.desc())
+    )
+    return sorted(found, key=lambda item: item.status != "pending")
 
 
 def reschedule_slots(appointment: Appointment) -> list[datetime]:
@@ -188,7 +268,7 @@ def client_reschedule(actor: dict, client: Client, appointment: Appointment, sta
 def client_cancel(actor: dict, client: Client, appointment: Appointment) -> str:
     """Cancel outside the cancellation window, or ask the practice to; returns what was done."""
     mode = _mode(cancel_mode)
-    refusal = cancellation_refusal(appointment, practice_settings())
+    refusal = client_cancel_refusal(appointment)
     if refusal:
         raise Conflict(refusal)
     if mode == "book":

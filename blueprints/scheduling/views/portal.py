@@ -1,15 +1,17 @@
 """Client portal views of scheduling: the appointments page, book (or request), reschedule, cancel.
 
+Booking and rescheduling are a picker in steps, each a plain GET page that works without
+JavaScript: the service (and clinician, where the client may choose), a month calendar whose days
+with free times are links (`month=YYYY-MM`), that day's free times (`day=YYYY-MM-DD`), and a
+confirmation of one time (`time=<ISO instant>`) whose form is the only POST. With JavaScript, a day's
+times are fetched in place from the `…/times?day=` partial (`app/static/js/booking.js`).
+
 Which of these a client gets follows the practice's toggles (`operations.portal.booking_mode` & co.);
 every appointment id is looked up within the record the viewer has open, so another client's id is
 404. A preview may look but not change (403).
 """
 
 from __future__ import annotations
-
-from datetime import datetime
-from itertools import groupby
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
@@ -19,18 +21,23 @@ from blueprints.portal.viewer import current_viewer, portal_page
 from blueprints.scheduling import bp
 from blueprints.scheduling.models import Appointment, Service
 from blueprints.scheduling.operations import portal as rules
-from blueprints.scheduling.operations.availability import available_slots
+from blueprints.scheduling.operations.picker import Picker
 from blueprints.scheduling.operations.visibility import (
     client_appointment,
     past_for_client,
-    pending_requests_for_client,
     upcoming_for_client,
 )
 from blueprints.scheduling.portal_forms import SlotForm
+from blueprints.scheduling.views.picker import (
+    PICK_A_TIME,
+    PickerPage,
+    confirmed,
+    linker,
+    parse_start,
+    picker_page,
+)
 from tenants.database import db
 from tenants.features import practice_settings, practice_zone
-
-PICK_A_TIME = rules.PICK_A_TIME
 
 # What the client is told after each change (keyed by the operation's audit action).
 DONE = {
@@ -63,20 +70,6 @@ def _poster(form, unreadable: str):
     return viewer
 
 
-def _change_page(template: str, appointment: Appointment, refusal, mode: str, form, **more):
-    """The page of a change to one of the viewer's appointments (reschedule, cancel)."""
-    return render_template(
-        template,
-        viewer=current_viewer(),
-        appointment=appointment,
-        refusal=refusal,
-        zone=_viewer_zone(),
-        mode=mode,
-        form=form,
-        **more,
-    )
-
-
 def _own_appointment(appointment_id: int) -> Appointment:
     appointment = client_appointment(current_viewer().client.id, appointment_id)
     if appointment is None:
@@ -89,40 +82,76 @@ def _done(action: str):
     return redirect(url_for("scheduling.portal_appointments"))
 
 
-def _slots_by_day(slots, zone_name: str):
-    zone = ZoneInfo(zone_name)
-    return [(day, list(items)) for day, items in groupby(slots, key=lambda s: s.astimezone(zone).date())]
+def _policy(settings) -> list[str]:
+    """What the confirmation step says about cancelling."""
+    mode, hours = rules.cancel_mode(), rules.hours(settings.cancellation_window_hours)
+    lines = []
+    if mode == "book":
+        lines.append(f"You can cancel online up to {hours} before it starts.")
+    elif mode == "request":
+        lines.append(f"You can ask to cancel online up to {hours} before it starts.")
+    else:
+        lines.append("To cancel, please contact the practice.")
+    if settings.cancellation_policy:
+        lines.append(settings.cancellation_policy)
+    return lines
 
 
-def _parse_start(raw: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw or "")
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        refuse(400, "That time could not be read. " + PICK_A_TIME)
-    return moment
+# --- Pages ----------------------------------------------------------------------------------------
 
 
 @bp.get("/portal/appointments")
 @portal_page("appointments")
 def portal_appointments():
     viewer = current_viewer()
-    settings = practice_settings()
+    reschedule_mode, cancel_mode = rules.reschedule_mode(), rules.cancel_mode()
     upcoming = upcoming_for_client(viewer.client.id)
+    # The same rules the changes check: a button is offered exactly when its change would be allowed.
+    refusals = {
+        appointment.id: (
+            rules.client_reschedule_refusal(appointment) if reschedule_mode else None,
+            rules.client_cancel_refusal(appointment) if cancel_mode else None,
+        )
+        for appointment in upcoming
+    }
     return render_template(
         "portal/appointments.html",
         viewer=viewer,
-        settings=settings,
-        # Inside the cancellation window the Cancel button gives way to the practice's contact details.
-        too_late={a.id for a in upcoming if rules.cancellation_refusal(a, settings)},
+        settings=practice_settings(),
+        refusals=refusals,
         zone=_viewer_zone(),
         upcoming=upcoming,
         past=past_for_client(viewer.client.id),
-        requests=pending_requests_for_client(viewer.client.id),
+        requests=rules.client_requests(viewer.client.id),
         booking_mode=rules.booking_mode(),
-        reschedule_mode=rules.reschedule_mode(),
-        cancel_mode=rules.cancel_mode(),
+        reschedule_mode=reschedule_mode,
+        cancel_mode=cancel_mode,
+    )
+
+
+def _booking_choice():
+    """The service and clinician chosen so far (an only choice is chosen by itself), and the lists."""
+    viewer, settings = current_viewer(), practice_settings()
+    services = rules.bookable_services()
+    wanted = request.args.get("service", type=int)
+    chosen = db.session.get(Service, wanted) if wanted else (services[0] if len(services) == 1 else None)
+    if chosen is not None and chosen not in services:
+        abort(404)
+    clinicians = rules.clinician_choices(viewer.client, chosen, settings) if chosen else []
+    clinician = next((c for c in clinicians if c.id == request.args.get("clinician", type=int)), None)
+    if clinician is None and len(clinicians) == 1:
+        clinician = clinicians[0]
+    return services, chosen, clinicians, clinician
+
+
+def _booking_picker(chosen, clinician, with_month: bool = True) -> PickerPage:
+    ids = {"service": chosen.id, "clinician": clinician.id}
+    times = linker("scheduling.book_times", **ids)
+    return picker_page(
+        Picker.of(clinician.id, chosen.duration_minutes, _viewer_zone()),
+        linker("scheduling.book_start", **ids),
+        lambda day: times(day=day),
+        with_month=with_month,
     )
 
 
@@ -132,29 +161,39 @@ def book_start():
     mode = rules.booking_mode()
     if mode is None:
         abort(404)
-    viewer, settings = current_viewer(), practice_settings()
-    services = rules.bookable_services()
-    chosen = db.session.get(Service, request.args.get("service", type=int) or 0)
-    if chosen is not None and chosen not in services:
-        abort(404)
-    clinicians = rules.clinician_choices(viewer.client, chosen, settings) if chosen else []
-    clinician = next((c for c in clinicians if c.id == request.args.get("clinician", type=int)), None)
-    if clinician is None and len(clinicians) == 1:
-        clinician = clinicians[0]
-    days = []
+    services, chosen, clinicians, clinician = _booking_choice()
+    page, problem, status = None, None, 200
     if chosen and clinician:
-        days = _slots_by_day(available_slots(clinician.id, chosen), _viewer_zone())
+        page = _booking_picker(chosen, clinician)
+        problem, status = confirmed(page)
+    settings = practice_settings()
     return render_template(
         "scheduling/portal_book.html",
-        viewer=viewer,
+        viewer=current_viewer(),
         mode=mode,
         services=services,
         chosen=chosen,
         clinicians=clinicians,
         clinician=clinician,
-        days=days,
+        page=page,
+        problem=problem,
+        policy=_policy(settings),
         zone=_viewer_zone(),
         form=SlotForm(),
+    ), status
+
+
+@bp.get("/portal/book/times")
+@portal_page("appointments")
+def book_times():
+    """The chosen day's times alone (the partial the picker's script puts in place)."""
+    if rules.booking_mode() is None:
+        abort(404)
+    _, chosen, _, clinician = _booking_choice()
+    if not (chosen and clinician):
+        abort(404)
+    return render_template(
+        "scheduling/_day_times.html", page=_booking_picker(chosen, clinician, with_month=False)
     )
 
 
@@ -172,11 +211,28 @@ def book_submit():
     clinician = next((c for c in choices if c.id == form.clinician_id.data), None)
     if clinician is None:
         abort(404)
-    starts_at = _parse_start(form.starts_at.data)
+    starts_at = parse_start(form.starts_at.data)
+    day = starts_at.astimezone(practice_zone(viewer.client.time_zone)).date().isoformat()
     return carry_out(
         lambda: rules.client_book(viewer.audit_actor, viewer.client, clinician, chosen, starts_at),
         then=_done,
-        back=url_for("scheduling.book_start", service=chosen.id, clinician=clinician.id),
+        back=url_for("scheduling.book_start", service=chosen.id, clinician=clinician.id, day=day),
+    )
+
+
+def _reschedule_picker(appointment: Appointment, with_month: bool = True) -> PickerPage:
+    times = linker("scheduling.reschedule_times", appointment_id=appointment.id)
+    return picker_page(
+        Picker.of(
+            appointment.clinician_user_id,
+            appointment.service.duration_minutes,
+            _viewer_zone(),
+            ignore_id=appointment.id,
+        ),
+        linker("scheduling.reschedule", appointment_id=appointment.id),
+        lambda day: times(day=day),
+        current=appointment.starts_at,
+        with_month=with_month,
     )
 
 
@@ -191,15 +247,42 @@ def reschedule(appointment_id: int):
     form = SlotForm()
     if refusal is None and request.method == "POST":
         viewer = _poster(form, PICK_A_TIME)
-        starts_at = _parse_start(form.starts_at.data)
+        starts_at = parse_start(form.starts_at.data)
+        day = starts_at.astimezone(practice_zone(viewer.client.time_zone)).date().isoformat()
         return carry_out(
             lambda: rules.client_reschedule(viewer.audit_actor, viewer.client, appointment, starts_at),
             then=_done,
-            back=url_for("scheduling.reschedule", appointment_id=appointment_id),
+            back=url_for("scheduling.reschedule", appointment_id=appointment_id, day=day),
         )
-    days = _slots_by_day(rules.reschedule_slots(appointment), _viewer_zone()) if refusal is None else []
-    page = _change_page("scheduling/portal_reschedule.html", appointment, refusal, mode, form, days=days)
-    return page, (200 if refusal is None else 409)
+    page, problem, status = None, None, 409
+    if refusal is None:
+        page = _reschedule_picker(appointment)
+        problem, status = confirmed(page)
+    return render_template(
+        "scheduling/portal_reschedule.html",
+        viewer=current_viewer(),
+        appointment=appointment,
+        refusal=refusal,
+        zone=_viewer_zone(),
+        mode=mode,
+        form=form,
+        page=page,
+        problem=problem,
+        policy=_policy(practice_settings()),
+    ), status
+
+
+@bp.get("/portal/appointments/<int:appointment_id>/reschedule/times")
+@portal_page("appointments")
+def reschedule_times(appointment_id: int):
+    if rules.reschedule_mode() is None:
+        abort(404)
+    appointment = _own_appointment(appointment_id)
+    if rules.client_reschedule_refusal(appointment) is not None:
+        abort(409)
+    return render_template(
+        "scheduling/_day_times.html", page=_reschedule_picker(appointment, with_month=False)
+    )
 
 
 @bp.route("/portal/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
@@ -209,8 +292,7 @@ def cancel(appointment_id: int):
     if mode is None:
         abort(404)
     appointment = _own_appointment(appointment_id)
-    settings = practice_settings()
-    refusal = rules.cancellation_refusal(appointment, settings)
+    refusal = rules.client_cancel_refusal(appointment)
     form = SlotForm()
     if refusal is None and request.method == "POST":
         viewer = _poster(form, "This form has expired. Please reload the page and try again.")
@@ -219,4 +301,13 @@ def cancel(appointment_id: int):
             then=_done,
             back=url_for("scheduling.cancel", appointment_id=appointment_id),
         )
-    return _change_page("scheduling/portal_cancel.html", appointment, refusal, mode, form, settings=settings)
+    return render_template(
+        "scheduling/portal_cancel.html",
+        viewer=current_viewer(),
+        appointment=appointment,
+        refusal=refusal,
+        zone=_viewer_zone(),
+        mode=mode,
+        form=form,
+        settings=practice_settings(),
+    )
