@@ -47,6 +47,7 @@ def log_in(page, live_server, practice, email):
 
 
 def assert_touch_target(locator):
+    locator.page.wait_for_load_state("load")  # measured with the page's stylesheets applied
     box = locator.bounding_box()
     assert box["width"] >= 44 and box["height"] >= 44, box
 

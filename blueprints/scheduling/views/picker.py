@@ -21,12 +21,14 @@ UNREADABLE_TIME = "That time could not be read. " + PICK_A_TIME
 
 
 def parse_start(raw: str | None) -> datetime:
+    # An instant without a zone, or so far off that no calendar shows it (year 1 at +05:00 is not
+    # even representable in UTC), is not a time to pick.
     try:
         moment = datetime.fromisoformat(raw or "")
-    except ValueError:
-        moment = None
-    # An instant without a zone, or so far off that no calendar shows it, is not a time to pick.
-    if moment is None or moment.tzinfo is None or not 1900 < moment.astimezone(UTC).year < 9000:
+        readable = moment.tzinfo is not None and 1900 < moment.astimezone(UTC).year < 9000
+    except (ValueError, OverflowError):
+        readable = False
+    if not readable:
         refuse(400, UNREADABLE_TIME)
     return moment
 
