@@ -77,6 +77,17 @@ def _own_appointment(appointment_id: int) -> Appointment:
     return appointment
 
 
+def _change_of(appointment_id: int, mode_of, refusal_of):
+    """What a reschedule or cancel page starts from: the practice's mode for it (404 when the
+    practice offers none), the viewer's own appointment (404 otherwise), why the rule refuses it
+    (or None), and the page's form."""
+    mode = mode_of()
+    if mode is None:
+        abort(404)
+    appointment = _own_appointment(appointment_id)
+    return mode, appointment, refusal_of(appointment), SlotForm()
+
+
 def _done(action: str):
     flash(DONE[action], "success")
     return redirect(url_for("scheduling.portal_appointments"))
@@ -239,12 +250,9 @@ def _reschedule_picker(appointment: Appointment, with_month: bool = True) -> Pic
 @bp.route("/portal/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
 @portal_page("appointments")
 def reschedule(appointment_id: int):
-    mode = rules.reschedule_mode()
-    if mode is None:
-        abort(404)
-    appointment = _own_appointment(appointment_id)
-    refusal = rules.client_reschedule_refusal(appointment)
-    form = SlotForm()
+    mode, appointment, refusal, form = _change_of(
+        appointment_id, rules.reschedule_mode, rules.client_reschedule_refusal
+    )
     if refusal is None and request.method == "POST":
         viewer = _poster(form, PICK_A_TIME)
         starts_at = parse_start(form.starts_at.data)
@@ -288,12 +296,9 @@ def reschedule_times(appointment_id: int):
 @bp.route("/portal/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
 @portal_page("appointments")
 def cancel(appointment_id: int):
-    mode = rules.cancel_mode()
-    if mode is None:
-        abort(404)
-    appointment = _own_appointment(appointment_id)
-    refusal = rules.client_cancel_refusal(appointment)
-    form = SlotForm()
+    mode, appointment, refusal, form = _change_of(
+        appointment_id, rules.cancel_mode, rules.client_cancel_refusal
+    )
     if refusal is None and request.method == "POST":
         viewer = _poster(form, "This form has expired. Please reload the page and try again.")
         return carry_out(
