@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _upgrade_everything(flask_app) -> bool:
     """Migrate `public` and every practice schema as the owner role, then grant the application
-    role what it needs (new job tables, memberships of practices made before)."""
+    role what it needs (new job tables, memberships of practices made before). Each migrated
+    practice then has what it still kept in clear sealed with its key (`upgrade_tenants`)."""
     with flask_app.app_context():
         engine = owner_engine()
         upgrade_public(engine)
@@ -54,7 +55,9 @@ def _upgrade_everything(flask_app) -> bool:
                     err=True,
                 )
             else:
-                click.echo(f"  practice {result.practice_id} ({result.slug}): upgraded")
+                sealed = ", ".join(f"{count} {name}" for name, count in result.sealed.items() if count)
+                done = f"upgraded; sealed {sealed}" if sealed else "upgraded"
+                click.echo(f"  practice {result.practice_id} ({result.slug}): {done}")
 
         parallel = flask_app.config["PORTICO"].migration_jobs
         results = upgrade_tenants(engine, jobs=parallel, report=report)

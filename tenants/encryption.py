@@ -13,6 +13,10 @@ A feature that keeps sealed values registers its column (`register_sealed_column
 `rotate_practice_key` can re-wrap their data keys under a new practice key version; the values
 themselves are not re-encrypted. Retired versions wrap nothing new but still open what they wrapped
 (a value sealed by a transaction that raced the rotation stays readable).
+
+A feature that kept values in clear before sealing them registers a sealing step
+(`register_sealing_step`): `portico db upgrade` runs every step in each practice it migrated, with
+the practice's key, so nothing stays in clear after an upgrade (migrations themselves have no key).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import re
 import secrets
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -289,3 +294,23 @@ def rotate_practice_key() -> tuple[int, int]:
             )
             rewrapped_count += 1
     return version, rewrapped_count
+
+
+# ---------------------------------------------------------------------------------------------
+# Sealing what was kept in clear before
+# ---------------------------------------------------------------------------------------------
+
+_sealing_steps: dict[str, Callable[[], int]] = {}
+
+
+def register_sealing_step(name: str, step: Callable[[], int]) -> None:
+    """Declare `step()`: seals whatever the bound practice still keeps in clear of one kind (and
+    empties the plain copy), in the caller's transaction; returns how many values it sealed. It must
+    cost one query when there is nothing to seal, and may be run any number of times."""
+    _sealing_steps[name] = step
+
+
+def seal_plain_data() -> dict[str, int]:
+    """Run every registered sealing step in the bound practice (in the caller's transaction): what
+    each sealed, by name. The master key is needed only when a step finds something to seal."""
+    return {name: step() for name, step in _sealing_steps.items()}

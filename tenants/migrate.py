@@ -6,6 +6,12 @@ each runs on a private connection inside a transaction that switches role and se
 practice (SQLAlchemy's schema_translate_map does not reach Alembic operations or text() SQL).
 Alembic's `op` is process-global, so several schemas at a time means several processes.
 Every function here takes the owner role's engine (`tenants.database.owner_engine()`).
+
+Migrations run without the master key, so they cannot seal what earlier releases kept in clear.
+`upgrade_tenants` does that after migrating each practice: it runs the registered sealing steps
+(`tenants.encryption.seal_plain_data`) in the practice's own context, with its key, and records the
+practice's new revision only once they succeeded. A practice whose sealing failed is still "behind",
+so the next upgrade tries it again (its migrations are then nothing to do).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,8 +28,10 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, select, text, update
 
-from tenants.database import enter_practice_sql
+from tenants.database import db, enter_practice_sql, practice_scope
+from tenants.encryption import seal_plain_data
 from tenants.models import Practice
+from tenants.registry import get_practice
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -56,14 +64,23 @@ def upgrade_public(engine: Engine) -> None:
         command.upgrade(config, "public@head")
 
 
-def upgrade_schema(connection, practice_id: int, schema: str, target: str = "tenant@head") -> None:
-    """Upgrade one practice schema and record its new revision, in one transaction."""
+def upgrade_schema(
+    connection, practice_id: int, schema: str, target: str = "tenant@head", record: bool = True
+) -> str:
+    """Upgrade one practice schema and (with `record`) record its new revision, in one transaction.
+    Returns the revision the schema is at."""
     connection.exec_driver_sql(enter_practice_sql(schema))
     config = alembic_config()
     config.attributes.update(connection=connection, branch="tenant", schema=schema)
     command.upgrade(config, target)
     revision = connection.execute(text(f"SELECT version_num FROM {schema}.alembic_version")).scalar()
     connection.exec_driver_sql("SET LOCAL ROLE NONE; SET LOCAL search_path TO public")
+    if record:
+        _record_revision(connection, practice_id, revision)
+    return revision
+
+
+def _record_revision(connection, practice_id: int, revision: str) -> None:
     connection.execute(update(Practice).where(Practice.id == practice_id).values(schema_revision=revision))
 
 
@@ -72,6 +89,8 @@ class TenantUpgradeResult:
     practice_id: int
     slug: str
     error: str | None = None
+    revision: str | None = None
+    sealed: dict[str, int] = field(default_factory=dict)  # what the sealing steps sealed, by name
 
 
 _worker_engine: Engine | None = None
@@ -85,10 +104,28 @@ def _init_worker(url: str) -> None:
 def _upgrade_in_worker(practice_id: int, slug: str, schema: str) -> TenantUpgradeResult:
     try:
         with _worker_engine.begin() as connection:
-            upgrade_schema(connection, practice_id, schema)
-        return TenantUpgradeResult(practice_id, slug)
+            # Not recorded yet: the practice stays "behind" until its plain data is sealed too.
+            revision = upgrade_schema(connection, practice_id, schema, record=False)
+        return TenantUpgradeResult(practice_id, slug, revision=revision)
     except Exception as exc:  # reported per practice; the others carry on
         return TenantUpgradeResult(practice_id, slug, error=f"{type(exc).__name__}: {exc}")
+
+
+def _seal_and_record(engine: Engine, result: TenantUpgradeResult) -> TenantUpgradeResult:
+    """In this process (it has the application and the master key): run the sealing steps in the
+    migrated practice, then record its revision. Needs an application context."""
+    if result.error:
+        return result
+    try:
+        with practice_scope(get_practice(result.practice_id)):
+            result.sealed = seal_plain_data()
+            db.session.commit()
+    except Exception as exc:  # reported per practice; its revision is not recorded, so it is retried
+        result.error = f"data kept in clear could not be sealed: {type(exc).__name__}: {exc}"
+        return result
+    with engine.begin() as connection:
+        _record_revision(connection, result.practice_id, result.revision)
+    return result
 
 
 def schemas_behind(engine: Engine) -> list[tuple[int, str]]:
@@ -113,7 +150,7 @@ def upgrade_tenants(
         global _worker_engine
         _worker_engine = engine
         for practice_id, slug in behind:
-            result = _upgrade_in_worker(practice_id, slug, f"tenant_{practice_id}")
+            result = _seal_and_record(engine, _upgrade_in_worker(practice_id, slug, f"tenant_{practice_id}"))
             report(result)
             results.append(result)
         return results
@@ -126,7 +163,7 @@ def upgrade_tenants(
             for practice_id, slug in behind
         ]
         for future in as_completed(futures):
-            result = future.result()
+            result = _seal_and_record(engine, future.result())
             report(result)
             results.append(result)
     return results

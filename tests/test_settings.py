@@ -427,15 +427,10 @@ def test_turning_messaging_off_keeps_the_messages(app, make_practice, make_clien
     open_portal(in_practice, practice)
     client = make_client(practice, first="Lee", email=f"lee@{practice.slug}.example.com", login=True)
     with in_practice(practice):
-        db.session.add(
-            Message(
-                client_id=client.id,
-                thread="client",
-                author_kind="staff",
-                author_name="Dr Staff",
-                body="Please bring your notes",
-            )
-        )
+        message = Message(client_id=client.id, thread="client", author_kind="staff", author_name="Dr Staff")
+        db.session.add(message)
+        db.session.flush()
+        message.seal_body("Please bring your notes")
         db.session.commit()
     person = visit(practice)
     person.login(client.email)
@@ -446,7 +441,7 @@ def test_turning_messaging_off_keeps_the_messages(app, make_practice, make_clien
     save_settings(owner, messaging_enabled=False)
     assert person.get("/portal/messages").status_code == 404
     with in_practice(practice):
-        assert db.session.scalars(select(Message.body)).all() == ["Please bring your notes"]
+        assert [m.body for m in db.session.scalars(select(Message))] == ["Please bring your notes"]
     save_settings(owner, messaging_enabled=True)
     page = person.get("/portal/messages")
     assert page.status_code == 200

@@ -6,7 +6,7 @@ already used, and how many were wrong, is remembered by the web side (`auth.mfa`
 TOTP secrets are sealed at rest (`tenants.encryption`, users.totp_secret_sealed, bound to the user's
 row). A secret kept in plain text before that (users.totp_secret, see migration t0010) is sealed, and
 its plain copy emptied, the first time `totp_secret` reads it; `seal_plain_secrets` does the rest of a
-practice at once.
+practice at once (a sealing step: `portico db upgrade` runs it in every practice it migrates).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from blueprints.audit.service import record
 from blueprints.auth.models import RecoveryCode, User
 from blueprints.auth.service import AccountError
 from tenants.database import db
-from tenants.encryption import register_sealed_column, seal_text, unseal_text
+from tenants.encryption import register_sealed_column, register_sealing_step, seal_text, unseal_text
 
 TOTP_PERIOD = 30  # seconds per time step (what authenticator apps use)
 TOTP_DIGITS = 6
@@ -82,6 +82,9 @@ def seal_plain_secrets() -> int:
         _keep_secret(user, user.totp_secret)
     db.session.flush()
     return len(users)
+
+
+register_sealing_step("TOTP secrets", seal_plain_secrets)
 
 
 def normalize_code(raw: str | None) -> str:

@@ -7,6 +7,8 @@ of a teen does not see the teen's own messages unless the practice allowed it.
 
 Notifications never carry a message body: they say there is a new message and link to the portal.
 Sending a message and staff reading a record's messages write their own audit lines (never the text).
+The text is kept sealed (see `models.Message`); what older releases kept in clear is sealed by
+`seal_plain_bodies`, a sealing step `portico db upgrade` runs in every practice it migrates.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from blueprints.profile_links.service import links_allowed, profile_link_url
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
+from tenants.encryption import register_sealing_step
 from tenants.features import is_enabled, practice_settings
 
 MAX_BODY = 5000
@@ -99,11 +102,35 @@ def _post_message(
         author_kind=author_kind,
         author_user_id=author_user_id,
         author_name=author_name,
-        body=body.strip(),
     )
     db.session.add(message)
+    db.session.flush()  # the sealed text is bound to the row's id
+    message.seal_body(body.strip())
     db.session.flush()
     return message
+
+
+def seal_plain_bodies(batch: int = 500) -> int:
+    """Seal every message text of the bound practice still kept in clear (rows from before t0013),
+    emptying the plain copy; returns how many. Run by `portico db upgrade` in each practice."""
+    sealed = 0
+    while True:
+        rows = db.session.scalars(
+            select(Message)
+            .where(Message.body_sealed.is_(None), Message.plain_body != "")
+            .order_by(Message.id)
+            .limit(batch)
+            .with_for_update()
+        ).all()
+        for message in rows:
+            message.seal_body(message.plain_body)
+        db.session.flush()
+        sealed += len(rows)
+        if len(rows) < batch:
+            return sealed
+
+
+register_sealing_step("message bodies", seal_plain_bodies)
 
 
 def send_from_portal(viewer: Viewer, body: str) -> Message:
