@@ -1,5 +1,5 @@
 """The practice's identity: its logo and accent colour, set by the owner or an admin, shown on the
-portal, the login page and the staff pages (the practice first, Portico last)."""
+portal, the login page, the staff pages and the practice's emails (the practice first, Portico last)."""
 
 from flask import Blueprint
 
@@ -7,4 +7,4 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("branding", __name__))
 
-from blueprints.branding import models, public, routes  # noqa: E402,F401
+from blueprints.branding import mail_look, models, public, routes  # noqa: E402,F401

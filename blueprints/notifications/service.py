@@ -4,6 +4,9 @@
 transaction; the job carries only ids. Delivery is at least once: each try is recorded and committed
 before SMTP is spoken to, so a try whose outcome is unknown (a worker killed mid-send, a timeout
 after DATA) is tried again, with the same Message-ID. Once delivered, the body is dropped.
+
+The message is built at send time: the plain text as queued, its HTML alternative in the practice's
+look (`look`), and the attachment. Nothing of it but the sealed text is ever stored.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from app import jobs
 from app.mail import deliver
 from app.refusals import Conflict, NotFound
 from blueprints.audit.service import record
+from blueprints.notifications.look import add_html_alternative
 from blueprints.notifications.models import OutboxEmail
 from tenants.context import current_practice
 from tenants.database import db
@@ -74,7 +78,9 @@ def build_message(email: OutboxEmail) -> EmailMessage:
     contact = practice_settings().contact_email
     if contact:
         message["Reply-To"] = formataddr((display_name, contact.strip()))
-    message.set_content(_unseal(email, "body_sealed"))
+    text = _unseal(email, "body_sealed")
+    message.set_content(text)
+    add_html_alternative(message, text, message["Subject"], settings.base_host)
     if email.attachment_sealed is not None:
         maintype, _, rest = (email.attachment_content_type or "text/plain").partition("/")
         subtype, *params = [part.strip() for part in rest.split(";")]
