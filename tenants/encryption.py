@@ -159,6 +159,9 @@ def _practice_key(version: int) -> bytes:
     row = db.session.get(PracticeKey, version)
     if row is None:
         raise SealError(f"practice key version {version} does not exist in this practice")
+    # The session's identity map holds rows weakly: kept here, the row is read once per transaction
+    # (it expires at commit and rollback like any row), not once per value opened (a page of messages).
+    db.session.info.setdefault("portico_practice_key_rows", set()).add(row)
     return _open_practice_key(row)
 
 
