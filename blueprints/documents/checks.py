@@ -61,7 +61,7 @@ _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b
 _DANGEROUS_TYPES = re.compile(
     r"^(text/html|application/xhtml|image/svg|application/xml|text/xml|[a-z]+/(x-)?(java|ecma)script)"
 )
-_MARKUP = re.compile(rb"<\s*(?:!doctype|html|head|body|script|svg|iframe|object|embed|meta|\?xml)\b", re.I)
+_MARKUP = re.compile(rb"<\s*(?:!doctype|html|head|body|script|svg|iframe|object|embed|meta)\b", re.I)
 # Readers find a PDF header anywhere in the first kilobyte; browsers sniff the first 512 bytes.
 _SNIFF_WINDOW = 1024
 
@@ -96,8 +96,7 @@ def check_content(raw: bytes, kind: Kind) -> None:
     if kind is TXT:
         if sniffed - {"text/plain"}:
             raise mismatch
-        return
-    if kind is HEIC:
+    elif kind is HEIC:
         if raw[4:8] != b"ftyp" or raw[8:12] not in _HEIC_BRANDS:
             raise mismatch
     elif not raw.startswith(_SIGNATURES[kind.name]) or not sniffed & _SNIFFED_AS[kind.name]:

@@ -102,14 +102,34 @@ def _strip_active_content(pdf: pikepdf.Pdf) -> None:
         for key in ("/XFA", "/NeedsRendering"):
             if key in acroform:
                 del acroform[key]
-    for obj in pdf.objects:
-        if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-            _strip_dictionary(obj)
+    for obj in _every_dictionary(pdf):
+        _strip_dictionary(obj)
     if "/Names" in pdf.Root:
         names = pdf.Root.Names
         for key in ("/JavaScript", "/EmbeddedFiles"):
             if key in names:
                 del names[key]
+
+
+def _every_dictionary(pdf: pikepdf.Pdf):
+    """Every dictionary and stream of the file: the indirect objects, and the direct dictionaries
+    nested inside them (an annotation written inline in a page's /Annots, its inline /A action).
+    An explicit stack, not recursion: a hostile file may nest arrays thousands deep."""
+    stack = [
+        obj for obj in pdf.objects if isinstance(obj, pikepdf.Dictionary | pikepdf.Array | pikepdf.Stream)
+    ]
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+            yield obj
+            children = list(obj.values())
+        else:
+            children = list(obj)
+        stack.extend(
+            child
+            for child in children
+            if isinstance(child, pikepdf.Dictionary | pikepdf.Array) and not child.is_indirect
+        )
 
 
 def _is_dangerous_annotation(annot) -> bool:
@@ -133,15 +153,19 @@ def _strip_dictionary(obj) -> None:
 def _is_dangerous_action(value) -> bool:
     if isinstance(value, pikepdf.Array):
         return any(_is_dangerous_action(item) for item in value)
-    return isinstance(value, pikepdf.Dictionary) and str(value.get("/S", "")) in _DANGEROUS_ACTIONS
+    if not isinstance(value, pikepdf.Dictionary):
+        return False
+    action = str(value.get("/S", ""))
+    if action == "/URI":  # a link may go to the web or to mail, not to javascript: or file:
+        target = bytes(value.get("/URI", b"")).decode("latin-1").strip().lower()
+        return not target.startswith(("http://", "https://", "mailto:"))
+    return action in _DANGEROUS_ACTIONS
 
 
 def _prove_disarmed(data: bytes) -> None:
     """Open the result again and look at every object: if anything active survived, refuse."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
-        for obj in pdf.objects:
-            if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-                continue
+        for obj in _every_dictionary(pdf):
             if any(key in obj for key in _DANGEROUS_KEYS) or _is_dangerous_action(obj):
                 raise Refused("The PDF holds active content that could not be removed.")
 
@@ -149,7 +173,11 @@ def _prove_disarmed(data: bytes) -> None:
 def reencode_image(raw: bytes, kind: str) -> tuple[bytes, str]:
     """(image bytes, 'png' or 'jpeg'): the pixels of `raw` encoded anew, without metadata."""
     try:
-        with Image.open(io.BytesIO(raw)) as image:
+        with warnings.catch_warnings():
+            # Pillow warns from 89 MP on; our own cap (checked below, before decoding) is lower.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(raw))
+        with image:
             width, height = image.size  # from the header: nothing decoded yet
             if width * height > MAX_PIXELS or width <= 0 or height <= 0:
                 raise Refused(
@@ -163,7 +191,9 @@ def reencode_image(raw: bytes, kind: str) -> tuple[bytes, str]:
             upright = ImageOps.exif_transpose(image)
     except Refused:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+    except Image.DecompressionBombError:  # Pillow's own cap, for headers far past ours
+        raise Refused(f"The image is too large; the limit is {MAX_PIXELS // 1_000_000} megapixels.") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise Refused("The image is damaged and cannot be read.") from None
     icc_profile = upright.info.get("icc_profile")  # colours only; everything else is dropped
     out = io.BytesIO()

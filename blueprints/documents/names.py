@@ -32,11 +32,12 @@ def split_name(filename: str) -> tuple[str, str]:
     # Control characters (Cc) and invisible format characters (Cf: right-to-left overrides that
     # make "fdp.exe" read as "exe.pdf") go; so do characters no file system takes.
     name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
-    name = _SPACES.sub(" ", _UNSAFE.sub("_", name)).strip(" .")
+    name = _SPACES.sub(" ", _UNSAFE.sub("_", name)).strip()
     stem, dot, extension = name.rpartition(".")
     if not dot:
         stem, extension = name, ""
     # Every earlier dot is a second extension: "x.exe.pdf" must not look like an .exe anywhere.
+    # No leading dot either (a hidden file on the downloader's disk).
     stem = re.sub(r"\.+", "-", stem).strip(" -_") or "document"
     if _WINDOWS_RESERVED.match(stem):
         stem = f"{stem}-file"
