@@ -83,3 +83,90 @@ def test_s3_objects_hold_no_plaintext_and_are_isolated(use_s3, make_practice, in
         delete_object(key)
         with pytest.raises(ObjectUnavailable):
             get_object(3, key)
+
+
+@pytest.fixture
+def portico(app, tmp_path):
+    """The `portico` command, against the test database and `tmp_path` as the data directory."""
+    from click.testing import CliRunner
+
+    from app.cli import main
+    from tenants.registry import invalidate_cache
+
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
+        "PORTICO_DATA_DIR": str(tmp_path),
+        "PORTICO_BASE_DOMAIN": "localhost",
+    }
+
+    def run(*args, expect=0):
+        result = CliRunner().invoke(main, list(args), env=env)
+        assert result.exit_code == expect, result.output
+        invalidate_cache()
+        return result.output
+
+    return run
+
+
+def test_export_holds_the_practices_files_decrypted_and_delete_removes_them(
+    use_local_storage, make_practice, in_practice, portico, tmp_path, monkeypatch
+):
+    import io
+    import json
+    import tarfile
+
+    import pyrage
+
+    from blueprints.documents import export
+    from tests.fixtures_documents import pdf_bytes
+
+    mine, theirs = make_practice(), make_practice()
+    letter = pdf_bytes("Discharge letter")
+    stored = {
+        mine.id: [(11, _upload(in_practice, mine, 11, letter), "Letter.pdf"), (12, None, "notes.txt")],
+        theirs.id: [(21, _upload(in_practice, theirs, 21, b"their words"), "theirs.txt")],
+    }
+    with in_practice(mine):
+        stored[mine.id][1] = (12, put_object(12, SECRET), "../notes.txt")
+        db.session.commit()
+    # Mine also lists a document whose blob is gone: reported, and the rest is exported.
+    stored[mine.id].append((13, f"{mine.id}/{'0' * 32}", "lost.pdf"))
+
+    def source():
+        from tenants.context import current_practice
+
+        for object_id, key, name in stored.get(current_practice().id, []):
+            yield export.ExportedFile(object_id, key, name, folder="uploads")
+
+    monkeypatch.setattr(export, "_sources", [source])
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("export passphrase for the test\n")
+    target = tmp_path / "mine.tar.age"
+    output = portico(
+        "practices", "export", mine.slug, "-o", str(target), "--passphrase-file", str(passphrase)
+    )
+    assert "the database and 2 file(s)" in output and "not exported: document 13" in output
+    raw = target.read_bytes()
+    assert b"Discharge letter" not in raw and SECRET not in raw
+    clear = pyrage.passphrase.decrypt(raw, "export passphrase for the test")
+    with tarfile.open(fileobj=io.BytesIO(clear)) as archive:
+        names = archive.getnames()
+        assert names == [
+            "database.sql",
+            "files/uploads/11-Letter.pdf",
+            "files/uploads/12-notes.txt",
+            "files/manifest.json",
+        ]
+        assert archive.extractfile("files/uploads/11-Letter.pdf").read() == letter
+        assert archive.extractfile("files/uploads/12-notes.txt").read() == SECRET
+        manifest = json.loads(archive.extractfile("files/manifest.json").read())
+    assert [entry["object_id"] for entry in manifest] == [11, 12]
+    assert b"their words" not in clear
+
+    output = portico("practices", "delete", mine.slug, "--yes")
+    assert "removed 2 stored file(s)" in output
+    assert not (use_local_storage / str(mine.id)).exists()
+    assert (use_local_storage / str(theirs.id)).is_dir()
+    with in_practice(theirs):
+        assert get_object(21, stored[theirs.id][0][1]) == b"their words"
