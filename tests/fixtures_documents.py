@@ -20,6 +20,8 @@ import socket
 import subprocess
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,16 +40,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def clamd(tmp_path_factory):
-    """The address (a Unix socket path) of a running clamd that knows only the EICAR signature."""
-    if CLAMD_BINARY is None:
-        pytest.skip("clamd is not installed (Debian: apt-get install clamav-daemon; see scripts/system-deps)")
+@contextmanager
+def running_clamd(folder: Path) -> Iterator[str]:
+    """Start clamd in `folder` on a database of one generated signature (the MD5 of EICAR); yields
+    the address of its socket. Also used by bench/documents.py."""
     from blueprints.documents.scanning import ping
 
-    folder = tmp_path_factory.mktemp("clamd")
+    if CLAMD_BINARY is None:
+        raise FileNotFoundError("clamd is not installed")
     database = folder / "db"
-    database.mkdir()
+    database.mkdir(exist_ok=True)
     # A hash signature: md5:size:name. clamd loads it in milliseconds (no official database).
     (database / "portico-test.hdb").write_text(
         f"{hashlib.md5(EICAR).hexdigest()}:{len(EICAR)}:{EICAR_SIGNATURE}\n"
@@ -76,19 +78,30 @@ def clamd(tmp_path_factory):
     process = subprocess.Popen(
         [CLAMD_BINARY, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    deadline = time.monotonic() + 30
-    while not ping(address):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log = (folder / "clamd.log").read_text() if (folder / "clamd.log").exists() else ""
-            raise RuntimeError(f"clamd did not start: {process.stderr.read().decode()} {log}")
-        time.sleep(0.02)
-    yield address
-    process.terminate()
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        deadline = time.monotonic() + 30
+        while not ping(address):
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = (folder / "clamd.log").read_text() if (folder / "clamd.log").exists() else ""
+                raise RuntimeError(f"clamd did not start: {log}")
+            time.sleep(0.02)
+        yield address
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory):
+    """The address (a Unix socket path) of a running clamd that knows only the EICAR signature."""
+    if CLAMD_BINARY is None:
+        pytest.skip("clamd is not installed (Debian: apt-get install clamav-daemon; see scripts/system-deps)")
+    with running_clamd(tmp_path_factory.mktemp("clamd")) as address:
+        yield address
 
 
 def _swap_settings(app, **values):
