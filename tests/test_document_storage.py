@@ -81,9 +81,20 @@ def test_s3_objects_hold_no_plaintext_and_are_isolated(use_s3, make_practice, in
         with pytest.raises(ObjectUnavailable):
             get_object(3, copied)
     with in_practice(theirs):
+        big = os.urandom(storage.SEGMENT + 5)  # more than one segment, read back from a network stream
+        big_key = put_object(4, big)
+        assert get_object(4, big_key) == big
         delete_object(key)
         with pytest.raises(ObjectUnavailable):
             get_object(3, key)
+
+    def names() -> set[str]:
+        listed = client.list_objects_v2(Bucket="portico-test", Prefix=f"{prefix}/")
+        return {item["Key"] for item in listed.get("Contents", [])}
+
+    with in_practice(mine):
+        assert storage.delete_practice_objects(mine.id) == 2  # its own object and the planted copy
+    assert names() == {f"{prefix}/{big_key}"}
 
 
 @pytest.mark.parametrize("size", [0, 1, storage.SEGMENT, 2 * storage.SEGMENT + 12345])
