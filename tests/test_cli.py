@@ -11,25 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from tenants.registry import invalidate_cache
-
-
-@pytest.fixture
-def portico(app, tmp_path):
-    env = {
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
-        "PORTICO_DATA_DIR": str(tmp_path),
-        "PORTICO_BASE_DOMAIN": "localhost",
-    }
-
-    def run(*args, expect=0):
-        result = CliRunner().invoke(main, list(args), env=env)
-        assert result.exit_code == expect, result.output
-        invalidate_cache()
-        return result.output
-
-    return run
 
 
 def test_create_list_rename_suspend_resume(portico, visit, make_practice):

@@ -19,6 +19,7 @@ from PIL import Image
 from blueprints.documents import checks
 from blueprints.documents.files import ALLOWED, FileRefused, check_upload
 from tests.fixtures_documents import docx_bytes, jpeg_bytes, pdf_bytes, png_bytes
+from tests.test_branding import png_header_only
 
 LIMIT = 25 * 1024 * 1024
 
@@ -361,24 +362,9 @@ def test_images_lose_exif_and_gps_and_are_turned_upright(kind):
         assert clean.name == "photo.jpg" and clean.content_type == "image/jpeg"
 
 
-def _png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width × height pixels (a decompression bomb's header)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + (chunk(b"IEND", b""))
-    )
-
-
 @pytest.mark.parametrize("size", [(10_000, 10_000), (100_000, 100_000)])
 def test_images_over_the_pixel_cap_are_refused_before_decoding(size):
-    bomb = _png_claiming(*size)
+    bomb = png_header_only(*size)
     assert len(bomb) < 200
     assert "too large" in refused(bomb, "bomb.png", 400)
 

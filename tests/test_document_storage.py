@@ -146,30 +146,6 @@ def test_altered_truncated_or_reordered_objects_are_never_served(
                     next(pieces)
 
 
-@pytest.fixture
-def portico(app, tmp_path):
-    """The `portico` command, against the test database and `tmp_path` as the data directory."""
-    from click.testing import CliRunner
-
-    from app.cli import main
-    from tenants.registry import invalidate_cache
-
-    env = {
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
-        "PORTICO_DATA_DIR": str(tmp_path),
-        "PORTICO_BASE_DOMAIN": "localhost",
-    }
-
-    def run(*args, expect=0):
-        result = CliRunner().invoke(main, list(args), env=env)
-        assert result.exit_code == expect, result.output
-        invalidate_cache()
-        return result.output
-
-    return run
-
-
 def test_export_holds_the_practices_files_decrypted_and_delete_removes_them(
     use_local_storage, make_practice, in_practice, portico, tmp_path, monkeypatch
 ):
