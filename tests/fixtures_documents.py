@@ -7,7 +7,8 @@
 - `use_clamd`: the app scans with that daemon for one test (PORTICO_CLAMD).
 - `s3_server`: moto's ThreadedMotoServer on 127.0.0.1 with a bucket; `use_s3`: the app stores
   files there for one test (STORAGE_URL), `use_local_storage`: in a fresh data directory.
-- Sample makers: `pdf_bytes`, `png_bytes`, `jpeg_bytes`, `docx_bytes`, and `EICAR`.
+- Sample makers: `pdf_bytes`, `png_bytes`, `jpeg_bytes`, `docx_bytes`, and `EICAR`;
+  `open_export` opens an encrypted practice export.
 """
 
 from __future__ import annotations
@@ -243,3 +244,13 @@ def docx_bytes(extra: dict[str, bytes] | None = None, *, content_types: bytes | 
         for name, data in (extra or {}).items():
             archive.writestr(name, data)
     return out.getvalue()
+
+
+def open_export(path: Path, passphrase: str):
+    """A `portico practices export` archive opened as an operator would with `age -d` (here pyrage,
+    an independent implementation of age): the tar file inside."""
+    import tarfile
+
+    import pyrage
+
+    return tarfile.open(fileobj=io.BytesIO(pyrage.passphrase.decrypt(Path(path).read_bytes(), passphrase)))
