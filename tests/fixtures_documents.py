@@ -66,10 +66,11 @@ def running_clamd(folder: Path) -> Iterator[str]:
                 f"TemporaryDirectory {folder}",
                 f"LogFile {folder / 'clamd.log'}",
                 f"PidFile {folder / 'clamd.pid'}",
-                # At least the upload limit (25 MB by default), or large files fail closed.
-                "StreamMaxLength 40M",
-                "MaxFileSize 40M",
-                "MaxScanSize 200M",
+                # At least the largest upload a practice may allow (100 MB), or larger files fail
+                # closed; clamd only takes the memory a stream needs.
+                "StreamMaxLength 101M",
+                "MaxFileSize 101M",
+                "MaxScanSize 400M",
                 "Bytecode no",
                 "SelfCheck 0",
                 "",
