@@ -17,6 +17,9 @@ themselves are not re-encrypted. Retired versions wrap nothing new but still ope
 A feature that kept values in clear before sealing them registers a sealing step
 (`register_sealing_step`): `portico db upgrade` runs every step in each practice it migrated, with
 the practice's key, so nothing stays in clear after an upgrade (migrations themselves have no key).
+
+Deleting a practice destroys its keys (`destroy_practice_keys`): every value sealed for it, in
+its schema, in stored files and in any backup taken since, can no longer be opened.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.context import current_practice
-from tenants.database import TenantModel, db
+from tenants.database import TenantModel, db, enter_practice_sql, owner_engine
 
 MASTER_KEY_VARIABLE = "PORTICO_MASTER_KEY"
 KEY_BYTES = 32
@@ -317,3 +320,17 @@ def seal_plain_data() -> dict[str, int]:
     """Run every registered sealing step in the bound practice (in the caller's transaction): what
     each sealed, by name. The master key is needed only when a step finds something to seal."""
     return {name: step() for name, step in _sealing_steps.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Destruction
+# ---------------------------------------------------------------------------------------------
+
+
+def destroy_practice_keys(practice_id: int) -> int:
+    """Delete every key version of a practice (when the practice is deleted), as the owner role;
+    returns how many were destroyed. Irreversible: what they wrapped is unreadable from then on."""
+    with owner_engine().begin() as connection:
+        # As the practice's own role, which owns its schema (the owner role has no rights inside).
+        connection.exec_driver_sql(enter_practice_sql(f"tenant_{int(practice_id)}"))
+        return connection.execute(text("DELETE FROM practice_keys")).rowcount

@@ -40,6 +40,13 @@ from tenants.migrate import upgrade_public
 from tenants.provisioning import new_practice
 from tenants.registry import invalidate_cache
 from tenants.roles import app_role, grant_app_role, set_up_database
+from tests.fixtures_documents import (  # noqa: F401  (fixtures)
+    clamd,
+    s3_server,
+    use_clamd,
+    use_local_storage,
+    use_s3,
+)
 
 OWNER_PASSWORD = "correct-horse-battery"
 
@@ -293,6 +300,30 @@ def visit(app):
 @pytest.fixture
 def apex(visit):
     return visit("localhost")
+
+
+@pytest.fixture
+def portico(app, tmp_path):
+    """`portico ARGS…` (the CLI), against the test database, with `tmp_path` as the data directory;
+    returns its output and checks its exit code (`expect`)."""
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
+        "PORTICO_DATA_DIR": str(tmp_path),
+        "PORTICO_BASE_DOMAIN": "localhost",
+    }
+
+    def run(*args, expect=0):
+        result = CliRunner().invoke(main, list(args), env=env)
+        assert result.exit_code == expect, result.output
+        invalidate_cache()
+        return result.output
+
+    return run
 
 
 @pytest.fixture

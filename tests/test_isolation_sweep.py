@@ -261,9 +261,7 @@ def _objects_of_b(
         }
         db.session.add_all(rows.values())
         appointment = book(teen, clinician, therapy, soon, notify=False)
-        request = request_new(
-            teen, clinician, therapy, soon + timedelta(hours=3), requested_by=None
-        )
+        request = request_new(teen, clinician, therapy, soon + timedelta(hours=3), requested_by=None)
         teen_viewer = Viewer("client", teen, SELF, user_id=own_login.id, name=teen.display_name)
         send_from_portal(teen_viewer, f"{marker} private message")
         link_token = create_link(teen)
