@@ -1,0 +1,16 @@
+"""Documents: client uploads and the documents a practice shares, checked before anyone opens
+them, sealed per practice at rest.
+
+`models` (documents, the library), `files` and `storage` (the file pipeline and the storage
+interface), `operations/<subject>.py` for the rules and `views/<subject>.py` for the pages. The
+portal's home lists shared documents not opened yet (`views/home.py`).
+"""
+
+from flask import Blueprint
+
+from tenants.middleware import practice_only
+
+bp = practice_only(Blueprint("documents", __name__))
+
+from blueprints.documents import models  # noqa: E402,F401
+from blueprints.documents.views import home, library, portal, staff  # noqa: E402,F401

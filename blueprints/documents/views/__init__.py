@@ -1,0 +1,66 @@
+"""Views of documents, by subject: `portal` (the client's Documents page), `staff` (a client's
+Documents tab, review, archive, download) and `library` (the practice's shared documents).
+
+Every download leaves through `attachment()`: an audited operation gave the bytes; the response
+makes the browser save them, never render them (`Content-Disposition: attachment`, `nosniff`, a
+CSP that forbids everything and sandboxes whatever might still render).
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import render_template, request, send_file
+
+from app.errors import render_error
+from app.web import register_body_limit
+from blueprints.documents import bp
+from blueprints.documents.operations.downloads import Served
+from blueprints.documents.operations.uploads import MB
+from tenants.features import practice_settings
+
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
+# Room for the multipart framing, the CSRF token and a note around a file of the practice's limit.
+FORM_OVERHEAD = 64 * 1024
+UPLOAD_ENDPOINTS = ("documents.portal_documents", "documents.staff_documents", "documents.library")
+
+
+def attachment(served: Served):
+    response = send_file(
+        io.BytesIO(served.data),
+        mimetype=served.content_type,
+        as_attachment=True,
+        download_name=served.name,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+def _upload_body_limit() -> int:
+    return practice_settings().max_upload_mb * MB + FORM_OVERHEAD
+
+
+for _endpoint in UPLOAD_ENDPOINTS:
+    register_body_limit(_endpoint, _upload_body_limit)
+
+
+@bp.errorhandler(413)
+def too_large(error):
+    """A request over the practice's limit, refused before it was read."""
+    limit = practice_settings().max_upload_mb
+    return render_error(
+        413,
+        f"That file is too large: this practice accepts files of up to {limit} MB. "
+        "Choose a smaller file, or ask the practice for another way to send it.",
+        back=request.path,
+    )
+
+
+def render(template: str, status: int = 200, **context):
+    return render_template(template, **context), status
