@@ -7,20 +7,31 @@ import secrets
 import signal
 import subprocess
 import sys
+import tarfile
+import tempfile
 import threading
 from pathlib import Path
 
 import click
 
 from app import create_app, jobs
+from app.archive import MIN_PASSPHRASE, AgeWriter
 from app.config import Settings, SettingsError
 from app.embedded_db import libpq_url, pg_dump_binary, start_embedded
 from app.refusals import Refusal
 from blueprints.demo.seed import create_demo
+from blueprints.documents.export import add_practice_files
+from blueprints.documents.storage import delete_practice_objects
 from blueprints.signup.service import sign_up
 from tenants.addresses import practice_url
 from tenants.database import db, owner_engine, practice_scope
-from tenants.encryption import MasterKeyError, SealError, parse_master_key, rotate_practice_key
+from tenants.encryption import (
+    MasterKeyError,
+    SealError,
+    destroy_practice_keys,
+    parse_master_key,
+    rotate_practice_key,
+)
 from tenants.migrate import upgrade_public, upgrade_tenants
 from tenants.registry import (
     RegistryError,
@@ -292,6 +303,13 @@ def practices_suspend(practice):
 @click.argument("practice")
 def practices_resume(practice):
     """Bring a suspended PRACTICE back online."""
+    with create_app().app_context():
+        try:
+            deleted = find_practice(practice).status == "deleted"
+        except RegistryError as error:
+            _fail(str(error))
+    if deleted:
+        _fail("A deleted practice cannot be brought back: its encryption keys were destroyed.")
     _set_status(practice, "active", "Resumed")
 
 
@@ -299,32 +317,89 @@ def practices_resume(practice):
 @click.argument("practice")
 @click.option("--yes", is_flag=True, help="Confirm.")
 def practices_delete(practice, yes):
-    """Mark PRACTICE deleted (offline, address kept reserved). Its schema stays until purged."""
+    """Delete PRACTICE: offline at once (address kept reserved), its encryption keys destroyed and
+    its stored files removed, so nothing encrypted for it can be read again, backups included.
+    Irreversible: export it first if its data may be wanted. The schema stays until purged."""
     if not yes:
-        _fail("Add --yes to confirm deleting the practice.")
+        _fail("Add --yes to confirm deleting the practice. This destroys its encryption keys and files.")
+    flask_app = create_app()
     _set_status(practice, "deleted", "Deleted")
+    with flask_app.app_context():
+        record = find_practice(practice)
+        keys_destroyed = destroy_practice_keys(record.id)
+        files_removed = delete_practice_objects(record.id)
+    click.echo(
+        f"Destroyed {keys_destroyed} encryption key version(s) and removed {files_removed} stored file(s)."
+    )
+
+
+def _export_passphrase(passphrase_file: str | None) -> str:
+    if passphrase_file:
+        with open(passphrase_file, encoding="utf-8") as handle:
+            passphrase = handle.readline().rstrip("\r\n")
+    else:
+        passphrase = click.prompt(
+            "Passphrase for the export (needed to open it)", hide_input=True, confirmation_prompt=True
+        )
+    if len(passphrase) < MIN_PASSPHRASE:
+        _fail(f"The passphrase must be at least {MIN_PASSPHRASE} characters long.")
+    return passphrase
+
+
+def _dump_schema(flask_app, record, into) -> None:
+    """pg_dump -n of the practice's schema, as the practice's role, into the file object `into`."""
+    url = libpq_url(flask_app.config["SQLALCHEMY_DATABASE_URI"])
+    schema = f"tenant_{record.id}"
+    # As the practice's role: the application role reads nothing of it by itself.
+    command = [pg_dump_binary(), "--no-owner", "--role", schema, "-n", schema, url]
+    if subprocess.run(command, stdout=into, check=False).returncode != 0:
+        _fail("pg_dump failed; see its message above.")
+    into.seek(0)
 
 
 @practices.command("export")
 @click.argument("practice")
-@click.option("--output", "-o", default=None, help="File to write (default: <slug>.sql).")
-def practices_export(practice, output):
-    """Export one practice's schema with pg_dump -n."""
+@click.option("--output", "-o", default=None, help="File to write (default: <slug>-export.tar.age).")
+@click.option(
+    "--passphrase-file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the passphrase from the first line of this file (otherwise it is asked for).",
+)
+def practices_export(practice, output, passphrase_file):
+    """Export PRACTICE: its schema (pg_dump -n) and its files, decrypted, in a tar archive encrypted
+    with a passphrase (age format: open it with `age -d FILE > export.tar`)."""
+    _require_master_key()
     flask_app = create_app()
     with flask_app.app_context():
         try:
-            record = find_practice(practice)
+            record = get_practice(find_practice(practice).id)
         except RegistryError as error:
             _fail(str(error))
-        target = output or f"{record.slug}.sql"
-        url = libpq_url(flask_app.config["SQLALCHEMY_DATABASE_URI"])
-        schema = f"tenant_{record.id}"
-        # As the practice's role: the application role reads nothing of it by itself.
-        command = [pg_dump_binary(), "--no-owner", "--role", schema, "-n", schema, "-f", target, url]
-        result = subprocess.run(command, check=False)
-        if result.returncode != 0:
-            _fail("pg_dump failed; see its message above.")
-        click.echo(f"Wrote {target}")
+        passphrase = _export_passphrase(passphrase_file)
+        target = Path(output or f"{record.slug}-export.tar.age")
+        try:
+            # tempfile.TemporaryFile has no name on disk: the clear dump is never a file anyone opens.
+            with tempfile.TemporaryFile() as dump, open(target, "xb") as sink:
+                target.chmod(0o600)
+                _dump_schema(flask_app, record, dump)
+                with AgeWriter(sink, passphrase) as encrypted:
+                    with tarfile.open(fileobj=encrypted, mode="w|") as archive:
+                        info = archive.gettarinfo(fileobj=dump, arcname="database.sql")
+                        info.mode, info.uid, info.gid, info.uname, info.gname = 0o600, 0, 0, "", ""
+                        archive.addfile(info, dump)
+                        with practice_scope(record):
+                            count, problems = add_practice_files(archive)
+        except FileExistsError:
+            _fail(f"{target} already exists; choose another --output.")
+        except BaseException:
+            target.unlink(missing_ok=True)  # never leave a half-written export behind
+            raise
+    for problem in problems:
+        click.echo(f"  not exported: {problem}", err=True)
+    click.echo(
+        f"Wrote {target} (the database and {count} file(s); open it with: age -d {target} > export.tar)"
+    )
 
 
 @main.group()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -36,7 +36,10 @@ class Settings:
     base_domain: str = "localhost:5000"
     data_dir: Path = field(default_factory=lambda: Path("portico-data"))
     smtp_url: str | None = None
+    # Uploaded files: the data directory when unset, else s3://bucket/prefix?endpoint=… (see
+    # blueprints/documents/storage.py). PORTICO_CLAMD: a clamd socket path or host:port to scan with.
     storage_url: str | None = None
+    clamd: str | None = None
     master_key: str | None = None  # base64 of 32 bytes; see tenants/encryption.py
     mail_from: str = "Portico <no-reply@localhost>"
     ratelimit_storage_uri: str = "memory://"
@@ -60,7 +63,8 @@ class Settings:
             base_domain=read.base_domain("PORTICO_BASE_DOMAIN", "localhost:5000"),
             data_dir=Path(read.text("PORTICO_DATA_DIR") or "portico-data"),
             smtp_url=read.url("SMTP_URL", schemes=("smtp", "smtps"), needs_host=True),
-            storage_url=read.url("STORAGE_URL"),
+            storage_url=read.storage_url("STORAGE_URL"),
+            clamd=read.clamd("PORTICO_CLAMD"),
             master_key=read.text("PORTICO_MASTER_KEY"),
             mail_from=read.mail_from("PORTICO_MAIL_FROM", "Portico <no-reply@localhost>"),
             ratelimit_storage_uri=read.url("PORTICO_RATELIMIT_STORAGE_URI") or "memory://",
@@ -121,6 +125,7 @@ class Settings:
             key_file.touch(mode=0o600)
             key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
         return key_file.read_text().strip()
+
 
 class _Reader:
     """Reads one variable at a time; an empty variable counts as unset (the default applies)."""
@@ -185,6 +190,48 @@ class _Reader:
         ):
             shape = " or ".join(f"{scheme}://…" for scheme in schemes) if schemes else "scheme://…"
             raise SettingsError(f"{name} must be a URL of the form {shape}.")
+        return raw
+
+    def storage_url(self, name: str) -> str | None:
+        """s3://bucket[/prefix][?endpoint=http(s)://host[:port]&region=…]; credentials come from the
+        usual AWS variables (AWS_ACCESS_KEY_ID …), never from the URL."""
+        raw = self.url(name, schemes=("s3",), needs_host=True)
+        if raw is None:
+            return None
+        parts = urlsplit(raw)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        unknown = set(query) - {"endpoint", "region"}
+        endpoint = query.get("endpoint", ["https://s3.amazonaws.com"])
+        endpoint_parts = urlsplit(endpoint[-1])
+        if (
+            unknown
+            or parts.username
+            or parts.password
+            or parts.fragment
+            or len(endpoint) != 1
+            or len(query.get("region", [""])) != 1
+            or endpoint_parts.scheme not in ("http", "https")
+            or not endpoint_parts.hostname
+        ):
+            raise SettingsError(
+                f"{name} must look like s3://bucket/prefix?endpoint=https://host:port (optionally "
+                "&region=…); credentials go in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+            )
+        return raw
+
+    def clamd(self, name: str) -> str | None:
+        """An absolute path to clamd's local socket, or host:port of its TCP socket."""
+        raw = self.text(name)
+        if raw is None:
+            return None
+        if raw.startswith("/"):
+            return raw
+        host, _, port = raw.rpartition(":")
+        if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(
+                f"{name} must be the path of clamd's socket (/run/clamav/clamd.ctl) or host:port "
+                f"(127.0.0.1:3310), not {raw!r}."
+            )
         return raw
 
     def base_domain(self, name: str, default: str) -> str:

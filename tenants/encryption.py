@@ -13,6 +13,9 @@ A feature that keeps sealed values registers its column (`register_sealed_column
 `rotate_practice_key` can re-wrap their data keys under a new practice key version; the values
 themselves are not re-encrypted. Retired versions wrap nothing new but still open what they wrapped
 (a value sealed by a transaction that raced the rotation stays readable).
+
+Deleting a practice destroys its keys (`destroy_practice_keys`): every value sealed for it, in
+its schema, in stored files and in any backup taken since, can no longer be opened.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.context import current_practice
-from tenants.database import TenantModel, db
+from tenants.database import TenantModel, db, enter_practice_sql, owner_engine
 
 MASTER_KEY_VARIABLE = "PORTICO_MASTER_KEY"
 KEY_BYTES = 32
@@ -289,3 +292,17 @@ def rotate_practice_key() -> tuple[int, int]:
             )
             rewrapped_count += 1
     return version, rewrapped_count
+
+
+# ---------------------------------------------------------------------------------------------
+# Destruction
+# ---------------------------------------------------------------------------------------------
+
+
+def destroy_practice_keys(practice_id: int) -> int:
+    """Delete every key version of a practice (when the practice is deleted), as the owner role;
+    returns how many were destroyed. Irreversible: what they wrapped is unreadable from then on."""
+    with owner_engine().begin() as connection:
+        # As the practice's own role, which owns its schema (the owner role has no rights inside).
+        connection.exec_driver_sql(enter_practice_sql(f"tenant_{int(practice_id)}"))
+        return connection.execute(text("DELETE FROM practice_keys")).rowcount

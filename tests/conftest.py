@@ -40,6 +40,13 @@ from tenants.migrate import upgrade_public
 from tenants.provisioning import new_practice
 from tenants.registry import invalidate_cache
 from tenants.roles import app_role, grant_app_role, set_up_database
+from tests.fixtures_documents import (  # noqa: F401  (fixtures)
+    clamd,
+    s3_server,
+    use_clamd,
+    use_local_storage,
+    use_s3,
+)
 
 OWNER_PASSWORD = "correct-horse-battery"
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import tarfile
 import uuid
 
 import pytest
@@ -79,11 +81,26 @@ def test_create_refuses_bad_or_taken_addresses(portico, make_practice):
     assert "No practice" in portico("practices", "suspend", "no-such-practice", expect=2)
 
 
-def test_delete_takes_a_practice_offline(portico, make_practice, visit):
+def test_delete_takes_a_practice_offline_and_destroys_its_keys(
+    portico, make_practice, visit, in_practice, app
+):
+    from sqlalchemy import text
+
+    from tenants.database import db, owner_engine
+    from tenants.encryption import seal
+
     practice = make_practice()
+    with in_practice(practice):
+        seal(b"something private", table="t", row_id=1, column="c")  # makes the practice key
+        db.session.commit()
     assert "--yes" in portico("practices", "delete", practice.slug, expect=2)
-    portico("practices", "delete", practice.slug, "--yes")
+    output = portico("practices", "delete", practice.slug, "--yes")
+    assert "Destroyed 1 encryption key version(s)" in output
     assert visit(practice).get("/login").status_code == 404
+    with app.app_context(), owner_engine().connect() as connection:
+        connection.exec_driver_sql(f"SET ROLE tenant_{practice.id}")
+        assert connection.scalar(text(f"SELECT count(*) FROM tenant_{practice.id}.practice_keys")) == 0
+    assert "cannot be brought back" in portico("practices", "resume", practice.slug, expect=2)
 
 
 def test_demo_prints_one_line_per_login(portico, visit):
@@ -127,13 +144,47 @@ def test_demo_prints_one_line_per_login(portico, visit):
     assert visit("demo.localhost").login("owner@harbor.example.com", "demo-owner-pass").status_code == 302
 
 
-def test_export_dumps_one_practice_only(portico, make_practice, tmp_path):
+def _open_export(path, passphrase: str) -> tarfile.TarFile:
+    """An export opened as an operator would with `age -d` (here pyrage, an independent age)."""
+    import pyrage
+
+    return tarfile.open(fileobj=io.BytesIO(pyrage.passphrase.decrypt(path.read_bytes(), passphrase)))
+
+
+def test_export_dumps_one_practice_only_into_an_encrypted_archive(portico, make_practice, tmp_path):
     mine, other = make_practice(name="Exported Practice"), make_practice(name="Not Exported")
-    target = tmp_path / "export.sql"
-    assert "Wrote" in portico("practices", "export", mine.slug, "-o", str(target))
-    dump = target.read_text()
+    target = tmp_path / "export.tar.age"
+    passphrase_file = tmp_path / "passphrase"
+    passphrase_file.write_text("a long export passphrase\n")
+    output = portico(
+        "practices", "export", mine.slug, "-o", str(target), "--passphrase-file", str(passphrase_file)
+    )
+    assert f"Wrote {target}" in output and "age -d" in output
+    raw = target.read_bytes()
+    assert raw.startswith(b"age-encryption.org/v1\n-> scrypt ") and b"owner@" not in raw
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    with pytest.raises(Exception, match="(?i)decrypt"):
+        _open_export(target, "the wrong passphrase")
+    with _open_export(target, "a long export passphrase") as archive:
+        assert archive.getnames() == ["database.sql", "files/manifest.json"]
+        dump = archive.extractfile("database.sql").read().decode()
     assert f"tenant_{mine.id}" in dump and f"owner@{mine.slug}.example.com" in dump
     assert f"tenant_{other.id}" not in dump and other.slug not in dump
+    # An existing file is never overwritten, and a short passphrase is refused.
+    again = ("practices", "export", mine.slug, "-o", str(target), "--passphrase-file", str(passphrase_file))
+    assert "already exists" in portico(*again, expect=2)
+    passphrase_file.write_text("short\n")
+    assert "at least 12 characters" in portico(
+        "practices",
+        "export",
+        mine.slug,
+        "-o",
+        str(tmp_path / "x.age"),
+        "--passphrase-file",
+        str(passphrase_file),
+        expect=2,
+    )
+    assert not (tmp_path / "x.age").exists()
 
 
 @pytest.fixture

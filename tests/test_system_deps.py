@@ -27,8 +27,18 @@ def fake_system(tmp_path: Path, uid: int, debian: bool = True) -> Path:
     return bin_dir
 
 
-def run(tmp_path: Path, uid: int, debian: bool = True, chromium: str = "/nonexistent/chromium"):
-    env = {"PATH": str(fake_system(tmp_path, uid, debian)), "PORTICO_CHROMIUM": chromium}
+def run(
+    tmp_path: Path,
+    uid: int,
+    debian: bool = True,
+    chromium: str = "/nonexistent/chromium",
+    clamd: str = "/nonexistent/clamd",
+):
+    env = {
+        "PATH": str(fake_system(tmp_path, uid, debian)),
+        "PORTICO_CHROMIUM": chromium,
+        "PORTICO_CLAMD_BINARY": clamd,
+    }
     result = subprocess.run(["/bin/bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=30)
     apt_log = tmp_path / "apt.log"
     return result, apt_log.read_text().splitlines() if apt_log.exists() else []
@@ -37,14 +47,14 @@ def run(tmp_path: Path, uid: int, debian: bool = True, chromium: str = "/nonexis
 def test_as_root_on_debian_missing_packages_are_installed(tmp_path):
     result, apt = run(tmp_path, uid=0)
     assert result.returncode == 0, result.stderr
-    assert apt == ["apt-get update -qq", "apt-get install -y -qq chromium"]
+    assert apt == ["apt-get update -qq", "apt-get install -y -qq chromium clamav-daemon"]
 
 
 def test_as_a_user_the_exact_command_is_printed_and_it_stops(tmp_path):
     result, apt = run(tmp_path, uid=1000)
     assert result.returncode != 0 and apt == []
-    assert "sudo apt-get update && sudo apt-get install -y chromium" in result.stderr
-    assert "browser tests" in result.stderr
+    assert "sudo apt-get update && sudo apt-get install -y chromium clamav-daemon" in result.stderr
+    assert "browser tests" in result.stderr and "virus-scanning tests" in result.stderr
 
 
 def test_without_apt_it_says_what_to_install_and_stops(tmp_path):
@@ -54,9 +64,10 @@ def test_without_apt_it_says_what_to_install_and_stops(tmp_path):
 
 
 def test_nothing_missing_is_a_quiet_success(tmp_path):
-    chromium = tmp_path / "chromium"
+    chromium, clamd = tmp_path / "chromium", tmp_path / "clamd"
     chromium.write_text("")
-    result, apt = run(tmp_path, uid=1000, chromium=str(chromium))
+    clamd.write_text("")
+    result, apt = run(tmp_path, uid=1000, chromium=str(chromium), clamd=str(clamd))
     assert (result.returncode, result.stdout, result.stderr, apt) == (0, "", "", [])
 
 

@@ -1,9 +1,11 @@
 """Documents: client uploads and the documents a practice shares, checked before anyone opens
 them, sealed per practice at rest.
 
-`models` (documents, the library), `files` and `storage` (the file pipeline and the storage
-interface), `operations/<subject>.py` for the rules and `views/<subject>.py` for the pages. The
-portal's home lists shared documents not opened yet (`views/home.py`).
+The file pipeline is a library here: `files` (check, disarm, scan an upload), `storage` (encrypted,
+per-practice objects on disk or S3) and `export` (a practice's files in an encrypted archive). On
+top of it: `models` (documents, the library), `operations/<subject>.py` for the rules and
+`views/<subject>.py` for the pages; the portal's home lists shared documents not opened yet
+(`views/home.py`).
 """
 
 from flask import Blueprint
