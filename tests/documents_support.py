@@ -13,34 +13,10 @@ from sqlalchemy import select
 from blueprints.audit.models import AuditEvent
 from tenants.database import db
 from tenants.features import practice_settings
+from tests.fixtures_documents import pdf_bytes  # noqa: F401 (the tests take it from here)
 
 ANY_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 DOWNLOAD = re.compile(r'href="(/(?:portal/)?documents/([0-9]+)/download)"')
-
-
-def pdf_bytes(text: str = "Hello") -> bytes:
-    """A small, well-formed one-page PDF (xref offsets computed), `text` in its content stream."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for offset in offsets:
-        out.write(f"{offset:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
 
 
 def any_csrf(visitor, page: str) -> str:
@@ -70,7 +46,8 @@ def set_settings(in_practice, practice, **values):
 def audit_actions(in_practice, practice) -> list[tuple[str, str | None, str | None]]:
     with in_practice(practice):
         return [
-            (e.action, e.actor_name, e.detail) for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+            (e.action, e.actor_name, e.detail)
+            for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
         ]
 
 
@@ -91,8 +68,8 @@ class Setting:
     client: object
 
 
-@pytest.fixture
-def documents_practice(make_practice, make_staff, make_client, in_practice):
+@pytest.fixture(name="documents_practice")
+def documents_practice_fixture(make_practice, make_staff, make_client, in_practice):
     """A practice with its portal open, a clinician, and their client Casey with a login."""
 
     def make(**settings) -> Setting:
@@ -100,7 +77,11 @@ def documents_practice(make_practice, make_staff, make_client, in_practice):
         set_settings(in_practice, practice, portal_enabled=True, **settings)
         clinician = make_staff(practice, "clinician", name="Dr Docs")
         client = make_client(
-            practice, first="Casey", email=f"casey@{practice.slug}.example.com", login=True, clinicians=(clinician,)
+            practice,
+            first="Casey",
+            email=f"casey@{practice.slug}.example.com",
+            login=True,
+            clinicians=(clinician,),
         )
         return Setting(practice, clinician, client)
 
