@@ -163,3 +163,19 @@ def _user_id(scheduler_email: str) -> int:
     from blueprints.auth.service import find_user_by_email
 
     return find_user_by_email(scheduler_email).id
+
+
+def test_the_demo_practice_shares_its_policies(app, visit):
+    from blueprints.demo.seed import create_demo
+
+    for _ in range(2):  # refreshing it adds nothing twice
+        with app.app_context():
+            create_demo()
+    client = visit("demo.localhost")
+    client.login("client@harbor.example.com", "demo-client-pass")
+    client.get("/portal/choose")
+    page = client.get("/portal/documents").get_data(as_text=True)
+    assert page.count("Practice policies.pdf") == 1
+    owner = visit("demo.localhost")
+    owner.login("owner@harbor.example.com", "demo-owner-pass")
+    assert "Practice policies.pdf" in owner.get("/documents/library").get_data(as_text=True)
