@@ -13,6 +13,16 @@ from app.web import carry_out, staff_required
 from blueprints.staff_notifications import bp, service
 from tenants.features import practice_zone
 
+# A bell (Bootstrap Icons' "bell", inline: no icon font or image to load).
+BELL = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" fill="currentColor" viewBox="0 0 16 16" '
+    'aria-hidden="true" focusable="false" class="me-1"><path d="M8 16a2 2 0 0 0 2-2H6a2 2 0 0 0 2 2M8 '
+    "1.918l-.797.161A4 4 0 0 0 4 6c0 .628-.134 2.197-.459 3.742-.16.767-.376 1.566-.663 2.258h10.244c-.287"
+    "-.692-.502-1.49-.663-2.258C12.134 8.197 12 6.628 12 6a4 4 0 0 0-3.203-3.92zM14.22 12c.223.447.481.801"
+    ".78 1H1c.299-.199.557-.553.78-1C2.68 10.2 3 6.88 3 6c0-2.42 1.72-4.44 4.005-4.901a1 1 0 1 1 1.99 0A5 "
+    '5 0 0 1 13 6c0 .88.32 4.2 1.22 6"/></svg>'
+)
+
 
 def _bell() -> Markup:
     """The navigation entry: a bell and, when there are any, the unread count (one query)."""
@@ -23,10 +33,7 @@ def _bell() -> Markup:
         if count
         else ""
     )
-    return Markup(
-        '<span aria-hidden="true">&#128276;</span> Notifications'
-        f'<span class="visually-hidden"> ({label})</span>{badge}'
-    )
+    return Markup(f'{BELL}Notifications<span class="visually-hidden"> ({label})</span>{badge}')
 
 
 register_nav("staff", _bell, "staff_notifications.index", staff_in(), order=95)
