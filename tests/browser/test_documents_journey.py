@@ -12,17 +12,10 @@ from sqlalchemy import select
 from blueprints.documents.models import Document
 from tenants.database import db
 from tenants.features import practice_settings
-from tests.conftest import OWNER_PASSWORD
+from tests.browser.test_scheduling_journey import log_in
 from tests.fixtures_documents import pdf_bytes
 
 PHONE = {"width": 390, "height": 844}
-
-
-def log_in(page, live_server, practice, email):
-    page.goto(live_server.practice_url(practice.slug, "/login"))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(OWNER_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 # What sticks out of the window inside the page's content. (The navigation bar belongs to the

@@ -18,7 +18,6 @@ from blueprints.documents.operations.access import document_for_staff, document_
 from blueprints.documents.operations.uploads import object_id
 from blueprints.documents.storage import get_object
 from blueprints.portal.viewer import Viewer
-from tenants.database import db
 
 
 class NotServable(Conflict):
@@ -68,5 +67,4 @@ def download_for_staff(staff: User, document_id: int) -> Served:
 def download_library_item(staff: User, item: LibraryItem) -> Served:
     served = _bytes_of(item)
     record("downloaded a document", detail=f"library item #{item.id}", **staff.audit_actor)
-    db.session.flush()
     return served

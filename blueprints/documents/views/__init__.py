@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import io
 
-from flask import render_template, request, send_file
+from flask import flash, request, send_file
 
 from app.errors import render_error
 from app.web import register_body_limit
 from blueprints.documents import bp
+from blueprints.documents.models import INFECTED, PENDING
 from blueprints.documents.operations.downloads import Served
-from blueprints.documents.operations.uploads import MB
+from blueprints.documents.operations.uploads import MB, Incoming
 from tenants.features import practice_settings
 
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
@@ -62,5 +63,18 @@ def too_large(error):
     )
 
 
-def render(template: str, status: int = 200, **context):
-    return render_template(template, **context), status
+def incoming(file_storage) -> Incoming | None:
+    """The posted file of a form's FileField, or None when no file was chosen."""
+    if file_storage is None or not getattr(file_storage, "filename", None):
+        return None
+    return Incoming(file_storage.filename, file_storage.read())
+
+
+def flash_check(status: str, *, passed: str, pending: str, refused: str) -> None:
+    """Say what became of a file that was just checked: passed, waiting for its scan, or refused."""
+    if status == INFECTED:
+        flash(refused, "danger")
+    elif status == PENDING:
+        flash(pending, "success")
+    else:
+        flash(passed, "success")

@@ -9,13 +9,11 @@ from flask_login import current_user
 from app.nav import register_nav, staff_in
 from app.web import carry_out, carry_out_form, form_status, staff_required
 from blueprints.documents import bp
-from blueprints.documents.models import INFECTED, PENDING
 from blueprints.documents.operations import downloads
 from blueprints.documents.operations import library as operations
 from blueprints.documents.operations.access import library_item, library_items
-from blueprints.documents.views import attachment
+from blueprints.documents.views import attachment, flash_check, incoming
 from blueprints.documents.views.forms import ACCEPT, ActionForm, LibraryFileForm, ShareWithClientsForm
-from blueprints.documents.views.portal import _incoming
 from blueprints.people.models import Client
 from blueprints.people.operations.access import visible_clients
 from tenants.database import db
@@ -57,19 +55,19 @@ def library():
 
     return carry_out_form(
         form,
-        lambda: operations.add_to_library(current_user, _incoming(form.file.data)),
+        lambda: operations.add_to_library(current_user, incoming(form.file.data)),
         page=page,
         then=_added,
     )
 
 
 def _added(item):
-    if item.scan_status == INFECTED:
-        flash("That file did not pass the security check, so it was not added.", "danger")
-    elif item.scan_status == PENDING:
-        flash("The file is in the library; it can be shared once its virus check is done.", "success")
-    else:
-        flash("The file is in the library. Share it with clients below.", "success")
+    flash_check(
+        item.scan_status,
+        passed="The file is in the library. Share it with clients below.",
+        pending="The file is in the library; it can be shared once its virus check is done.",
+        refused="That file did not pass the security check, so it was not added.",
+    )
     return redirect(_library_url())
 
 

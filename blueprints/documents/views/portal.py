@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 
 from app.nav import register_nav
 from app.web import carry_out, carry_out_form, form_status
 from blueprints.documents import bp
-from blueprints.documents.models import INFECTED, PENDING
 from blueprints.documents.operations import access, downloads, review, uploads
-from blueprints.documents.views import attachment
+from blueprints.documents.views import attachment, flash_check, incoming
 from blueprints.documents.views.forms import ACCEPT, ActionForm, UploadForm
 from blueprints.portal.viewer import current_viewer, portal_page
 from tenants.features import is_enabled, practice_settings, practice_zone
@@ -88,30 +87,19 @@ def portal_documents():
         return page()
     return carry_out_form(
         form,
-        lambda: uploads.upload_from_portal(viewer, _incoming(form.file.data), form.note.data),
+        lambda: uploads.upload_from_portal(viewer, incoming(form.file.data), form.note.data),
         page=page,
         then=_uploaded,
     )
 
 
-def _incoming(file_storage) -> uploads.Incoming | None:
-    if file_storage is None or not getattr(file_storage, "filename", None):
-        return None
-    return uploads.Incoming(file_storage.filename, file_storage.read())
-
-
 def _uploaded(document):
-    if document.scan_status == INFECTED:
-        flash(
-            "That file did not pass our security check, so it was not accepted. Nobody can open it.", "danger"
-        )
-    elif document.scan_status == PENDING:
-        flash(
-            "Your file was uploaded. It is being checked for viruses and can be opened once that is done.",
-            "success",
-        )
-    else:
-        flash("Your file was uploaded. The practice can see it now.", "success")
+    flash_check(
+        document.scan_status,
+        passed="Your file was uploaded. The practice can see it now.",
+        pending="Your file was uploaded. It is being checked for viruses and opens once that is done.",
+        refused="That file did not pass our security check, so it was not accepted. Nobody can open it.",
+    )
     return redirect(url_for("documents.portal_documents"))
 
 

@@ -5,17 +5,15 @@ client, and ids of other practices, get 404."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.web import carry_out, carry_out_form, form_status, staff_required
 from blueprints.documents import bp
-from blueprints.documents.models import INFECTED, PENDING
 from blueprints.documents.operations import downloads, library, review, uploads
 from blueprints.documents.operations.access import library_item, library_items
-from blueprints.documents.views import attachment
+from blueprints.documents.views import attachment, flash_check, incoming
 from blueprints.documents.views.forms import ACCEPT, ActionForm, ShareLibraryItemForm, StaffFileForm
-from blueprints.documents.views.portal import _incoming
 from blueprints.people.operations.access import client_for_staff
 from tenants.context import bound_practice
 from tenants.features import practice_zone
@@ -63,19 +61,19 @@ def staff_documents(client_id: int):
         return carry_out(page)
     return carry_out_form(
         form,
-        lambda: uploads.share_file(current_user, client, _incoming(form.file.data)),
+        lambda: uploads.share_file(current_user, client, incoming(form.file.data)),
         page=page,
         then=lambda document: _shared(document, client.id),
     )
 
 
 def _shared(document, client_id: int):
-    if document.scan_status == INFECTED:
-        flash("That file did not pass the security check, so it was not shared.", "danger")
-    elif document.scan_status == PENDING:
-        flash("The file is being checked for viruses; the client sees it once that is done.", "success")
-    else:
-        flash("The file is shared: the client sees it under Documents.", "success")
+    flash_check(
+        document.scan_status,
+        passed="The file is shared: the client sees it under Documents.",
+        pending="The file is being checked for viruses; the client sees it once that is done.",
+        refused="That file did not pass the security check, so it was not shared.",
+    )
     return redirect(_tab_url(client_id))
 
 
