@@ -179,3 +179,28 @@ def test_the_demo_practice_shares_its_policies(app, visit):
     owner = visit("demo.localhost")
     owner.login("owner@harbor.example.com", "demo-owner-pass")
     assert "Practice policies.pdf" in owner.get("/documents/library").get_data(as_text=True)
+
+
+def test_the_practice_export_holds_uploads_and_the_library_once(documents_practice, visit, in_practice):
+    import io
+    import tarfile
+
+    from blueprints.documents.export import add_practice_files
+
+    setting = documents_practice()
+    client = client_visitor(visit, setting)
+    assert upload(client, pdf_bytes("mine"), "mine.pdf").status_code == 302
+    owner = staff_visitor(visit, setting.practice, setting.practice.owner_email)
+    assert upload(owner, pdf_bytes("policy"), "policy.pdf", path="/documents/library").status_code == 302
+    item = library_item_id(in_practice, setting.practice)
+    assert staff_post(owner, f"/documents/library/{item}/share", {"everyone": "y"}).status_code == 302
+    buffer = io.BytesIO()
+    with in_practice(setting.practice), tarfile.open(fileobj=buffer, mode="w") as archive:
+        added, problems = add_practice_files(archive)
+    assert (added, problems) == (2, [])
+    buffer.seek(0)
+    with tarfile.open(fileobj=buffer) as archive:
+        names = archive.getnames()
+        assert any(name.startswith(f"files/clients/{setting.client.id}/uploads/") for name in names)
+        [policy] = [name for name in names if name.startswith("files/library/")]
+        assert archive.extractfile(policy).read().startswith(b"%PDF")

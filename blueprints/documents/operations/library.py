@@ -16,7 +16,7 @@ from app.roles import CARE_TEAM
 from blueprints.audit.service import record
 from blueprints.auth.models import User
 from blueprints.documents.models import INFECTED, SERVABLE, SHARED, Document, LibraryItem
-from blueprints.documents.operations.uploads import Incoming, _checked, _store
+from blueprints.documents.operations.uploads import Incoming, checked_file, store_file
 from blueprints.people.models import Client
 from blueprints.people.operations.access import visible_clients
 from tenants.database import db
@@ -31,7 +31,7 @@ def _may_curate(staff: User) -> None:
 
 def add_to_library(staff: User, incoming: Incoming | None) -> LibraryItem:
     _may_curate(staff)
-    clean = _checked(incoming)
+    clean = checked_file(incoming)
     item = LibraryItem(
         name=clean.name,
         content_type=clean.content_type,
@@ -42,7 +42,7 @@ def add_to_library(staff: User, incoming: Incoming | None) -> LibraryItem:
     )
     db.session.add(item)
     db.session.flush()
-    verdict = _store(item, clean)
+    verdict = store_file(item, clean)
     detail = f"library item #{item.id}" + (": malware found" if verdict == INFECTED else "")
     record(
         "quarantined an upload" if verdict == INFECTED else "added to the library",

@@ -69,7 +69,7 @@ def object_id(row: Document | LibraryItem) -> int | str:
     return f"library-{row.id}" if isinstance(row, LibraryItem) else row.id
 
 
-def _checked(incoming: Incoming | None) -> CleanFile:
+def checked_file(incoming: Incoming | None) -> CleanFile:
     if incoming is None or not (incoming.filename or "").strip():
         raise UploadRefused(problems={"file": "Choose a file to upload."})
     return check_upload(incoming.data, incoming.filename, max_bytes=max_file_bytes())  # FileRefused
@@ -111,7 +111,7 @@ def _note_problem(note: str | None) -> None:
         raise UploadRefused(problems={"note": f"A note can have at most {MAX_NOTE} characters."})
 
 
-def _store(row: Document | LibraryItem, clean: CleanFile) -> str:
+def store_file(row: Document | LibraryItem, clean: CleanFile) -> str:
     """Scan `clean`, store its bytes for `row` (flushed, so it has its id); returns the verdict."""
     verdict = _scan(clean)
     row.storage_key = put_object(object_id(row), clean.data)
@@ -160,7 +160,7 @@ def upload_from_portal(viewer: Viewer, incoming: Incoming | None, note: str | No
         raise NotAllowed("You cannot upload files here.")
     note = (note or "").strip() or None
     _note_problem(note)
-    clean = _checked(incoming)
+    clean = checked_file(incoming)
     _within_quota(viewer.client, clean.size)
     document = _new_document(
         viewer.client,
@@ -171,7 +171,7 @@ def upload_from_portal(viewer: Viewer, incoming: Incoming | None, note: str | No
     )
     if note:
         seal_note(document, note)
-    verdict = _store(document, clean)
+    verdict = store_file(document, clean)
     if verdict == INFECTED:
         _quarantined(document, viewer.audit_actor)
         return document
@@ -187,11 +187,11 @@ def upload_from_portal(viewer: Viewer, incoming: Incoming | None, note: str | No
 
 def share_file(staff: User, client: Client, incoming: Incoming | None) -> Document:
     """Staff share a file of their own with one client (it shows there once it passed its checks)."""
-    clean = _checked(incoming)
+    clean = checked_file(incoming)
     document = _new_document(
         client, clean, kind=SHARED, uploader_user_id=staff.id, uploader_relationship="staff"
     )
-    verdict = _store(document, clean)
+    verdict = store_file(document, clean)
     if verdict == INFECTED:
         _quarantined(document, staff.audit_actor)
         return document
