@@ -327,7 +327,10 @@ def practices_delete(practice, yes):
     with flask_app.app_context():
         record = find_practice(practice)
         keys_destroyed = destroy_practice_keys(record.id)
-        files_removed = delete_practice_objects(record.id)
+        try:
+            files_removed = delete_practice_objects(record.id)
+        except Exception as error:  # storage down: the keys are gone already; removal can be re-run
+            _fail(f"Keys destroyed, but its stored files could not be removed ({error}); run this again.")
     click.echo(
         f"Destroyed {keys_destroyed} encryption key version(s) and removed {files_removed} stored file(s)."
     )

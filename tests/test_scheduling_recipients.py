@@ -120,9 +120,7 @@ def version_of(in_practice, practice, appointment_id) -> int:
         return db.session.get(Appointment, appointment_id).version
 
 
-def test_a_guardian_who_books_for_a_minor_receives_the_invite(
-    family, visit, in_practice, mailbox, run_jobs
-):
+def test_a_guardian_who_books_for_a_minor_receives_the_invite(family, visit, in_practice, mailbox, run_jobs):
     practice, kim, service_id, people = family
     guardian = visit(practice)
     assert guardian.login(people["parent"]).status_code == 302

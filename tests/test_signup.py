@@ -224,7 +224,9 @@ def test_find_my_practice_follows_a_renamed_address(app, apex, make_practice):
     with app.app_context():
         rename_practice(practice.slug, new_slug)
     response = apex.get("/find", query_string={"address": practice.slug})
-    assert response.status_code == 303 and response.headers["Location"] == f"http://{new_slug}.localhost/login"
+    assert (
+        response.status_code == 303 and response.headers["Location"] == f"http://{new_slug}.localhost/login"
+    )
 
 
 def test_find_my_practice_names_no_practice_and_hides_suspended_ones(app, apex, make_practice):

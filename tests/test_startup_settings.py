@@ -55,6 +55,16 @@ def test_a_fractional_idle_timeout_stops_the_command_without_a_traceback(tmp_pat
         ("PORTICO_MAIL_FROM", "Portico"),
         ("PORTICO_RATELIMIT_STORAGE_URI", "redis"),
         ("STORAGE_URL", "/var/lib/portico"),
+        ("STORAGE_URL", "file:///var/lib/portico"),
+        ("STORAGE_URL", "s3:///no-bucket"),
+        ("STORAGE_URL", "s3://key:secret@bucket/prefix"),
+        ("STORAGE_URL", "s3://bucket?endpoint=ftp://files.example.com"),
+        ("STORAGE_URL", "s3://bucket?endpoint=https://"),
+        ("STORAGE_URL", "s3://bucket?bucket=other"),
+        ("PORTICO_CLAMD", "clamd"),
+        ("PORTICO_CLAMD", "127.0.0.1:port"),
+        ("PORTICO_CLAMD", "127.0.0.1:70000"),
+        ("PORTICO_CLAMD", "run/clamav/clamd.ctl"),
     ],
 )
 def test_each_unusable_setting_is_refused_by_name(tmp_path, variable, value):
@@ -70,3 +80,21 @@ def test_a_password_in_a_refused_url_is_not_repeated(tmp_path):
     env = {"DATABASE_URL": url, "PORTICO_DATA_DIR": str(tmp_path)}
     result = CliRunner().invoke(main, ["practices", "list"], env=env)
     assert result.exit_code != 0 and "DATABASE_URL" in result.output and "s3cret" not in result.output
+
+
+def test_storage_and_scanner_settings_are_read():
+    from app.config import Settings
+
+    settings = Settings.from_env(
+        {
+            "STORAGE_URL": "s3://portico-files/prod?endpoint=https://s3.example.com:9000&region=eu-west-1",
+            "PORTICO_CLAMD": "/run/clamav/clamd.ctl",
+        }
+    )
+    assert (
+        settings.storage_url.startswith("s3://portico-files/prod?")
+        and settings.clamd == "/run/clamav/clamd.ctl"
+    )
+    assert Settings.from_env({"PORTICO_CLAMD": "clamd.internal:3310"}).clamd == "clamd.internal:3310"
+    assert Settings.from_env({"STORAGE_URL": "s3://bucket"}).storage_url == "s3://bucket"
+    assert Settings.from_env({}).storage_url is None and Settings.from_env({}).clamd is None

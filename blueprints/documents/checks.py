@@ -71,6 +71,7 @@ DOCX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 DOCX_MAX_RATIO = 100  # uncompressed bytes per compressed byte, over the whole archive
 _MACRO_PARTS = re.compile(r"(^|/)(vbaproject\.bin|vbadata\.xml)$|(^|/)activex/", re.I)
 _MACRO_CONTENT_TYPES = re.compile(rb"macroEnabled|vbaProject|ms-office\.activeX", re.I)
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.I)
 
 
 def kind_for_extension(extension: str) -> Kind:
@@ -149,15 +150,39 @@ def check_docx(raw: bytes) -> None:
     bomb = Refused("The Word document expands to far more than its size (a zip bomb) and was refused.")
     try:
         for entry in entries:
+            kept = _is_package_part(entry.filename)
+            parts = []
             with archive.open(entry) as part:
                 while chunk := part.read(1024 * 1024):
                     total += len(chunk)
                     if total > budget:
                         raise bomb
-                    if entry.filename == "[Content_Types].xml" and _MACRO_CONTENT_TYPES.search(chunk):
-                        raise Refused("Word documents with macros or ActiveX controls cannot be uploaded.")
+                    if kept:
+                        parts.append(chunk)
+            if kept:
+                _check_package_part(entry.filename, b"".join(parts))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
         raise Refused("The Word document is damaged and cannot be read.") from None
+
+
+def _is_package_part(name: str) -> bool:
+    """The parts that say what the package holds and what it links to: read whole and checked."""
+    return name == "[Content_Types].xml" or name.endswith(".rels")
+
+
+def _check_package_part(name: str, content: bytes) -> None:
+    if name == "[Content_Types].xml" and _MACRO_CONTENT_TYPES.search(content):
+        raise Refused("Word documents with macros or ActiveX controls cannot be uploaded.")
+    if name.endswith(".rels"):
+        for relationship in _RELATIONSHIP.findall(content):
+            external = re.search(rb"""TargetMode\s*=\s*["']External["']""", relationship, re.I)
+            kind = re.search(rb"""Type\s*=\s*["']([^"']*)["']""", relationship)
+            if external and not (kind and kind.group(1).endswith(b"/hyperlink")):
+                # A remote template or object is fetched when the document opens (how the
+                # "Follina" attack ran code): only plain hyperlinks may point elsewhere.
+                raise Refused(
+                    "Word documents that load templates or objects from elsewhere cannot be uploaded."
+                )
 
 
 def clean_text(raw: bytes) -> bytes:

@@ -13,6 +13,7 @@ HEIC (iPhone photos) comes out as JPEG, which every browser and viewer opens.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 
 import pikepdf
@@ -22,6 +23,7 @@ from pillow_heif import register_heif_opener
 from blueprints.documents.checks import Refused
 
 register_heif_opener()
+log = logging.getLogger(__name__)
 
 MAX_PIXELS = 50_000_000  # a 200-megapixel phone mode exists; 50 MP stays well under 200 MB decoded
 JPEG_QUALITY = 90
@@ -64,28 +66,28 @@ def disarm_pdf(raw: bytes) -> bytes:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # qpdf's repair notes on slightly damaged files
-            pdf = pikepdf.open(io.BytesIO(raw))
+            with pikepdf.open(io.BytesIO(raw)) as pdf:
+                _strip_active_content(pdf)
+                out = io.BytesIO()
+                pdf.save(
+                    out,
+                    encryption=False,  # an owner password (no password to open) is dropped
+                    linearize=False,
+                    fix_metadata_version=False,
+                    object_stream_mode=pikepdf.ObjectStreamMode.preserve,
+                )
+        data = out.getvalue()
+        _prove_disarmed(data)
     except pikepdf.PasswordError:
         raise Refused(
             "Password-protected PDFs cannot be checked; remove the password and try again."
         ) from None
-    except (pikepdf.PdfError, ValueError, OSError, RuntimeError):
+    except Refused:
+        raise
+    except Exception as error:  # a hostile file may break qpdf in any way: refused, never a 500
+        if not isinstance(error, pikepdf.PdfError | ValueError | OSError):
+            log.warning("PDF refused after an unexpected %s: %s", type(error).__name__, error)
         raise Refused("The PDF is damaged and cannot be read.") from None
-    with pdf:
-        try:
-            _strip_active_content(pdf)
-            out = io.BytesIO()
-            pdf.save(
-                out,
-                encryption=False,
-                linearize=False,
-                fix_metadata_version=False,
-                object_stream_mode=pikepdf.ObjectStreamMode.preserve,
-            )
-        except (pikepdf.PdfError, ValueError, RuntimeError):
-            raise Refused("The PDF is damaged and cannot be read.") from None
-    data = out.getvalue()
-    _prove_disarmed(data)
     return data
 
 
@@ -193,16 +195,26 @@ def reencode_image(raw: bytes, kind: str) -> tuple[bytes, str]:
         raise
     except Image.DecompressionBombError:  # Pillow's own cap, for headers far past ours
         raise Refused(f"The image is too large; the limit is {MAX_PIXELS // 1_000_000} megapixels.") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except Exception as error:  # any decoder failure on a hostile file: refused, never a 500
+        if not isinstance(error, UnidentifiedImageError | OSError | ValueError | SyntaxError):
+            log.warning("image refused after an unexpected %s: %s", type(error).__name__, error)
         raise Refused("The image is damaged and cannot be read.") from None
-    icc_profile = upright.info.get("icc_profile")  # colours only; everything else is dropped
+    try:
+        return _encode(upright, kind)
+    except Exception as error:  # an odd pixel format Pillow cannot write back: refused, never a 500
+        log.warning("image refused after an unexpected %s: %s", type(error).__name__, error)
+        raise Refused("The image could not be processed; save it as an ordinary JPEG or PNG.") from None
+
+
+def _encode(image: Image.Image, kind: str) -> tuple[bytes, str]:
+    icc_profile = image.info.get("icc_profile")  # colours only; everything else is dropped
     out = io.BytesIO()
     if kind == "png":
-        if upright.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
-            upright = upright.convert("RGBA")
-        upright.save(out, "PNG", icc_profile=icc_profile, compress_level=6)
+        if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
+            image = image.convert("RGBA")
+        image.save(out, "PNG", icc_profile=icc_profile, compress_level=6)
         return out.getvalue(), "png"
-    if upright.mode not in ("L", "RGB"):
-        upright = upright.convert("RGB")
-    upright.save(out, "JPEG", quality=JPEG_QUALITY, icc_profile=icc_profile, optimize=False)
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    image.save(out, "JPEG", quality=JPEG_QUALITY, icc_profile=icc_profile, optimize=False)
     return out.getvalue(), "jpeg"

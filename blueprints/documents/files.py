@@ -31,6 +31,7 @@ __all__ = [
     "ScannerUnavailable",
     "check_upload",
     "scan",
+    "scan_with_signature",
 ]
 
 # Extension -> the content type the stored (disarmed) file is served with. HEIC is converted.
@@ -101,11 +102,15 @@ def _disarmed(raw: bytes, kind: checks.Kind, extension: str) -> tuple[bytes, str
 def scan(clean: CleanFile) -> str:
     """clamd's verdict on the disarmed file: CLEAN, INFECTED, or NOT_SCANNED when `PORTICO_CLAMD`
     is not set. Raises ScannerUnavailable when it is set but gave no clear answer."""
+    return scan_with_signature(clean)[0]
+
+
+def scan_with_signature(clean: CleanFile) -> tuple[str, str | None]:
+    """(verdict, the name of the signature that matched, for the audit log; None unless INFECTED)."""
     address = current_app.config["PORTICO"].clamd
     if not address:
-        return NOT_SCANNED
-    verdict, _signature = scanning.scan_bytes(clean.data, address)
-    return verdict
+        return NOT_SCANNED, None
+    return scanning.scan_bytes(clean.data, address)
 
 
 def _megabytes(size: int) -> str:

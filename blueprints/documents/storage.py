@@ -3,10 +3,18 @@ every object encrypted for its practice before it leaves the process.
 
 The practice always comes from the bound request, job or command context (`current_practice()`);
 no caller passes a path or a practice. Keys are generated (`<practice id>/<random hex>`), never
-made from a file name. Each object is sealed with `tenants.encryption.seal` (a fresh data key,
-wrapped by the practice key; associated data binds it to the practice, table "documents", the
-document's id and column "blob"), so a blob copied under another practice's prefix, or given to
-another document id, does not decrypt: it is reported as missing (`ObjectUnavailable`, a 404).
+made from a file name.
+
+Encryption: each object gets a fresh 256-bit content key, sealed with the practice's envelope
+helper (`tenants.encryption.seal`: its own data key, wrapped by the practice key; associated data
+binding it to the practice, table "documents", the document's id and column "blob"). A blob
+copied under another practice's prefix, or given to another document id, does not open: it reads
+as missing (`ObjectUnavailable`, a 404). The content is AES-256-GCM in 1 MiB segments, each nonce
+its segment number plus a last-segment flag (the STREAM construction), so a download is decrypted
+and sent a segment at a time, every segment authenticated before it is released, and a
+truncated, reordered or spliced object fails instead of being served short:
+
+    b"PDOC1" | length of the sealed key (4 bytes) | sealed key | segment | segment | … (last flagged)
 
 Backends, chosen by `STORAGE_URL`:
 - unset: files under `PORTICO_DATA_DIR/files/<practice id>/…`, written atomically and fsynced;
@@ -20,10 +28,14 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Iterator
+import struct
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
 from app.refusals import NotFound, Refusal
@@ -34,7 +46,11 @@ log = logging.getLogger(__name__)
 
 TABLE = "documents"
 COLUMN = "blob"
-DOWNLOAD_CHUNK = 1024 * 1024
+SEGMENT = 1024 * 1024
+_TAG = 16
+_FORMAT = b"PDOC1"
+_HEADER = struct.Struct(">5sI")
+_MAX_SEALED_KEY = 1024
 _KEY = re.compile(r"^([0-9]+)/([0-9a-f]{32})$")
 
 
@@ -60,32 +76,39 @@ def put_object(object_id: int, data: bytes) -> str:
     """Encrypt `data` for document `object_id` of the bound practice, store it, return its key."""
     practice_id = current_practice().id
     key = f"{practice_id}/{secrets.token_hex(16)}"
-    sealed = seal(bytes(data), table=TABLE, row_id=object_id, column=COLUMN)
-    backend().write(key, sealed)
+    content_key = AESGCM.generate_key(bit_length=256)
+    sealed_key = seal(content_key, table=TABLE, row_id=object_id, column=COLUMN)
+    header = _HEADER.pack(_FORMAT, len(sealed_key)) + sealed_key
+    backend().write(key, [header, *_encrypted_segments(AESGCM(content_key), memoryview(data))])
     return key
 
 
-def get_object(object_id: int, key: str) -> bytes:
-    """The plaintext of document `object_id` stored under `key` in the bound practice."""
+def iter_object(object_id: int, key: str, chunk: int | None = None) -> Iterator[bytes]:
+    """The plaintext of document `object_id` under `key` in the bound practice, a segment (1 MiB)
+    at a time, for a streamed download. `chunk` is accepted for callers that pass one; segments
+    are fixed when the object is written.
+
+    The object is opened and its key unsealed here, before anything is returned, so a missing or
+    foreign object raises ObjectUnavailable while a view can still answer 404. A segment that
+    fails later (the stored bytes were altered) raises ObjectUnavailable mid-stream: the download
+    breaks off rather than deliver forged bytes.
+    """
     _check_key(key)
     try:
-        sealed = backend().read(key)
+        stream = backend().open(key)
     except FileNotFoundError:
         raise ObjectUnavailable() from None
     try:
-        return unseal(sealed, table=TABLE, row_id=object_id, column=COLUMN)
-    except SealError as error:
-        # Moved, altered or another practice's blob: never served, and worth an operator's look.
-        log.warning("stored object %s of document %s does not open: %s", key, object_id, error)
-        raise ObjectUnavailable() from None
+        aead = AESGCM(_content_key(object_id, key, stream))
+    except BaseException:
+        stream.close()
+        raise
+    return _decrypted_segments(aead, stream, object_id, key)
 
 
-def iter_object(object_id: int, key: str, chunk: int = DOWNLOAD_CHUNK) -> Iterator[bytes]:
-    """The plaintext in chunks, for a streamed download. The whole object is authenticated before
-    the first byte is released (AES-GCM checks its tag at the end), so a response never starts
-    with bytes that turn out to be forged."""
-    plaintext = memoryview(get_object(object_id, key))
-    return (bytes(plaintext[start : start + chunk]) for start in range(0, len(plaintext), chunk))
+def get_object(object_id: int, key: str) -> bytes:
+    """The whole plaintext of document `object_id` stored under `key` in the bound practice."""
+    return b"".join(iter_object(object_id, key))
 
 
 def delete_object(key: str) -> None:
@@ -104,6 +127,62 @@ def _check_key(key: str) -> None:
     match = _KEY.match(key or "")
     if match is None or int(match.group(1)) != current_practice().id:
         raise ObjectUnavailable()
+
+
+def _nonce(number: int, last: bool) -> bytes:
+    return number.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+
+
+def _encrypted_segments(aead: AESGCM, data: memoryview) -> Iterator[bytes]:
+    # An empty file is one empty last segment; a multiple of SEGMENT ends on a full last segment.
+    count = max(1, -(-len(data) // SEGMENT))
+    for number in range(count):
+        piece = data[number * SEGMENT : (number + 1) * SEGMENT]
+        yield aead.encrypt(_nonce(number, number == count - 1), piece, None)
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    """`size` bytes, or fewer only at the end of the stream (a network stream may return less)."""
+    data = stream.read(size)
+    while data and len(data) < size and (more := stream.read(size - len(data))):
+        data += more
+    return data
+
+
+def _unavailable(object_id: int, key: str, why: str) -> ObjectUnavailable:
+    # Moved, altered or another practice's blob: never served, and worth an operator's look.
+    log.warning("stored object %s of document %s does not open: %s", key, object_id, why)
+    return ObjectUnavailable()
+
+
+def _content_key(object_id: int, key: str, stream: BinaryIO) -> bytes:
+    header = _read_exactly(stream, _HEADER.size)
+    if len(header) != _HEADER.size:
+        raise _unavailable(object_id, key, "too short")
+    form, sealed_length = _HEADER.unpack(header)
+    if form != _FORMAT or sealed_length > _MAX_SEALED_KEY:
+        raise _unavailable(object_id, key, "not a stored document")
+    try:
+        return unseal(_read_exactly(stream, sealed_length), table=TABLE, row_id=object_id, column=COLUMN)
+    except SealError as error:
+        raise _unavailable(object_id, key, str(error)) from None
+
+
+def _decrypted_segments(aead: AESGCM, stream: BinaryIO, object_id: int, key: str) -> Iterator[bytes]:
+    try:
+        number = 0
+        current = _read_exactly(stream, SEGMENT + _TAG)
+        while True:
+            following = _read_exactly(stream, SEGMENT + _TAG)  # none: `current` must be the last
+            try:
+                yield aead.decrypt(_nonce(number, not following), current, None)
+            except InvalidTag:
+                raise _unavailable(object_id, key, f"segment {number} does not authenticate") from None
+            if not following:
+                return
+            current, number = following, number + 1
+    finally:
+        stream.close()
 
 
 def backend():
@@ -131,14 +210,14 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         return self.root / key
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, chunks: Iterable[bytes]) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
             with open(temporary, "xb") as handle:
                 os.fchmod(handle.fileno(), 0o600)
-                handle.write(data)
+                handle.writelines(chunks)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, path)
@@ -147,8 +226,8 @@ class LocalStorage:
             log.error("could not store %s: %s", key, error)
             raise StorageUnavailable() from None
 
-    def read(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+    def open(self, key: str) -> BinaryIO:
+        return open(self._path(key), "rb")  # closed by the segment reader
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -198,20 +277,20 @@ class S3Storage:
     def _name(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, chunks: Iterable[bytes]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data)
+            self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=b"".join(chunks))
         except (BotoCoreError, ClientError) as error:
             log.error("could not store %s in S3: %s", key, error)
             raise StorageUnavailable() from None
 
-    def read(self, key: str) -> bytes:
+    def open(self, key: str) -> BinaryIO:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._name(key))["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=self._name(key))["Body"]
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 raise FileNotFoundError(key) from None
