@@ -4,6 +4,7 @@ why and change nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 from sqlalchemy import func, select
@@ -205,3 +206,19 @@ def test_staff_share_a_file_and_archive_it(documents_practice, visit, in_practic
     tab_page = staff.get(tab).get_data(as_text=True)
     assert 'id="archived-documents"' in tab_page and "worksheet.pdf" in tab_page
     assert staff.get(f"/documents/{document_id}/download").status_code == 200  # staff keep it
+
+
+def test_a_download_keeps_a_non_ascii_name_and_streams_the_stored_bytes(
+    documents_practice, visit, in_practice
+):
+    setting = documents_practice()
+    client = client_visitor(visit, setting)
+    assert upload(client, pdf_bytes(padding=3 * MB), "Überweisung für Dr.pdf").status_code == 302
+    [document] = documents_of(in_practice, setting.practice)
+    downloaded = client.get(f"/portal/documents/{document.id}/download")
+    assert downloaded.status_code == 200 and downloaded.is_streamed
+    disposition = downloaded.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''%C3%9Cberweisung" in disposition
+    body = downloaded.get_data()
+    assert len(body) == document.size == int(downloaded.headers["Content-Length"])
+    assert hashlib.sha256(body).hexdigest() == document.sha256

@@ -31,6 +31,15 @@ def only_document(in_practice, practice) -> Document:
         return document
 
 
+def quarantined(actions, actor_name, document_id: int) -> bool:
+    """The log has the hit, naming the document and the signature (never the file's name)."""
+    prefix = f"document #{document_id}: malware found (Portico.Test.EICAR"
+    return any(
+        action == "quarantined an upload" and name == actor_name and (detail or "").startswith(prefix)
+        for action, name, detail in actions
+    )
+
+
 @pytest.fixture
 def scanner_down(app, tmp_path):
     """PORTICO_CLAMD names a socket nobody listens on; yields a function that brings `address` in."""
@@ -71,11 +80,7 @@ def test_a_hit_is_quarantined_and_the_uploader_told(use_clamd, documents_practic
     assert refused.status_code == 409 and "did not pass the security check" in refused.get_data(as_text=True)
     assert client.get(f"/portal/documents/{document.id}/download").status_code == 409
     actions = audit_actions(in_practice, setting.practice)
-    assert (
-        "quarantined an upload",
-        setting.client.name,
-        f"document #{document.id}: malware found",
-    ) in actions
+    assert quarantined(actions, setting.client.name, document.id)
     assert "uploaded a document" not in [action for action, _, _ in actions]
     with in_practice(setting.practice):
         assert db.session.scalar(select(func.count(StaffNotification.id))) == 0
@@ -119,7 +124,7 @@ def test_a_hit_found_by_the_retry_tells_the_uploader_without_naming_the_file(
     assert "was refused" in email["Subject"]
     assert "diary" not in str(email) and "did not pass our security check" in mailbox.body(email)
     actions = audit_actions(in_practice, setting.practice)
-    assert ("quarantined an upload", None, f"document #{document.id}: malware found") in actions
+    assert quarantined(actions, None, document.id)
 
 
 def _due_now(app, practice) -> None:

@@ -6,6 +6,7 @@ practice; there is no public or pre-signed address.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func
@@ -16,7 +17,7 @@ from blueprints.auth.models import User
 from blueprints.documents.models import INFECTED, SHARED, Document, LibraryItem
 from blueprints.documents.operations.access import document_for_staff, document_for_viewer
 from blueprints.documents.operations.uploads import object_id
-from blueprints.documents.storage import get_object
+from blueprints.documents.storage import iter_object
 from blueprints.portal.viewer import Viewer
 
 
@@ -26,9 +27,13 @@ class NotServable(Conflict):
 
 @dataclass(frozen=True)
 class Served:
+    """What a download sends: its name and type, and its plaintext a verified segment at a time
+    (the object is opened, and its key unsealed, before the operation returns)."""
+
     name: str
     content_type: str
-    data: bytes
+    size: int
+    chunks: Iterator[bytes]
 
 
 def _bytes_of(row: Document | LibraryItem) -> Served:
@@ -37,7 +42,7 @@ def _bytes_of(row: Document | LibraryItem) -> Served:
     if row.scan_status not in ("clean", "not_scanned"):
         raise NotServable("This file is still being checked for viruses. Please try again in a few minutes.")
     source = row.library_item if isinstance(row, Document) and row.library_item_id else row
-    return Served(row.name, row.content_type, get_object(object_id(source), source.storage_key))
+    return Served(row.name, row.content_type, row.size, iter_object(object_id(source), source.storage_key))
 
 
 def download_for_viewer(viewer: Viewer, document_id: int) -> Served:

@@ -16,7 +16,7 @@ from app.roles import CARE_TEAM
 from blueprints.audit.service import record
 from blueprints.auth.models import User
 from blueprints.documents.models import INFECTED, SERVABLE, SHARED, Document, LibraryItem
-from blueprints.documents.operations.uploads import Incoming, checked_file, store_file
+from blueprints.documents.operations.uploads import Incoming, checked_file, malware_detail, store_file
 from blueprints.people.models import Client
 from blueprints.people.operations.access import visible_clients
 from tenants.database import db
@@ -42,13 +42,11 @@ def add_to_library(staff: User, incoming: Incoming | None) -> LibraryItem:
     )
     db.session.add(item)
     db.session.flush()
-    verdict = store_file(item, clean)
-    detail = f"library item #{item.id}" + (": malware found" if verdict == INFECTED else "")
-    record(
-        "quarantined an upload" if verdict == INFECTED else "added to the library",
-        detail=detail,
-        **staff.audit_actor,
-    )
+    verdict, signature = store_file(item, clean)
+    if verdict == INFECTED:
+        record("quarantined an upload", detail=malware_detail(item, signature), **staff.audit_actor)
+    else:
+        record("added to the library", detail=f"library item #{item.id}", **staff.audit_actor)
     return item
 
 

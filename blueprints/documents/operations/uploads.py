@@ -19,7 +19,7 @@ from app import jobs
 from app.refusals import NotAllowed, Refusal
 from blueprints.audit.service import record
 from blueprints.auth.models import User
-from blueprints.documents.files import CleanFile, ScannerUnavailable, check_upload, scan
+from blueprints.documents.files import CleanFile, ScannerUnavailable, check_upload, scan_with_signature
 from blueprints.documents.models import (
     INFECTED,
     PENDING,
@@ -75,12 +75,13 @@ def checked_file(incoming: Incoming | None) -> CleanFile:
     return check_upload(incoming.data, incoming.filename, max_bytes=max_file_bytes())  # FileRefused
 
 
-def _scan(clean: CleanFile) -> str:
-    """The scan's verdict, or "pending" when the scanner cannot be reached now."""
+def _scan(clean: CleanFile) -> tuple[str, str | None]:
+    """The scan's verdict and the signature it matched, or "pending" when the scanner cannot be
+    reached now."""
     try:
-        return scan(clean)
+        return scan_with_signature(clean)
     except ScannerUnavailable:
-        return PENDING
+        return PENDING, None
 
 
 def stored_upload_bytes(client: Client) -> int:
@@ -111,16 +112,23 @@ def _note_problem(note: str | None) -> None:
         raise UploadRefused(problems={"note": f"A note can have at most {MAX_NOTE} characters."})
 
 
-def store_file(row: Document | LibraryItem, clean: CleanFile) -> str:
-    """Scan `clean`, store its bytes for `row` (flushed, so it has its id); returns the verdict."""
-    verdict = _scan(clean)
+def store_file(row: Document | LibraryItem, clean: CleanFile) -> tuple[str, str | None]:
+    """Scan `clean`, store its bytes for `row` (flushed, so it has its id); returns the verdict and
+    the signature a hit matched."""
+    verdict, signature = _scan(clean)
     row.storage_key = put_object(object_id(row), clean.data)
     row.scan_status = verdict
     if verdict == PENDING:
         kwargs = {"library_item_id": row.id} if isinstance(row, LibraryItem) else {"document_id": row.id}
         jobs.defer(RESCAN_TASK, **kwargs)
     db.session.flush()
-    return verdict
+    return verdict, signature
+
+
+def malware_detail(row: Document | LibraryItem, signature: str | None) -> str:
+    """The audit line's account of a hit: which row, which signature (never the file's name)."""
+    what = "library item" if isinstance(row, LibraryItem) else "document"
+    return f"{what} #{row.id}: malware found ({signature or 'unknown signature'})"
 
 
 def _new_document(client: Client, clean: CleanFile, **fields) -> Document:
@@ -171,9 +179,9 @@ def upload_from_portal(viewer: Viewer, incoming: Incoming | None, note: str | No
     )
     if note:
         seal_note(document, note)
-    verdict = store_file(document, clean)
+    verdict, signature = store_file(document, clean)
     if verdict == INFECTED:
-        _quarantined(document, viewer.audit_actor)
+        _quarantined(document, signature, viewer.audit_actor)
         return document
     record(
         "uploaded a document",
@@ -191,20 +199,20 @@ def share_file(staff: User, client: Client, incoming: Incoming | None) -> Docume
     document = _new_document(
         client, clean, kind=SHARED, uploader_user_id=staff.id, uploader_relationship="staff"
     )
-    verdict = store_file(document, clean)
+    verdict, signature = store_file(document, clean)
     if verdict == INFECTED:
-        _quarantined(document, staff.audit_actor)
+        _quarantined(document, signature, staff.audit_actor)
         return document
     record("shared a document", client_id=client.id, detail=f"document #{document.id}", **staff.audit_actor)
     return document
 
 
-def _quarantined(document: Document, actor: dict) -> None:
+def _quarantined(document: Document, signature: str | None, actor: dict) -> None:
     """A scan found malware: the file stays sealed and is never served; the log says so."""
     record(
         "quarantined an upload",
         client_id=document.client_id,
-        detail=f"document #{document.id}: malware found",
+        detail=malware_detail(document, signature),
         **actor,
     )
 
@@ -238,12 +246,18 @@ def rescan(document_id: int | None = None, library_item_id: int | None = None) -
     if row is None or row.scan_status != PENDING:
         return None
     data = get_object(object_id(row), row.storage_key)
-    verdict = scan(CleanFile(row.name, row.content_type, data, row.size, row.sha256))
+    verdict, signature = scan_with_signature(
+        CleanFile(row.name, row.content_type, data, row.size, row.sha256)
+    )
     row.scan_status = verdict
     if verdict == INFECTED:
         client_id = getattr(row, "client_id", None)
-        detail = f"{'document' if client_id else 'library item'} #{row.id}: malware found"
-        record("quarantined an upload", actor_kind="system", client_id=client_id, detail=detail)
+        record(
+            "quarantined an upload",
+            actor_kind="system",
+            client_id=client_id,
+            detail=malware_detail(row, signature),
+        )
         if isinstance(row, Document) and row.kind == UPLOAD:
             _tell_uploader(row)
     db.session.commit()

@@ -8,9 +8,10 @@ CSP that forbids everything and sandboxes whatever might still render).
 
 from __future__ import annotations
 
-import io
+import unicodedata
+from urllib.parse import quote
 
-from flask import flash, request, send_file
+from flask import Response, flash, request
 
 from app.errors import render_error
 from app.web import register_body_limit
@@ -27,20 +28,27 @@ UPLOAD_ENDPOINTS = ("documents.portal_documents", "documents.staff_documents", "
 
 
 def attachment(served: Served):
-    response = send_file(
-        io.BytesIO(served.data),
-        mimetype=served.content_type,
-        as_attachment=True,
-        download_name=served.name,
-        conditional=False,
-        etag=False,
-        max_age=0,
-    )
+    # Decrypting the segments needs no request, practice or database (the operation unsealed the
+    # object's key), so the stream may outlive the request's context.
+    response = Response(served.chunks, mimetype=served.content_type)
+    response.content_length = served.size
+    response.headers.set("Content-Disposition", "attachment", **_download_names(served.name))
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
+
+
+def _download_names(name: str) -> dict[str, str]:
+    """Content-Disposition's file name (RFC 6266): ASCII as it is, else an ASCII fallback and the
+    UTF-8 name (as Werkzeug's send_file writes them)."""
+    try:
+        name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        return {"filename": simple or "document", "filename*": f"UTF-8''{quote(name, safe='!#$&+-.^_`|~')}"}
+    return {"filename": name}
 
 
 def _upload_body_limit() -> int:
