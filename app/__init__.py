@@ -21,7 +21,7 @@ from app.log_redaction import install_redaction
 from app.nav import nav_links
 from app.security import install_security_headers
 from app.timefmt import local_span, local_time
-from app.web import IdConverter, reject_nul_bytes
+from app.web import IdConverter, apply_body_limit, reject_nul_bytes
 from tenants.context import bound_practice
 from tenants.database import EMPTY_SCHEMA, OWNER_BIND
 from tenants.middleware import install_tenant_middleware
@@ -86,13 +86,16 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
     install_redaction()
 
     app.url_map.converters["int"] = IdConverter
-    app.before_request(reject_nul_bytes)
     db.init_app(app)
-    csrf.init_app(app)
     limiter.init_app(app)
     bootstrap.init_app(app)
     login_manager.init_app(app)
     install_tenant_middleware(app)
+    # Only once the practice is bound is a request's body read (its NUL check, the CSRF check): an
+    # upload view's limit depends on its practice, and is checked before the body is read.
+    app.before_request(apply_body_limit)
+    app.before_request(reject_nul_bytes)
+    csrf.init_app(app)
     install_security_headers(app)
     install_error_pages(app)
     _register_blueprints(app)
@@ -136,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         auth,
         branding,
+        documents,
         home,
         messaging,
         notifications,
@@ -145,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
         scheduling,
         signup,
         sso,
+        staff_notifications,
     )
     from blueprints import settings as settings_bp
 
@@ -155,9 +160,11 @@ def _register_blueprints(app: Flask) -> None:
         home,
         notifications,
         people,
+        staff_notifications,
         portal,
         profile_links,
         messaging,
+        documents,
         settings_bp,
         branding,
         audit,

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from wtforms import ValidationError
 from app.errors import render_error
 from app.extensions import limiter
 from app.refusals import Refusal
+from tenants.context import bound_practice
 from tenants.database import db
 
 BIGINT_MAX = 2**63 - 1
@@ -37,6 +39,24 @@ class IdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", BIGINT_MAX)
         super().__init__(url_map, *args, **kwargs)
+
+
+# Endpoint -> its request body limit in bytes, worked out in the bound practice (an upload view
+# whose practice sets its own file limit). Everything else has the app's MAX_CONTENT_LENGTH.
+_body_limits: dict[str, Callable[[], int]] = {}
+
+
+def register_body_limit(endpoint: str, limit: Callable[[], int]) -> None:
+    """Requests to `endpoint` may carry at most `limit()` bytes: a larger Content-Length is answered
+    413 before any of the body is read."""
+    _body_limits[endpoint] = limit
+
+
+def apply_body_limit():
+    """Before every request, after the practice is bound and before anything reads the body."""
+    limit = _body_limits.get(request.endpoint or "")
+    if limit is not None and bound_practice() is not None:
+        request.max_content_length = limit()
 
 
 def reject_nul_bytes():

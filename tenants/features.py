@@ -37,6 +37,7 @@ class PracticeSettings(TenantModel):
     cancellation_window_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     messaging_enabled: Mapped[bool] = _toggle(True)
     uploads_enabled: Mapped[bool] = _toggle(True)
+    shared_documents_enabled: Mapped[bool] = _toggle(True)
     profile_links_enabled: Mapped[bool] = _toggle(True)
     guardian_access_enabled: Mapped[bool] = _toggle(True)
     # Access rules.
@@ -56,6 +57,9 @@ class PracticeSettings(TenantModel):
     booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     new_clients_choose_clinician: Mapped[bool] = _toggle(False)
     cancellation_policy: Mapped[str | None] = mapped_column(Text)
+    # Documents: what one file and one client's uploads may weigh at most (megabytes).
+    max_upload_mb: Mapped[int] = mapped_column(Integer, default=25, server_default="25")
+    client_storage_mb: Mapped[int] = mapped_column(Integer, default=200, server_default="200")
     # Prices and payments: an ISO 4217 code (app.money); amounts are in its smallest unit.
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
 
@@ -69,6 +73,7 @@ FEATURES = {
     "client_cancellation": ("portal_enabled", "client_cancellation_enabled"),
     "messaging": ("portal_enabled", "messaging_enabled"),
     "uploads": ("portal_enabled", "uploads_enabled"),
+    "shared_documents": ("portal_enabled", "shared_documents_enabled"),
     "profile_links": ("portal_enabled", "profile_links_enabled"),
     "guardian_access": ("portal_enabled", "guardian_access_enabled"),
 }

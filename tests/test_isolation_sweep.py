@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text
 from app import create_app
 from app.config import Settings
 from blueprints.auth.models import User
+from blueprints.documents.models import Document, LibraryItem
 from blueprints.notifications.models import OutboxEmail
 from blueprints.people.models import Client, PortalAccess
 from blueprints.profile_links.models import ProfileLink
@@ -38,9 +39,11 @@ from blueprints.scheduling.models import (
     AvailabilityRule,
     Service,
 )
+from blueprints.staff_notifications.models import StaffNotification
 from tenants.database import db
 from tenants.features import FEATURES, practice_settings
 from tests.conftest import ClientFixture, PracticeFixture, Visitor
+from tests.fixtures_documents import pdf_bytes
 
 # Identity sequences of B start here: A (a handful of rows per table) never reaches it.
 B_IDS_FROM = 50_000
@@ -85,6 +88,9 @@ ARGUMENTS = {
     "link_id": lambda rule: "profile_link",
     "email_id": lambda rule: "outbox_email",
     "token": lambda rule: TOKENS.get(rule.endpoint),
+    "document_id": lambda rule: "document",
+    "item_id": lambda rule: "library_item",
+    "notification_id": lambda rule: "staff_notification",
 }
 
 # B's objects named by id, and the table each id must be absent from at A.
@@ -102,6 +108,9 @@ ID_MODELS = {
     "guardian_access": PortalAccess,
     "profile_link": ProfileLink,
     "outbox_email": OutboxEmail,
+    "document": Document,
+    "library_item": LibraryItem,
+    "staff_notification": StaffNotification,
 }
 
 # Who asks, at A. "owner-preview" is A's owner previewing the portal as A's test client.
@@ -235,6 +244,8 @@ def _objects_of_b(
 ) -> dict:
     """Everything else a URL can name, in B: availability, an appointment, a request, grants, tokens."""
     from blueprints.auth.service import ACTIVATE, PASSWORD_RESET, find_user_by_email, issue_token
+    from blueprints.documents.operations.library import add_to_library
+    from blueprints.documents.operations.uploads import Incoming, upload_from_portal
     from blueprints.messaging.service import send_from_portal
     from blueprints.notifications.service import queue_email
     from blueprints.portal.service import SELF
@@ -266,6 +277,11 @@ def _objects_of_b(
         send_from_portal(teen_viewer, f"{marker} private message")
         link_token = create_link(teen)
         outbox_email = queue_email(f"{marker}@example.com", f"{marker} subject", f"{marker} body")
+        document = upload_from_portal(
+            teen_viewer, Incoming(f"{marker}.pdf", pdf_bytes(marker)), f"{marker} note"
+        )
+        item = add_to_library(clinician, Incoming(f"{marker} policy.pdf", pdf_bytes(marker)))
+        owner = find_user_by_email(b.owner_email)
         grants = {
             access.relationship_kind: access.id
             for access in db.session.scalars(select(PortalAccess).where(PortalAccess.client_id == teen.id))
@@ -282,6 +298,11 @@ def _objects_of_b(
             "self_access": grants["self"],
             "guardian_access": grants["guardian"],
             "outbox_email": outbox_email.id,
+            "document": document.id,
+            "library_item": item.id,
+            "staff_notification": db.session.scalar(
+                select(StaffNotification.id).where(StaffNotification.user_id == owner.id)
+            ),
             "profile_link": db.session.scalar(select(ProfileLink.id).where(ProfileLink.client_id == teen.id)),
             "profile_link_token": link_token,
             "activation_token": issue_token(clinician, ACTIVATE),

@@ -268,7 +268,8 @@ def test_permissions_for_features_that_do_not_exist_are_neither_shown_nor_change
     owner = logged_in(visit, practice, practice.owner_email)
     form = owner.get(f"/clients/{mia.id}/guardians/new").get_data(as_text=True)
     assert "See and manage appointments" in form and "Message the practice on the minor" in form
-    for hidden in ("can_forms", "can_documents", "can_billing", "Complete forms", "documents", "billing"):
+    assert "See shared documents and upload" in form  # documents exist (and came back)
+    for hidden in ("can_forms", "can_billing", "Complete forms", "billing"):
         assert hidden not in form, hidden
 
     # Added with billing "ticked" by a hand-made POST: the hidden columns keep their defaults.
@@ -281,24 +282,26 @@ def test_permissions_for_features_that_do_not_exist_are_neither_shown_nor_change
             access = db.session.get(PortalAccess, access_id)
             return {name: getattr(access, f"can_{name}") for name in GUARDIAN_PERMISSIONS}
 
-    assert stored() == dict(appointments=True, forms=True, documents=True, messages=False, billing=False)
+    assert stored() == dict(appointments=True, forms=True, documents=False, messages=False, billing=False)
     page = f"/clients/{mia.id}/guardians/{access_id}"
     edit_form = owner.get(page).get_data(as_text=True)
     assert "can_forms" not in edit_form and "See billing" not in edit_form
     # Saving without the hidden ones (a browser sends none) or with them set leaves them as they were.
     saved = owner.post(page, {"can_messages": "y", "can_billing": "y", "minor_messages": "default"})
     assert saved.status_code == 302
-    assert stored() == dict(appointments=False, forms=True, documents=True, messages=True, billing=False)
+    assert stored() == dict(appointments=False, forms=True, documents=False, messages=True, billing=False)
     with in_practice(practice):
         db.session.get(PortalAccess, access_id).can_forms = False
         db.session.commit()
-    saved = owner.post(page, {"can_appointments": "y", "can_forms": "y", "minor_messages": "default"})
+    saved = owner.post(
+        page, {"can_appointments": "y", "can_documents": "y", "can_forms": "y", "minor_messages": "default"}
+    )
     assert saved.status_code == 302
     assert stored() == dict(appointments=True, forms=False, documents=True, messages=False, billing=False)
 
     # The client's record says what the guardian may do among what exists.
     record = owner.get(f"/clients/{mia.id}").get_data(as_text=True)
-    assert "May: appointments. Minor" in record
+    assert "May: appointments, documents. Minor" in record
 
 
 def test_a_guardian_cannot_be_added_to_an_adult_or_a_record_without_a_birth_date(

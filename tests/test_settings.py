@@ -353,29 +353,26 @@ def test_a_closed_portal_leaves_no_portal_entries_in_navigation(
         assert ">Appointments</a>" not in nav and ">Home</a>" not in nav, path
 
 
-def test_the_uploads_toggle_is_hidden_until_uploads_exist(make_practice, visit, in_practice):
+def test_the_documents_toggles_are_offered_and_saved(make_practice, visit, in_practice):
     practice = make_practice()
     owner = visit(practice)
     owner.login(practice.owner_email)
     page = owner.get("/settings").get_data(as_text=True)
-    assert "Client uploads" not in page and "uploads_enabled" not in page
-    assert stored_settings(in_practice, practice)["uploads_enabled"] is True  # the column, untouched
-    # A save (which sends no uploads box) leaves it on; a hand-made POST cannot change it either way.
-    assert save_settings(owner, messaging_enabled=False).status_code == 302
+    assert "Client uploads" in page and "Shared documents" in page
     assert stored_settings(in_practice, practice)["uploads_enabled"] is True
-    with in_practice(practice):
-        practice_settings().uploads_enabled = False
-        db.session.commit()
-    assert save_settings(owner, uploads_enabled=True, messaging_enabled=True).status_code == 302
+    assert save_settings(owner, uploads_enabled=False).status_code == 302
     assert stored_settings(in_practice, practice)["uploads_enabled"] is False
-    assert stored_settings(in_practice, practice)["messaging_enabled"] is True
+    assert stored_settings(in_practice, practice)["shared_documents_enabled"] is True
+    refused = save_settings(owner, max_upload_mb=50, client_storage_mb=40)
+    assert refused.status_code == 400 and "at least the limit per file" in refused.get_data(as_text=True)
+    assert save_settings(owner, max_upload_mb=50, client_storage_mb=500).status_code == 302
+    assert stored_settings(in_practice, practice)["max_upload_mb"] == 50
 
 
 # Client-facing URLs of features that can be turned off one by one, as they exist in the tree.
+# (/portal/documents needs both documents toggles off: tests/test_documents_access.py.)
 FEATURE_URLS = [
     ("messaging_enabled", "/portal/messages"),
-    ("uploads_enabled", "/portal/documents"),
-    ("uploads_enabled", "/portal/uploads"),
     ("profile_links_enabled", "/l/new-link"),
 ]
 

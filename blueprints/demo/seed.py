@@ -11,6 +11,9 @@ from datetime import date, time
 from sqlalchemy import func, select
 
 from blueprints.auth.service import change_password, create_user, find_user_by_email
+from blueprints.documents.models import SERVABLE, LibraryItem
+from blueprints.documents.operations.library import add_to_library, share_item
+from blueprints.documents.operations.uploads import Incoming
 from blueprints.people.models import Client
 from blueprints.people.operations.access import assign_clinician, create_client, grant_access, portal_account
 from blueprints.profile_links.service import profile_link_url
@@ -103,8 +106,54 @@ def _populate() -> str:
     grant_access(_login(TEEN, staff=False), teen, "self")
 
     _schedule(settings, clinician, adult, child)
+    _share_policies(staff["owner"])
 
     return profile_link_url(adult)
+
+
+POLICY_NAME = "Practice policies.pdf"
+POLICY_LINES = (
+    "Harbor Family Therapy: practice policies",
+    "Appointments: please cancel at least 24 hours ahead.",
+    "Messages are read on working days; they are not for emergencies.",
+    "Your records are kept confidential and encrypted.",
+)
+
+
+def _policy_pdf() -> bytes:
+    """A one-page PDF of POLICY_LINES (made here, so the demo needs no file of its own)."""
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
+    text = " ".join(f"({line}) Tj 0 -22 Td" for line in POLICY_LINES)
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, 612, 792],
+        Contents=pikepdf.Stream(pdf, f"BT /F1 13 Tf 72 720 Td {text} ET".encode()),
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+    )
+    pdf.pages.append(pikepdf.Page(page))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def _share_policies(owner) -> None:
+    """The library holds the practice's policies, shared with every client (once)."""
+    settings = practice_settings()
+    settings.uploads_enabled = settings.shared_documents_enabled = True
+    if db.session.scalars(select(LibraryItem).where(LibraryItem.name == POLICY_NAME)).first():
+        return
+    item = add_to_library(owner, Incoming(POLICY_NAME, _policy_pdf()))
+    if item.scan_status in SERVABLE:  # a scanner that is away: it is shared once it passed
+        share_item(owner, item, [], everyone=True)
 
 
 def _schedule(settings, clinician, adult: Client, child: Client) -> None:

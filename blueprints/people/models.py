@@ -84,6 +84,8 @@ class PortalAccess(TenantModel):
     can_billing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # Guardian sight of the minor's own messages: "default" = allowed below the teen age only.
     minor_messages: Mapped[str] = mapped_column(String(10), default="default", server_default="default")
+    # Guardian sight of the files the minor uploaded themselves (off unless the practice allows it).
+    can_see_minor_uploads: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

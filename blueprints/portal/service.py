@@ -28,6 +28,7 @@ class Permissions:
     own_messages: bool = False  # the record's own thread (for a minor: their private one)
     guardian_messages: bool = False  # the guardians' thread about a minor
     billing: bool = False
+    minor_uploads: bool = False  # for a guardian: the files the minor uploaded themselves
 
     @property
     def messages(self) -> bool:
@@ -72,6 +73,7 @@ def permissions_for(
         own_messages=guardian_sees_minor_messages(access, client, settings, today),
         guardian_messages=access.can_messages,
         billing=access.can_billing,
+        minor_uploads=access.can_see_minor_uploads,
     )
 
 

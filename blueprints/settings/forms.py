@@ -16,6 +16,8 @@ NUMBER_LABELS = {
     "profile_link_days": "Profile links stay valid for (days)",
     "age_of_majority": "Age of majority",
     "teen_age": "Teen age (guardians stop seeing a minor's own messages from this age)",
+    "max_upload_mb": "Largest file a client may upload (MB)",
+    "client_storage_mb": "Uploads per client at most (MB, all files together)",
 }
 
 

@@ -29,9 +29,7 @@ from tenants.registry import set_practice_name
 SETTINGS_ROLES = MANAGES_PRACTICE
 MFA_RULE_ROLES = OWNER_ONLY
 
-# Column -> label, in the order the page shows them. Only features that exist have a toggle here:
-# `uploads_enabled` (client uploads) stays in the database, untouched, until the documents feature
-# brings its toggle back.
+# Column -> label, in the order the page shows them. Only features that exist have a toggle here.
 TOGGLES = {
     "portal_enabled": "Client portal",
     "online_requests_enabled": "Online appointment requests",
@@ -39,6 +37,8 @@ TOGGLES = {
     "self_rescheduling_enabled": "Self-rescheduling",
     "client_cancellation_enabled": "Clients may cancel appointments",
     "messaging_enabled": "Secure messaging",
+    "uploads_enabled": "Client uploads",
+    "shared_documents_enabled": "Shared documents",
     "profile_links_enabled": "Profile links (passwordless)",
     "guardian_access_enabled": "Guardian access",
     "new_clients_choose_clinician": "New clients may choose any clinician who offers a service",
@@ -54,6 +54,8 @@ NUMBERS = {
     "profile_link_days": (1, 90),
     "age_of_majority": (16, 21),
     "teen_age": (10, 17),
+    "max_upload_mb": (1, 100),
+    "client_storage_mb": (1, 10_000),
 }
 TEXTS = ("time_zone", "currency", "contact_email", "cancellation_policy")
 MAX_NAME_LENGTH = 200
@@ -96,6 +98,9 @@ def settings_problems(values: dict) -> dict[str, str]:
         number = values.get(field)
         if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
             problems[field] = f"Enter a whole number from {low} to {high}."
+    per_file, per_client = values.get("max_upload_mb"), values.get("client_storage_mb")
+    if "max_upload_mb" not in problems and "client_storage_mb" not in problems and per_client < per_file:
+        problems["client_storage_mb"] = "The limit per client must be at least the limit per file."
     majority, teen = values.get("age_of_majority"), values.get("teen_age")
     if "age_of_majority" not in problems and "teen_age" not in problems and teen >= majority:
         problems["teen_age"] = "The teen age must be below the age of majority."

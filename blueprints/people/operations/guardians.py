@@ -32,9 +32,9 @@ GUARDIAN_PERMISSION_LABELS = {
     "messages": "messages on the minor's behalf",
     "billing": "billing",
 }
-# The permissions staff can set and see today. Forms, documents and billing have their columns but
-# no feature yet: they are neither shown nor changed here until their features bring them back.
-OFFERED_PERMISSIONS = ("appointments", "messages")
+# The permissions staff can set and see today. Forms and billing have their columns but no feature
+# yet: they are neither shown nor changed here until their features bring them back.
+OFFERED_PERMISSIONS = ("appointments", "documents", "messages")
 
 
 def grants_for_client(client: Client, relationship: str | None = None) -> list[PortalAccess]:
@@ -65,6 +65,7 @@ def _guardian_permissions(permissions: dict) -> dict:
     if minor_messages not in MINOR_MESSAGES_CHOICES:
         raise Problems({"minor_messages": "Choose whether the guardian may see the minor's own messages."})
     values["minor_messages"] = minor_messages
+    values["can_see_minor_uploads"] = bool(permissions.get("can_see_minor_uploads"))
     return values
 
 
@@ -77,7 +78,11 @@ def guardian_allows(access: PortalAccess) -> list[str]:
 def _describe(access: PortalAccess) -> str:
     """The audit line's account of a grant as stored (every permission column, offered or not)."""
     allowed = [name for name in GUARDIAN_PERMISSIONS if getattr(access, f"can_{name}")]
-    return f"may: {', '.join(allowed) or 'nothing'}; minor's own messages: {access.minor_messages}"
+    own_uploads = "yes" if access.can_see_minor_uploads else "no"
+    return (
+        f"may: {', '.join(allowed) or 'nothing'}; minor's own messages: {access.minor_messages}; "
+        f"minor's own uploads: {own_uploads}"
+    )
 
 
 def add_guardian(actor: User, minor: Client, name: str, email: str, permissions: dict) -> PortalAccess:
