@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "t0014"
-down_revision = "t0012"  # TEMPORARY: t0013 (sealed message bodies) is not on this branch's base yet
+down_revision = "t0013"
 branch_labels = None
 depends_on = None
 
