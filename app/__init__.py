@@ -139,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
         home,
         messaging,
         notifications,
+        onboarding,
         people,
         portal,
         profile_links,
@@ -162,5 +163,6 @@ def _register_blueprints(app: Flask) -> None:
         branding,
         audit,
         scheduling,
+        onboarding,
     ):
         app.register_blueprint(feature.bp)

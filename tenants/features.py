@@ -39,6 +39,7 @@ class PracticeSettings(TenantModel):
     uploads_enabled: Mapped[bool] = _toggle(True)
     profile_links_enabled: Mapped[bool] = _toggle(True)
     guardian_access_enabled: Mapped[bool] = _toggle(True)
+    forms_enabled: Mapped[bool] = _toggle(True)
     # Access rules.
     profile_link_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     age_of_majority: Mapped[int] = mapped_column(Integer, default=18, server_default="18")
@@ -56,6 +57,9 @@ class PracticeSettings(TenantModel):
     booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     new_clients_choose_clinician: Mapped[bool] = _toggle(False)
     cancellation_policy: Mapped[str | None] = mapped_column(Text)
+    # Shown to a client at once when an answer needs urgent help (PHQ-9 item 9); required before the
+    # PHQ-9 can be sent to anyone.
+    crisis_resources: Mapped[str | None] = mapped_column(Text)
     # Prices and payments: an ISO 4217 code (app.money); amounts are in its smallest unit.
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
 
@@ -71,6 +75,7 @@ FEATURES = {
     "uploads": ("portal_enabled", "uploads_enabled"),
     "profile_links": ("portal_enabled", "profile_links_enabled"),
     "guardian_access": ("portal_enabled", "guardian_access_enabled"),
+    "forms": ("portal_enabled", "forms_enabled"),
 }
 
 

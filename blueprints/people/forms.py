@@ -124,16 +124,17 @@ MINOR_MESSAGE_LABELS = {
 
 
 class GuardianPermissionsForm(FlaskForm):
-    # Only permissions for features that exist: forms, documents and billing come back with them
-    # (their columns stay as they are; see people.operations.guardians.OFFERED_PERMISSIONS).
+    # Only permissions for features that exist: documents and billing come back with them (their
+    # columns stay as they are; see people.operations.guardians.OFFERED_PERMISSIONS).
     can_appointments = BooleanField("See and manage appointments", default=True)
+    can_forms = BooleanField("Complete forms", default=True)
     can_messages = BooleanField("Message the practice on the minor's behalf", default=True)
     minor_messages = SelectField(
         "See the minor's own messages", choices=choices(MINOR_MESSAGE_LABELS.items()), default="default"
     )
 
     def permissions(self) -> dict:
-        names = ("can_appointments", "can_messages")
+        names = ("can_appointments", "can_forms", "can_messages")
         return {name: self[name].data for name in names} | {"minor_messages": self.minor_messages.data}
 
 

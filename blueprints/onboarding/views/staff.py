@@ -1,0 +1,151 @@
+"""A client's forms on the staff side: to do, in progress and completed, a response in a clean
+printable layout, "Share form", an assessment schedule, the item 9 flag and its acknowledgement,
+the trend chart of scores, and the panel on the client's record that leads here."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from app.web import carry_out, staff_required
+from blueprints.onboarding import bp
+from blueprints.onboarding.forms import AcknowledgeForm, ScheduleForm, ShareForm
+from blueprints.onboarding.operations import library, record, responses, todos
+from blueprints.onboarding.operations.chart import charts_for
+from blueprints.onboarding.operations.items import build_items, display_answer, enabled_items
+from blueprints.people.operations.access import client_for_staff
+from tenants.context import bound_practice
+from tenants.features import practice_settings, practice_zone
+
+
+def _client_or_404(client_id: int):
+    client = client_for_staff(current_user, client_id)
+    if client is None:
+        abort(404)
+    return client
+
+
+def _back(client_id: int) -> str:
+    return url_for("onboarding.client_forms", client_id=client_id)
+
+
+@bp.get("/clients/<int:client_id>/forms")
+@staff_required()
+def client_forms(client_id: int):
+    client = _client_or_404(client_id)
+    forms = [form for form, _ in library.list_forms()]
+    share, schedule = ShareForm(), ScheduleForm()
+    share.form_id.choices = [SelectChoice(form.id, form.title) for form in forms]
+    schedule.form_id.choices = [SelectChoice(form.id, form.title) for form in forms if form.builtin]
+    may_read = current_user.role in record.READS_RESPONSES
+    page = render_template(
+        "onboarding/client_forms.html",
+        client=client,
+        todos=todos.todos_for(client.id),
+        in_progress=todos.in_progress_for(client.id),
+        completed=todos.completed_for(client.id),
+        flags=record.all_flags(client.id) if may_read else [],
+        flag_note=record.flag_note,
+        schedules=record.schedules_for(client.id),
+        cadence_labels=record.CADENCE_LABELS,
+        charts=charts_for(client.id, practice_zone()) if may_read else [],
+        may_read=may_read,
+        share_form=share,
+        schedule_form=schedule,
+        acknowledge_form=AcknowledgeForm(),
+        crisis_set=bool((practice_settings().crisis_resources or "").strip()),
+        zone=practice_zone(),
+    )
+    # Built-in forms are created on first use: this page's read commits them.
+    return carry_out(lambda: None, then=lambda _: page)
+
+
+@bp.get("/clients/<int:client_id>/forms/responses/<int:response_id>")
+@staff_required()
+def client_response(client_id: int, response_id: int):
+    client = _client_or_404(client_id)
+
+    def read():
+        record.check_may_read(current_user)
+        return record.response_for(client, response_id)
+
+    def page(response):
+        items = build_items(response.version.questionnaire)
+        answers = responses.answers_of(response)
+        return render_template(
+            "onboarding/response.html",
+            client=client,
+            response=response,
+            items=items,
+            answers=answers,
+            shown=enabled_items(items, answers),
+            display_answer=display_answer,
+            copyright=response.version.questionnaire.get("copyright"),
+            zone=practice_zone(),
+        )
+
+    return carry_out(read, then=page, back=_back(client_id))
+
+
+@bp.post("/clients/<int:client_id>/forms/share")
+@staff_required()
+def share_form(client_id: int):
+    client = _client_or_404(client_id)
+    form = ShareForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return carry_out(
+        lambda: record.share_form(current_user, client, form.form_id.data),
+        success=f"The form is on {client.display_name}'s to-do list.",
+        then=_back(client_id),
+        back=_back(client_id),
+    )
+
+
+@bp.post("/clients/<int:client_id>/forms/schedule")
+@staff_required()
+def schedule_assessment(client_id: int):
+    client = _client_or_404(client_id)
+    form = ScheduleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return carry_out(
+        lambda: record.set_schedule(current_user, client, form.form_id.data, form.cadence.data or ""),
+        success="The assessment schedule was saved.",
+        then=_back(client_id),
+        back=_back(client_id),
+    )
+
+
+@bp.post("/clients/<int:client_id>/forms/flags/<int:flag_id>/acknowledge")
+@staff_required()
+def acknowledge_flag(client_id: int, flag_id: int):
+    client = _client_or_404(client_id)
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return carry_out(
+        lambda: record.acknowledge_flag(current_user, client, flag_id, form.note.data),
+        success="The flag was acknowledged.",
+        then=_back(client_id),
+        back=_back(client_id),
+    )
+
+
+def forms_panel(client) -> dict | None:
+    """What `onboarding/_client_panel.html` shows on a client record, or None when it shows nothing."""
+    if bound_practice() is None or not current_user.is_authenticated or not current_user.is_staff:
+        return None
+    may_read = current_user.role in record.READS_RESPONSES
+    return {
+        "url": url_for("onboarding.client_forms", client_id=client.id),
+        "to_do": len(todos.todos_for(client.id)),
+        "completed": len(todos.completed_for(client.id)),
+        "flags": record.open_flags(client.id) if may_read else [],
+    }
+
+
+@bp.app_context_processor
+def panel_helpers():
+    return {"onboarding_panel": forms_panel}
