@@ -40,7 +40,7 @@ def _list_page(form: ImportForm, status: int = 200):
 @staff_required()
 def forms():
     # Built-in forms are created in the practice's schema the first time anyone looks.
-    return carry_out(lambda: None, then=lambda _: _list_page(ImportForm()))
+    return carry_out(library.ensure_builtins, then=lambda _: _list_page(ImportForm()))
 
 
 @bp.post("/forms/import")

@@ -54,7 +54,7 @@ def _posted_order() -> tuple[list[int], dict[int, str], dict[str, str]]:
 def forms_settings():
     form = CrisisForm()
     if request.method == "GET":
-        return carry_out(lambda: None, then=lambda _: _page(form, _current_positions()))
+        return carry_out(library.ensure_builtins, then=lambda _: _page(form, _current_positions()))
     if not form.validate_on_submit():
         return _page(form, _current_positions(), status=400)
     order, positions, problems = _posted_order()

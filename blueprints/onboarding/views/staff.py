@@ -34,12 +34,13 @@ def _back(client_id: int) -> str:
 @staff_required()
 def client_forms(client_id: int):
     client = _client_or_404(client_id)
+    carry_out(library.ensure_builtins)  # built-in forms are created (and committed) on first use
     forms = [form for form, _ in library.list_forms()]
     share, schedule = ShareForm(), ScheduleForm()
     share.form_id.choices = [SelectChoice(form.id, form.title) for form in forms]
     schedule.form_id.choices = [SelectChoice(form.id, form.title) for form in forms if form.builtin]
     may_read = current_user.role in record.READS_RESPONSES
-    page = render_template(
+    return render_template(
         "onboarding/client_forms.html",
         client=client,
         todos=todos.todos_for(client.id),
@@ -57,8 +58,6 @@ def client_forms(client_id: int):
         crisis_set=bool((practice_settings().crisis_resources or "").strip()),
         zone=practice_zone(),
     )
-    # Built-in forms are created on first use: this page's read commits them.
-    return carry_out(lambda: None, then=lambda _: page)
 
 
 @bp.get("/clients/<int:client_id>/forms/responses/<int:response_id>")
