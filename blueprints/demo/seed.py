@@ -11,6 +11,7 @@ from datetime import date, time
 from sqlalchemy import func, select
 
 from blueprints.auth.service import change_password, create_user, find_user_by_email
+from blueprints.demo.forms import populate_forms
 from blueprints.people.models import Client
 from blueprints.people.operations.access import assign_clinician, create_client, grant_access, portal_account
 from blueprints.profile_links.service import profile_link_url
@@ -96,13 +97,15 @@ def _populate() -> str:
         assign_clinician(client, clinician)
     assign_clinician(child, staff["intern"])
 
-    grant_access(_login(CLIENT, staff=False), adult, "self")
+    adult_login = _login(CLIENT, staff=False)
+    grant_access(adult_login, adult, "self")
     guardian = _login(GUARDIAN, staff=False)
     grant_access(guardian, child, "guardian")
     grant_access(guardian, teen, "guardian")  # the teen's own messages stay private by default
     grant_access(_login(TEEN, staff=False), teen, "self")
 
     _schedule(settings, clinician, adult, child)
+    populate_forms(staff["owner"], adult, adult_login)
 
     return profile_link_url(adult)
 
