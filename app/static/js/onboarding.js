@@ -44,7 +44,12 @@
     var crisis = document.getElementById("crisis-resources");
     if (crisis && form.dataset.crisisItem) {
       var answer = values(form.dataset.crisisItem);
-      if (answer.length && answer[0] !== form.dataset.crisisSafe) crisis.hidden = false;
+      if (answer.length && answer[0] !== form.dataset.crisisSafe && crisis.hidden) {
+        // Right below the answer just given, where the client is looking; role=alert announces it.
+        var item = form.querySelector('[data-link-id="' + form.dataset.crisisItem + '"]');
+        if (item) item.after(crisis);
+        crisis.hidden = false;
+      }
     }
   }
 
