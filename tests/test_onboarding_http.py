@@ -371,3 +371,54 @@ def test_another_clients_response_and_an_unshared_form_are_not_found(setup, visi
     assert post(robin, f"{page}/draft", {"reason": "y"}, "/portal").status_code == 404
     assert owner.get(f"/clients/{client.id}/forms/responses/{response_id}").status_code == 404
     assert owner.get(f"/clients/{other.id}/forms/responses/{response_id}").status_code == 200
+
+
+# ------------------------------------------------------------------ the form builder
+
+
+def builder_post(owner, path: str, title: str, rows: list[dict], action: str):
+    data = {"title": title, "count": str(len(rows)), "action": action}
+    for index, row in enumerate(rows):
+        data |= {f"item-{index}-{key}": value for key, value in row.items()}
+    return post(owner, path, data, path)
+
+
+def test_staff_build_a_form_in_the_browser_and_save_new_versions(setup, visit, in_practice, make_staff):
+    practice, clinician, client, owner = setup
+    rows = [
+        {"link": "q1", "type": "boolean", "text": "Do you take medication?", "required": "1"},
+        {"link": "q2", "type": "string", "text": "Which?", "when-question": "q1", "when-answer": "yes"},
+        {
+            "link": "q3",
+            "type": "choice",
+            "text": "Best time to call",
+            "options": "Morning\nEvening",
+            "control": "drop-down",
+        },
+    ]
+    added = builder_post(owner, "/forms/new", "Health history", rows, "add")
+    assert added.status_code == 200 and 'name="item-3-link" value="q4"' in added.get_data(as_text=True)
+    moved = builder_post(owner, "/forms/new", "Health history", rows, "up-2").get_data(as_text=True)
+    assert moved.index("Best time to call") < moved.index("Which?")
+    preview = builder_post(owner, "/forms/new", "Health history", rows, "preview").get_data(as_text=True)
+    assert 'id="builder-preview"' in preview and "<select" in preview.split('id="builder-preview"')[1]
+
+    bad = [*rows, {"link": "q4", "type": "choice", "text": "Pick", "options": ""}]
+    refused = builder_post(owner, "/forms/new", "Health history", bad, "save")
+    assert refused.status_code == 400 and "Question 4: list the answers" in refused.get_data(as_text=True)
+    saved = builder_post(owner, "/forms/new", "Health history", rows, "save")
+    assert saved.status_code == 302
+    form_id = form_ids(owner)["Health history"]
+    exported = owner.get(f"/forms/{form_id}/questionnaire.json").get_json(force=True)
+    assert exported["item"][1]["enableWhen"] == [{"question": "q1", "operator": "=", "answerBoolean": True}]
+
+    edit = f"/forms/{form_id}/edit"
+    assert "Do you take medication?" in owner.get(edit).get_data(as_text=True)
+    changed = [{**rows[0], "text": "Do you take any medication?"}, *rows[1:]]
+    assert builder_post(owner, edit, "Health history", changed, "save").status_code == 302
+    exported = owner.get(f"/forms/{form_id}/questionnaire.json").get_json(force=True)
+    assert exported["version"] == "2" and exported["item"][0]["text"] == "Do you take any medication?"
+
+    assert owner.get(f"/forms/{form_ids(owner)[PHQ9.title]}/edit").status_code == 409
+    scheduler = logged_in(visit, practice, make_staff(practice, "scheduler"))
+    assert scheduler.get("/forms/new").status_code == 403

@@ -11,15 +11,9 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from blueprints.onboarding.operations import instruments
+from blueprints.onboarding.operations.fhir_response import from_response, to_response
 from blueprints.onboarding.operations.instruments import GAD7, PHQ9, questionnaire, score
-from blueprints.onboarding.operations.items import (
-    build_items,
-    check_answers,
-    enabled_items,
-    from_response,
-    read_answers,
-    to_response,
-)
+from blueprints.onboarding.operations.items import build_items, check_answers, enabled_items, read_answers
 from blueprints.onboarding.operations.validation import QuestionnaireRefused, validate_questionnaire
 
 ANSWERS = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]

@@ -37,3 +37,7 @@ class AcknowledgeForm(FlaskForm):
 
 class CrisisForm(FlaskForm):
     crisis_resources = TextAreaField("Crisis resources shown to clients", validators=[Optional()])
+
+
+class BuilderForm(FlaskForm):
+    """The builder page's CSRF token; its rows are read by `operations.builder.rows_from_post`."""

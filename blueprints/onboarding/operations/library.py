@@ -30,7 +30,7 @@ def latest_version(form: Form) -> FormVersion:
     ).first()
 
 
-def _add_version(form: Form, data: dict, actor: User | None) -> FormVersion:
+def add_version(form: Form, data: dict, actor: User | None) -> FormVersion:
     number = db.session.scalar(
         select(func.coalesce(func.max(FormVersion.version), 0)).where(FormVersion.form_id == form.id)
     )
@@ -56,9 +56,9 @@ def ensure_builtins() -> dict[str, Form]:
             db.session.add(form)
             db.session.flush()
             forms[key] = form
-            _add_version(form, wanted, None)
+            add_version(form, wanted, None)
         elif latest_version(form).questionnaire != wanted:
-            _add_version(form, wanted, None)
+            add_version(form, wanted, None)
     return forms
 
 
@@ -104,7 +104,7 @@ def import_form(actor: User, data: dict) -> Form:
     form = Form(title=title)
     db.session.add(form)
     db.session.flush()
-    _add_version(form, data, actor)
+    add_version(form, data, actor)
     record("form imported", detail=f"form {form.id}: {title}", **actor.audit_actor)
     return form
 

@@ -18,13 +18,8 @@ from app.refusals import Conflict, NotAllowed, NotFound, Problems
 from blueprints.audit.service import record
 from blueprints.onboarding.models import Form, FormAssignment, FormFlag, FormResponse, FormVersion
 from blueprints.onboarding.operations import instruments
-from blueprints.onboarding.operations.items import (
-    build_items,
-    check_answers,
-    from_response,
-    to_response,
-    walk,
-)
+from blueprints.onboarding.operations.fhir_response import from_response, to_response
+from blueprints.onboarding.operations.items import build_items, check_answers, walk
 from blueprints.onboarding.operations.library import latest_version
 from blueprints.onboarding.operations.todos import completed_for, todos_for
 from blueprints.portal.viewer import Viewer

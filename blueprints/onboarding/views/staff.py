@@ -13,7 +13,8 @@ from blueprints.onboarding import bp
 from blueprints.onboarding.forms import AcknowledgeForm, ScheduleForm, ShareForm
 from blueprints.onboarding.operations import library, record, responses, todos
 from blueprints.onboarding.operations.chart import charts_for
-from blueprints.onboarding.operations.items import build_items, display_answer, enabled_items
+from blueprints.onboarding.operations.fhir_response import display_answer
+from blueprints.onboarding.operations.items import build_items, enabled_items
 from blueprints.people.operations.access import client_for_staff
 from tenants.context import bound_practice
 from tenants.features import practice_settings, practice_zone
