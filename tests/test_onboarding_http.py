@@ -422,3 +422,34 @@ def test_staff_build_a_form_in_the_browser_and_save_new_versions(setup, visit, i
     assert owner.get(f"/forms/{form_ids(owner)[PHQ9.title]}/edit").status_code == 409
     scheduler = logged_in(visit, practice, make_staff(practice, "scheduler"))
     assert scheduler.get("/forms/new").status_code == 403
+
+
+# ------------------------------------------------------------------ client information fills the record
+
+
+def test_client_information_starts_from_the_record_and_writes_back_to_it(setup, visit, in_practice):
+    from blueprints.people.models import Client
+
+    practice, clinician, client, owner = setup
+    settings(in_practice, practice, ask_emergency_contact=True)
+    info = form_ids(owner)["Client information"]
+    assert put_in_onboarding(owner, info).status_code == 302
+    with in_practice(practice):
+        db.session.get(Client, client.id).phone = "555-0101"
+        db.session.commit()
+
+    person = client_visitor(visit, practice, client)
+    page = f"/portal/forms/{info}"
+    html = person.get(page).get_data(as_text=True)
+    assert 'value="555-0101"' in html and "Emergency contact&#39;s name" in html
+    future = post(
+        person, page, {"date_of_birth": "2999-01-01", "phone": "555-0101", "action": "submit"}, page
+    )
+    assert future.status_code == 400
+    answers = {"phone": "555-0199", "emergency_contact_name": "Jo", "email": client.email, "action": "submit"}
+    assert post(person, page, answers, page).status_code == 200
+    with in_practice(practice):
+        record = db.session.get(Client, client.id)
+        assert (record.phone, record.emergency_contact_name) == ("555-0199", "Jo")
+    changes = owner.get(f"/clients/{client.id}/forms").get_data(as_text=True)
+    assert "Record changes from forms" in changes and "phone, emergency contact name" in changes

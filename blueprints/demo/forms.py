@@ -1,5 +1,5 @@
-"""The demo practice's forms: an onboarding set (client information, a consent, an intake, PHQ-9,
-GAD-7, in that order), its crisis resources, and one completed PHQ-9 for the adult client. Made
+"""The demo practice's forms: an onboarding set (the built-in client information, a consent, an
+intake, PHQ-9, GAD-7, in that order), its crisis resources, and one completed PHQ-9 for the adult client. Made
 through the same operations staff and clients use; running the demo again adds nothing twice."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from blueprints.auth.models import User
 from blueprints.onboarding.models import Form, FormResponse
-from blueprints.onboarding.operations import library, record, responses
+from blueprints.onboarding.operations import library, profile, record, responses
 from blueprints.onboarding.operations.instruments import GAD7, PHQ9
 from blueprints.people.models import Client
 from blueprints.portal.service import SELF
@@ -27,28 +27,6 @@ def _options(*labels: str) -> list[dict]:
     return [{"valueString": label} for label in labels]
 
 
-CLIENT_INFORMATION = {
-    "resourceType": "Questionnaire",
-    "status": "active",
-    "title": "Client information",
-    "item": [
-        _question("preferred-name", "Name you would like us to use", maxLength=100),
-        _question(
-            "pronouns", "Pronouns", "open-choice", answerOption=_options("she/her", "he/him", "they/them")
-        ),
-        _question("phone", "Mobile phone", required=True, maxLength=40),
-        _question("address", "Home address", "text"),
-        {
-            "linkId": "emergency",
-            "type": "group",
-            "text": "Emergency contact",
-            "item": [
-                _question("emergency-name", "Name", required=True, maxLength=200),
-                _question("emergency-phone", "Phone", required=True, maxLength=40),
-            ],
-        },
-    ],
-}
 CONSENT = {
     "resourceType": "Questionnaire",
     "status": "active",
@@ -109,11 +87,11 @@ def _own_form(owner: User, questionnaire: dict) -> Form:
 def populate_forms(owner: User, adult: Client, adult_login: User) -> None:
     settings = practice_settings()
     settings.crisis_resources = settings.crisis_resources or record.US_CRISIS_DEFAULT
-    builtins = library.ensure_builtins()
-    own = [_own_form(owner, data) for data in (CLIENT_INFORMATION, CONSENT, INTAKE)]
-    record.set_onboarding_set(
-        owner, [form.id for form in own] + [builtins[PHQ9.key].id, builtins[GAD7.key].id]
-    )
+    settings.ask_emergency_contact = True
+    builtins = library.ensure_builtins()  # client information follows the questions asked
+    own = [_own_form(owner, data) for data in (CONSENT, INTAKE)]
+    steps = [builtins[profile.KEY], *own, builtins[PHQ9.key], builtins[GAD7.key]]
+    record.set_onboarding_set(owner, [form.id for form in steps])
     phq9 = builtins[PHQ9.key]
     done = db.session.scalars(
         select(FormResponse).where(

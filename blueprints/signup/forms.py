@@ -38,7 +38,7 @@ class SignupForm(FlaskForm):
 
 
 class FindPracticeForm(FlaskForm):
-    """"Find my practice" on the apex page: a GET form (it changes nothing, so no CSRF token)."""
+    """ "Find my practice" on the apex page: a GET form (it changes nothing, so no CSRF token)."""
 
     class Meta:
         csrf = False

@@ -15,9 +15,11 @@ from app.refusals import NotAllowed, NotFound, Problems
 from blueprints.audit.service import record
 from blueprints.auth.models import User
 from blueprints.onboarding.models import Form, FormVersion
+from blueprints.onboarding.operations import profile
 from blueprints.onboarding.operations.instruments import INSTRUMENTS, questionnaire
 from blueprints.onboarding.operations.validation import validate_questionnaire
 from tenants.database import db
+from tenants.features import practice_settings
 
 # Who may add forms to the practice (the staff who run it and the clinicians who use them).
 MANAGES_FORMS = ("owner", "admin", "clinician")
@@ -43,16 +45,21 @@ def add_version(form: Form, data: dict, actor: User | None) -> FormVersion:
 
 
 def ensure_builtins() -> dict[str, Form]:
-    """The built-in instruments of the bound practice, created on first use; a changed definition
-    in the code becomes a new version (never an edit of the old one)."""
+    """The built-in forms of the bound practice (the instruments, client information), created on
+    first use; a changed definition (in the code, or the practice's settings for client
+    information) becomes a new version, never an edit of the old one."""
     forms = {
         form.instrument: form for form in db.session.scalars(select(Form).where(Form.instrument.is_not(None)))
     }
-    for key, instrument in INSTRUMENTS.items():
-        wanted = questionnaire(instrument)
+    wanted_by_key = {
+        key: (instrument.title, questionnaire(instrument)) for key, instrument in INSTRUMENTS.items()
+    }
+    # The client-information form follows the practice's settings (which record fields it asks for).
+    wanted_by_key[profile.KEY] = (profile.TITLE, profile.questionnaire(practice_settings()))
+    for key, (title, wanted) in wanted_by_key.items():
         form = forms.get(key)
         if form is None:
-            form = Form(title=instrument.title, instrument=key)
+            form = Form(title=title, instrument=key)
             db.session.add(form)
             db.session.flush()
             forms[key] = form

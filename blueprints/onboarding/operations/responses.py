@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.refusals import Conflict, NotAllowed, NotFound, Problems
 from blueprints.audit.service import record
 from blueprints.onboarding.models import Form, FormAssignment, FormFlag, FormResponse, FormVersion
-from blueprints.onboarding.operations import instruments
+from blueprints.onboarding.operations import instruments, profile
 from blueprints.onboarding.operations.fhir_response import from_response, to_response
 from blueprints.onboarding.operations.items import build_items, check_answers, walk
 from blueprints.onboarding.operations.library import latest_version
@@ -25,6 +25,7 @@ from blueprints.onboarding.operations.todos import completed_for, todos_for
 from blueprints.portal.viewer import Viewer
 from tenants.database import db
 from tenants.encryption import seal_text, unseal_text
+from tenants.features import practice_settings
 
 SAFETY_REASON = "PHQ-9 item 9 answered above 'Not at all'"
 
@@ -80,7 +81,12 @@ def current_version(client_id: int, form: Form) -> FormVersion:
 
 def submit_problems(client_id: int, form: Form, answers: dict[str, list[str]]) -> dict[str, str]:
     """What keeps these answers from being submitted (linkId -> problem); empty when nothing does."""
-    return check_answers(build_items(current_version(client_id, form).questionnaire), answers, complete=True)
+    problems = check_answers(
+        build_items(current_version(client_id, form).questionnaire), answers, complete=True
+    )
+    if not problems and form.instrument == profile.KEY:
+        problems = profile.problems(answers, practice_settings())
+    return problems
 
 
 def _writable(viewer: Viewer, form_id: int) -> Form:
@@ -186,6 +192,8 @@ def submit(viewer: Viewer, form_id: int, answers: dict[str, list[str]]) -> Submi
         detail=f"form {form.id}: {form.title}",
         **viewer.audit_actor,
     )
+    if form.instrument == profile.KEY:
+        profile.apply(viewer, viewer.client, answers, practice_settings())
     attention = bool(score and score.needs_attention and instrument is instruments.PHQ9)
     if attention:
         _raise_flag(viewer, response)

@@ -15,7 +15,7 @@ from flask_wtf.csrf import generate_csrf
 from app.nav import register_nav
 from app.web import carry_out
 from blueprints.onboarding import bp
-from blueprints.onboarding.operations import responses, todos
+from blueprints.onboarding.operations import profile, responses, todos
 from blueprints.onboarding.operations.instruments import PHQ9, SAFETY_ITEM
 from blueprints.onboarding.operations.items import build_items, enabled_items, read_answers
 from blueprints.portal.home import Todo, register_todo_source
@@ -89,8 +89,14 @@ def _page(viewer, form, to_do: bool, answers=None, problems=None, status: int = 
     if to_do:
         draft = responses.draft_for(viewer.client.id, form.id)
         version = responses.current_version(viewer.client.id, form)
-        if answers is None:
-            answers = responses.answers_of(draft) if draft else {}
+        if answers is None and draft is not None:
+            answers = responses.answers_of(draft)
+        elif answers is None:  # client information starts from what the record holds
+            answers = (
+                profile.current_answers(viewer.client, practice_settings())
+                if form.instrument == profile.KEY
+                else {}
+            )
     else:
         response = next(r for r in todos.completed_for(viewer.client.id) if r.form_id == form.id)
         version, answers = response.version, responses.answers_of(response)

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from app.web import carry_out, staff_required
 from blueprints.onboarding import bp
 from blueprints.onboarding.forms import AcknowledgeForm, ScheduleForm, ShareForm
-from blueprints.onboarding.operations import library, record, responses, todos
+from blueprints.onboarding.operations import library, profile, record, responses, todos
 from blueprints.onboarding.operations.chart import charts_for
 from blueprints.onboarding.operations.fhir_response import display_answer
 from blueprints.onboarding.operations.items import build_items, enabled_items
@@ -50,6 +50,7 @@ def client_forms(client_id: int):
         flags=record.all_flags(client.id) if may_read else [],
         flag_note=record.flag_note,
         schedules=record.schedules_for(client.id),
+        profile_changes=profile.changes_for(client.id),
         cadence_labels=record.CADENCE_LABELS,
         charts=charts_for(client.id, practice_zone()) if may_read else [],
         may_read=may_read,

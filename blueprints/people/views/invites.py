@@ -70,9 +70,9 @@ def invite_staff():
     form.role.choices = role_choices(roles_for(current_user))
 
     def page():
-        return render_template(
-            "people/staff_invite.html", form=form, error=refusal_text(form)
-        ), form_status(form)
+        return render_template("people/staff_invite.html", form=form, error=refusal_text(form)), form_status(
+            form
+        )
 
     return carry_out_form(
         form,

@@ -71,9 +71,7 @@ def _booking_page(form):
         form=form,
         zone=practice_zone().key,
         # For the page's script: who offers each service (it preselects one on a change of service).
-        offered_by={
-            str(s.id): [user.id for user in s.clinicians if user in clinicians] for s in services
-        },
+        offered_by={str(s.id): [user.id for user in s.clinicians if user in clinicians] for s in services},
     )
     return page, form_status(form)
 
