@@ -89,48 +89,50 @@ def client_response(client_id: int, response_id: int):
     return carry_out(read, then=page, back=_back(client_id))
 
 
-@bp.post("/clients/<int:client_id>/forms/share")
-@staff_required()
-def share_form(client_id: int):
+def _record_action(client_id: int, form_class, change, success: str):
+    """A button on a client's forms page: the client must be visible, the form's CSRF token good;
+    `change(client, form)` is carried out and the page shown again (or its refusal)."""
     client = _client_or_404(client_id)
-    form = ShareForm()
+    form = form_class()
     if not form.validate_on_submit():
         abort(400)
     return carry_out(
-        lambda: record.share_form(current_user, client, form.form_id.data),
-        success=f"The form is on {client.display_name}'s to-do list.",
-        then=_back(client_id),
-        back=_back(client_id),
+        lambda: change(client, form), success=success, then=_back(client_id), back=_back(client_id)
+    )
+
+
+@bp.post("/clients/<int:client_id>/forms/share")
+@staff_required()
+def share_form(client_id: int):
+    return _record_action(
+        client_id,
+        ShareForm,
+        lambda client, form: record.share_form(current_user, client, form.form_id.data),
+        "The form is on the client's to-do list.",
     )
 
 
 @bp.post("/clients/<int:client_id>/forms/schedule")
 @staff_required()
 def schedule_assessment(client_id: int):
-    client = _client_or_404(client_id)
-    form = ScheduleForm()
-    if not form.validate_on_submit():
-        abort(400)
-    return carry_out(
-        lambda: record.set_schedule(current_user, client, form.form_id.data, form.cadence.data or ""),
-        success="The assessment schedule was saved.",
-        then=_back(client_id),
-        back=_back(client_id),
+    return _record_action(
+        client_id,
+        ScheduleForm,
+        lambda client, form: record.set_schedule(
+            current_user, client, form.form_id.data, form.cadence.data or ""
+        ),
+        "The assessment schedule was saved.",
     )
 
 
 @bp.post("/clients/<int:client_id>/forms/flags/<int:flag_id>/acknowledge")
 @staff_required()
 def acknowledge_flag(client_id: int, flag_id: int):
-    client = _client_or_404(client_id)
-    form = AcknowledgeForm()
-    if not form.validate_on_submit():
-        abort(400)
-    return carry_out(
-        lambda: record.acknowledge_flag(current_user, client, flag_id, form.note.data),
-        success="The flag was acknowledged.",
-        then=_back(client_id),
-        back=_back(client_id),
+    return _record_action(
+        client_id,
+        AcknowledgeForm,
+        lambda client, form: record.acknowledge_flag(current_user, client, flag_id, form.note.data),
+        "The flag was acknowledged.",
     )
 
 
