@@ -453,3 +453,30 @@ def test_client_information_starts_from_the_record_and_writes_back_to_it(setup, 
         assert (record.phone, record.emergency_contact_name) == ("555-0199", "Jo")
     changes = owner.get(f"/clients/{client.id}/forms").get_data(as_text=True)
     assert "Record changes from forms" in changes and "phone, emergency contact name" in changes
+
+
+def test_every_onboarding_page_has_unique_element_ids(setup, visit, in_practice):
+    from collections import Counter
+
+    practice, clinician, client, owner = setup
+    phq9 = form_ids(owner)[PHQ9.title]
+    put_in_onboarding(owner, phq9, crisis="Call 988")
+    person = client_visitor(visit, practice, client)
+    page = f"/portal/forms/{phq9}"
+    post(person, page, {**phq9_answers(item9=SEVERAL_DAYS), "action": "submit"}, page)
+    response_id = _only_response(in_practice, practice)
+    staff_pages = [
+        "/forms",
+        f"/forms/{phq9}",
+        "/forms/new",
+        "/settings/forms",
+        f"/clients/{client.id}",
+        f"/clients/{client.id}/forms",
+        f"/clients/{client.id}/forms/responses/{response_id}",
+    ]
+    for visitor, pages in ((owner, staff_pages), (person, ["/portal", "/portal/forms", page])):
+        for path in pages:
+            answer = visitor.get(path)
+            assert answer.status_code == 200, path
+            ids = re.findall(r'\bid="([^"]+)"', answer.get_data(as_text=True))
+            assert [i for i, n in Counter(ids).items() if n > 1] == [], path
