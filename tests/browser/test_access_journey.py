@@ -74,11 +74,12 @@ def add_guardian(page, live_server, practice, minor, name: str, email: str) -> N
     expect(page.get_by_role("heading", name=f"Add a guardian for {minor.name}")).to_be_visible()
     page.get_by_label("Guardian's name").fill(name)
     page.get_by_label("Guardian's email").fill(email)
-    # The defaults: appointments and messages on. Forms, documents and billing do not exist yet, so
+    # The defaults: appointments, forms and messages on. Documents and billing do not exist yet, so
     # they are not offered (their features bring them back).
     expect(page.get_by_label("See and manage appointments")).to_be_checked()
+    expect(page.get_by_label("Complete forms")).to_be_checked()
     expect(page.get_by_label("Message the practice on the minor's behalf")).to_be_checked()
-    for missing in ("Complete forms", "See shared documents and upload", "See billing"):
+    for missing in ("See shared documents and upload", "See billing"):
         expect(page.get_by_label(missing)).to_have_count(0)
     page.get_by_label("Message the practice on the minor's behalf").uncheck()
     page.get_by_label("Message the practice on the minor's behalf").check()

@@ -36,6 +36,9 @@ SENDS_FORMS = ("owner", "admin", "scheduler", "clinician", "intern")
 CADENCE_LABELS = {"every": "before every appointment", "every_other": "before every other appointment"}
 MAX_CRISIS_TEXT = 2000
 MAX_NOTE = 2000
+# Shown only if the practice's own text is somehow missing when it is needed (it is required
+# before the PHQ-9 can be sent, and cannot be cleared while the PHQ-9 is in use).
+CRISIS_FALLBACK = "If you are in danger or may hurt yourself, call your local emergency number now."
 US_CRISIS_DEFAULT = (
     "If you are in crisis or thinking about hurting yourself, call or text 988 (the 988 Suicide & "
     "Crisis Lifeline, any time, day or night). If you are in immediate danger, call 911 or go to the "
@@ -200,17 +203,25 @@ def set_crisis_resources(actor: User, text: str) -> None:
     text = (text or "").strip()
     if len(text) > MAX_CRISIS_TEXT:
         raise Problems({"crisis_resources": f"Use at most {MAX_CRISIS_TEXT} characters."})
-    in_use = db.session.scalars(
-        select(Form.id)
-        .where(Form.instrument == PHQ9.key)
-        .join(OnboardingStep, OnboardingStep.form_id == Form.id)
-    ).first()
-    if not text and in_use:
-        raise Problems({"crisis_resources": "The PHQ-9 is in the onboarding set: it needs crisis resources."})
+    if not text and phq9_in_use():
+        raise Problems({"crisis_resources": "The PHQ-9 is in use: crisis resources must stay written."})
     settings = practice_settings()
     if (settings.crisis_resources or "") != text:
         settings.crisis_resources = text or None
         record("settings changed", detail="changed: crisis_resources", **actor.audit_actor)
+
+
+def phq9_in_use() -> bool:
+    """Whether any client may be asked for the PHQ-9 (so crisis resources must stay written)."""
+    phq9 = select(Form.id).where(Form.instrument == PHQ9.key).scalar_subquery()
+    waiting = [
+        select(OnboardingStep.form_id).where(OnboardingStep.form_id == phq9),
+        select(FormAssignment.id).where(
+            FormAssignment.form_id == phq9, FormAssignment.completed_at.is_(None)
+        ),
+        select(AssessmentSchedule.form_id).where(AssessmentSchedule.form_id == phq9),
+    ]
+    return any(db.session.scalars(query.limit(1)).first() is not None for query in waiting)
 
 
 def suggested_crisis_text() -> str | None:

@@ -22,6 +22,7 @@ from blueprints.onboarding.operations.fhir_response import from_response, to_res
 from blueprints.onboarding.operations.items import build_items, check_answers, walk
 from blueprints.onboarding.operations.library import latest_version
 from blueprints.onboarding.operations.todos import completed_for, todos_for
+from blueprints.people.models import Client
 from blueprints.portal.viewer import Viewer
 from tenants.database import db
 from tenants.encryption import seal_text, unseal_text
@@ -92,6 +93,9 @@ def submit_problems(client_id: int, form: Form, answers: dict[str, list[str]]) -
 def _writable(viewer: Viewer, form_id: int) -> Form:
     if viewer.read_only:
         raise NotAllowed("This is a preview: answers are not saved.")
+    # One writer per client at a time: two autosaves racing (two tabs) must not both create the
+    # client's one draft.
+    db.session.execute(select(Client.id).where(Client.id == viewer.client.id).with_for_update())
     form, to_do = portal_form(viewer.client.id, form_id)
     if not to_do:
         raise Conflict("This form was already submitted and cannot be changed.")

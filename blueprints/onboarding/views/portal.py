@@ -18,6 +18,7 @@ from blueprints.onboarding import bp
 from blueprints.onboarding.operations import profile, responses, todos
 from blueprints.onboarding.operations.instruments import PHQ9, SAFETY_ITEM
 from blueprints.onboarding.operations.items import build_items, enabled_items, read_answers
+from blueprints.onboarding.operations.record import CRISIS_FALLBACK
 from blueprints.portal.home import Todo, register_todo_source
 from blueprints.portal.viewer import current_viewer, portal_page
 from tenants.features import is_enabled, practice_settings, practice_zone
@@ -81,7 +82,11 @@ def _crisis(form) -> dict | None:
     """What the page shows at once when PHQ-9 item 9 is answered above "Not at all"."""
     if form.instrument != PHQ9.key:
         return None
-    return {"item": SAFETY_ITEM, "safe": SAFE_ANSWER, "text": practice_settings().crisis_resources}
+    return {
+        "item": SAFETY_ITEM,
+        "safe": SAFE_ANSWER,
+        "text": practice_settings().crisis_resources or CRISIS_FALLBACK,
+    }
 
 
 def _page(viewer, form, to_do: bool, answers=None, problems=None, status: int = 200, saved: bool = False):
@@ -157,7 +162,9 @@ def _done(viewer, form, submitted):
         viewer=viewer,
         form=form,
         submitted=submitted,
-        crisis=practice_settings().crisis_resources if submitted.needs_attention else None,
+        crisis=(practice_settings().crisis_resources or CRISIS_FALLBACK)
+        if submitted.needs_attention
+        else None,
         remaining=todos.todos_for(viewer.client.id),
     )
 
