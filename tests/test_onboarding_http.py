@@ -285,6 +285,8 @@ def test_phq9_item_9_shows_crisis_resources_and_flags_the_record_until_acknowled
         assert "LA6569" not in details and "Minimal" not in details
     staff = logged_in(visit, practice, clinician)
     assert "A form needs your attention" in staff.get(f"/clients/{client.id}").get_data(as_text=True)
+    home = staff.get("/").get_data(as_text=True)
+    assert "Forms needing your attention" in home and f"/clients/{client.id}/forms" in home
     forms_page = staff.get(f"/clients/{client.id}/forms").get_data(as_text=True)
     assert f'id="flag-{flag.id}"' in forms_page and "1 · Minimal" in forms_page and "<svg" in forms_page
 
@@ -295,6 +297,7 @@ def test_phq9_item_9_shows_crisis_resources_and_flags_the_record_until_acknowled
     forms_page = staff.get(f"/clients/{client.id}/forms").get_data(as_text=True)
     assert f'id="flag-{flag.id}"' not in forms_page and "Called; safety plan reviewed" in forms_page
     assert "A form needs your attention" not in staff.get(f"/clients/{client.id}").get_data(as_text=True)
+    assert "Forms needing your attention" not in staff.get("/").get_data(as_text=True)
     with in_practice(practice):
         flag = db.session.get(FormFlag, flag.id)
         assert flag.acknowledged_by_name and flag.acknowledged_at is not None

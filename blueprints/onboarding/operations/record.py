@@ -27,6 +27,7 @@ from blueprints.onboarding.models import (
 )
 from blueprints.onboarding.operations.instruments import PHQ9
 from blueprints.people.models import Client
+from blueprints.people.operations.access import visible_clients
 from tenants.database import db
 from tenants.encryption import seal_text, unseal_text
 from tenants.features import practice_settings
@@ -136,6 +137,22 @@ def open_flags(client_id: int) -> list[FormFlag]:
             .where(FormFlag.client_id == client_id, FormFlag.acknowledged_at.is_(None))
             .order_by(FormFlag.raised_at)
         )
+    )
+
+
+def flags_needing(staff: User) -> list[tuple[FormFlag, Client]]:
+    """Open flags on the clients `staff` sees (clinical staff only): their list of what needs them."""
+    if staff.role not in READS_RESPONSES:
+        return []
+    clients = visible_clients(staff).subquery()
+    return list(
+        db.session.execute(
+            select(FormFlag, Client)
+            .join(clients, clients.c.id == FormFlag.client_id)
+            .join(Client, Client.id == FormFlag.client_id)
+            .where(FormFlag.acknowledged_at.is_(None))
+            .order_by(FormFlag.raised_at)
+        ).all()
     )
 
 

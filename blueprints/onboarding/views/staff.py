@@ -149,6 +149,13 @@ def forms_panel(client) -> dict | None:
     }
 
 
+def attention_list() -> list:
+    """The staff home's "Forms needing your attention" (no health detail: who, and since when)."""
+    if bound_practice() is None or not current_user.is_authenticated or not current_user.is_staff:
+        return []
+    return record.flags_needing(current_user)
+
+
 @bp.app_context_processor
 def panel_helpers():
-    return {"onboarding_panel": forms_panel}
+    return {"onboarding_panel": forms_panel, "forms_needing_attention": attention_list}
