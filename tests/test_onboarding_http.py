@@ -176,7 +176,8 @@ def test_a_client_saves_half_a_form_comes_back_and_submits_it_once(setup, visit,
     again = client_visitor(visit, practice, client)
     html = again.get(page).get_data(as_text=True)
     assert ">Sleep</textarea>" in html and 'value="true" checked' in html
-    assert "Started: your answers are saved" in again.get("/portal/forms").get_data(as_text=True)
+    listing = again.get("/portal/forms").get_data(as_text=True)
+    assert "Started: your answers are saved" in listing and "Getting started: 0 of 1 form done" in listing
 
     partial = post(again, page, {"reason": "Sleep", "before": "true", "action": "submit"}, page)
     assert partial.status_code == 400 and "Answer this question." in partial.get_data(as_text=True)
@@ -196,6 +197,7 @@ def test_a_client_saves_half_a_form_comes_back_and_submits_it_once(setup, visit,
     assert "Sleep" in staff_view and "Boston" in staff_view and "Changed" not in staff_view
     assert "Locked" not in staff_view and f"Forms of {client.name.split()[0]}" in staff_view
     assert "Nothing to do." in owner.get(f"/clients/{client.id}/forms").get_data(as_text=True)
+    assert "Getting started: 1 of 1 form done" in again.get("/portal/forms").get_data(as_text=True)
 
 
 def test_online_forms_off_hides_the_portal_forms_and_keeps_responses_for_staff(setup, visit, in_practice):
@@ -483,3 +485,38 @@ def test_every_onboarding_page_has_unique_element_ids(setup, visit, in_practice)
             assert answer.status_code == 200, path
             ids = re.findall(r'\bid="([^"]+)"', answer.get_data(as_text=True))
             assert [i for i, n in Counter(ids).items() if n > 1] == [], path
+
+
+def test_assessment_due_before_every_or_every_other_appointment(setup, open_for_booking, in_practice):
+    from blueprints.auth.service import find_user_by_email
+    from blueprints.onboarding.models import AssessmentSchedule
+    from blueprints.onboarding.operations import library
+    from blueprints.onboarding.operations.todos import assessment_due
+    from blueprints.people.models import Client
+    from blueprints.scheduling.models import Service
+    from blueprints.scheduling.operations.appointments import book
+
+    practice, clinician, client, owner = setup
+    service_id = open_for_booking(practice, clinician)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    with in_practice(practice):
+        gad7 = library.ensure_builtins()[GAD7.key]
+        who, what = db.session.get(Client, client.id), db.session.get(Service, service_id)
+        for days in (-7, 3):  # one appointment behind, one ahead
+            book(who, find_user_by_email(clinician), what, now + timedelta(days=days, hours=2), notify=False)
+        every = AssessmentSchedule(
+            client_id=client.id, form_id=gad7.id, cadence="every", set_at=now - timedelta(days=30)
+        )
+        other = AssessmentSchedule(
+            client_id=client.id, form_id=gad7.id, cadence="every_other", set_at=every.set_at
+        )
+        last_week = now - timedelta(days=7)
+        assert assessment_due(every, None, now) is True
+        assert (
+            assessment_due(every, last_week - timedelta(days=1), now) is True
+        )  # before the last appointment
+        assert assessment_due(every, last_week + timedelta(days=1), now) is False  # done since it
+        assert assessment_due(other, None, now) is False  # the next is the 2nd since the schedule: skipped
+        other.set_at = now - timedelta(days=1)
+        assert assessment_due(other, None, now) is True  # counted from a later start, it is the 1st
+        db.session.rollback()

@@ -126,6 +126,12 @@ def todos_for(client_id: int, now: datetime | None = None) -> list[FormTodo]:
     return todos
 
 
+def onboarding_progress(client_id: int) -> tuple[int, int]:
+    """(forms of the onboarding set this client has completed, forms in the set)."""
+    steps, done = onboarding_set(), _last_completed(client_id)
+    return sum(1 for form in steps if form.id in done), len(steps)
+
+
 def completed_for(client_id: int) -> list[FormResponse]:
     return list(
         db.session.scalars(

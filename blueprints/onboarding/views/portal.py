@@ -65,6 +65,7 @@ def portal_forms():
         viewer=viewer,
         todos=todos.todos_for(viewer.client.id),
         completed=todos.completed_for(viewer.client.id),
+        progress=todos.onboarding_progress(viewer.client.id),
         zone=practice_zone(viewer.client.time_zone),
     )
 
