@@ -520,3 +520,23 @@ def test_assessment_due_before_every_or_every_other_appointment(setup, open_for_
         other.set_at = now - timedelta(days=1)
         assert assessment_due(other, None, now) is True  # counted from a later start, it is the 1st
         db.session.rollback()
+
+
+def test_a_profile_link_session_steps_up_before_forms(setup, visit, in_practice):
+    from blueprints.people.models import Client
+    from blueprints.profile_links.service import create_link
+
+    practice, clinician, client, owner = setup
+    import_intake(owner)
+    intake = form_ids(owner)["Intake"]
+    post(owner, f"/clients/{client.id}/forms/share", {"form_id": intake}, f"/clients/{client.id}/forms")
+    with in_practice(practice):
+        path = f"/l/{create_link(db.session.get(Client, client.id))}"
+        db.session.commit()
+    linked = visit(practice)
+    assert linked.get(path).status_code == 200
+    assert linked.post(path, form_page=path).status_code == 302
+    home = linked.get("/portal").get_data(as_text=True)
+    assert f"/portal/forms/{intake}" not in home  # no to-dos shown before the step-up
+    answer = linked.get(f"/portal/forms/{intake}")
+    assert answer.status_code == 302 and "/verify" in answer.headers["Location"]
