@@ -307,12 +307,17 @@ def test_phq9_item_9_shows_crisis_resources_and_flags_the_record_until_acknowled
         assert "form flagged for attention" in actions and "form flag acknowledged" in actions
 
 
-def test_a_phq9_without_item_9_raises_no_flag_and_a_partial_one_is_not_scored(setup, visit, in_practice):
+def phq9_in_onboarding(setup, visit):
+    """The PHQ-9 in onboarding (with crisis resources); the client logged in: (form id, visitor, page)."""
     practice, clinician, client, owner = setup
     phq9 = form_ids(owner)[PHQ9.title]
     put_in_onboarding(owner, phq9, crisis="Call 988")
-    person = client_visitor(visit, practice, client)
-    page = f"/portal/forms/{phq9}"
+    return phq9, client_visitor(visit, practice, client), f"/portal/forms/{phq9}"
+
+
+def test_a_phq9_without_item_9_raises_no_flag_and_a_partial_one_is_not_scored(setup, visit, in_practice):
+    practice, clinician, client, owner = setup
+    phq9, person, page = phq9_in_onboarding(setup, visit)
     partial = {k: v for k, v in phq9_answers(others=NEARLY_EVERY_DAY).items() if k != "44253-3"}
     assert post(person, page, {**partial, "action": "submit"}, page).status_code == 400
     done = post(person, page, {**phq9_answers(others=NEARLY_EVERY_DAY), "action": "submit"}, page)
@@ -464,10 +469,7 @@ def test_every_onboarding_page_has_unique_element_ids(setup, visit, in_practice)
     from collections import Counter
 
     practice, clinician, client, owner = setup
-    phq9 = form_ids(owner)[PHQ9.title]
-    put_in_onboarding(owner, phq9, crisis="Call 988")
-    person = client_visitor(visit, practice, client)
-    page = f"/portal/forms/{phq9}"
+    phq9, person, page = phq9_in_onboarding(setup, visit)
     post(person, page, {**phq9_answers(item9=SEVERAL_DAYS), "action": "submit"}, page)
     response_id = _only_response(in_practice, practice)
     staff_pages = [
