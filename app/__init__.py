@@ -143,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         home,
         messaging,
         notifications,
+        onboarding,
         people,
         portal,
         profile_links,
@@ -169,5 +170,6 @@ def _register_blueprints(app: Flask) -> None:
         branding,
         audit,
         scheduling,
+        onboarding,
     ):
         app.register_blueprint(feature.bp)

@@ -40,6 +40,7 @@ class PracticeSettings(TenantModel):
     shared_documents_enabled: Mapped[bool] = _toggle(True)
     profile_links_enabled: Mapped[bool] = _toggle(True)
     guardian_access_enabled: Mapped[bool] = _toggle(True)
+    forms_enabled: Mapped[bool] = _toggle(True)
     # Access rules.
     profile_link_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     age_of_majority: Mapped[int] = mapped_column(Integer, default=18, server_default="18")
@@ -60,6 +61,9 @@ class PracticeSettings(TenantModel):
     # Documents: what one file and one client's uploads may weigh at most (megabytes).
     max_upload_mb: Mapped[int] = mapped_column(Integer, default=25, server_default="25")
     client_storage_mb: Mapped[int] = mapped_column(Integer, default=200, server_default="200")
+    # Shown to a client at once when an answer needs urgent help (PHQ-9 item 9); required before the
+    # PHQ-9 can be sent to anyone.
+    crisis_resources: Mapped[str | None] = mapped_column(Text)
     # Prices and payments: an ISO 4217 code (app.money); amounts are in its smallest unit.
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
 
@@ -76,6 +80,7 @@ FEATURES = {
     "shared_documents": ("portal_enabled", "shared_documents_enabled"),
     "profile_links": ("portal_enabled", "profile_links_enabled"),
     "guardian_access": ("portal_enabled", "guardian_access_enabled"),
+    "forms": ("portal_enabled", "forms_enabled"),
 }
 
 

@@ -118,10 +118,18 @@ def test_demo_prints_one_line_per_login(portico, visit):
     client.login("client@harbor.example.com", "demo-client-pass")
     client.get("/portal/choose")
     assert "Individual therapy with" in client.get("/portal/appointments").get_data(as_text=True)
+    forms = client.get("/portal/forms").get_data(as_text=True)
+    to_do, completed = forms.split('id="forms-completed"')
+    for title in ("Client information", "Consent to treatment", "Intake questionnaire", "GAD-7"):
+        assert title in to_do, title
+    assert "PHQ-9" not in to_do and "PHQ-9 (depression)" in completed
 
     again = portico("demo")  # running it again keeps working and keeps the printed passwords valid
     assert "owner  http://demo.localhost  owner@harbor.example.com  demo-owner-pass" in again
     assert visit("demo.localhost").login("owner@harbor.example.com", "demo-owner-pass").status_code == 302
+    client.login("client@harbor.example.com", "demo-client-pass")  # the reset password ended the session
+    client.get("/portal/choose")
+    assert client.get("/portal/forms").get_data(as_text=True).count("PHQ-9 (depression)") == 1
 
 
 def test_export_dumps_one_practice_only_into_an_encrypted_archive(portico, make_practice, tmp_path):

@@ -30,6 +30,7 @@ from app.config import Settings
 from blueprints.auth.models import User
 from blueprints.documents.models import Document, LibraryItem
 from blueprints.notifications.models import OutboxEmail
+from blueprints.onboarding.models import Form, FormFlag, FormResponse
 from blueprints.people.models import Client, PortalAccess
 from blueprints.profile_links.models import ProfileLink
 from blueprints.scheduling.models import (
@@ -87,6 +88,9 @@ ARGUMENTS = {
     "access_id": lambda rule: "guardian_access" if "/guardians/" in rule.rule else "self_access",
     "link_id": lambda rule: "profile_link",
     "email_id": lambda rule: "outbox_email",
+    "form_id": lambda rule: "form",
+    "response_id": lambda rule: "response",
+    "flag_id": lambda rule: "flag",
     "token": lambda rule: TOKENS.get(rule.endpoint),
     "document_id": lambda rule: "document",
     "item_id": lambda rule: "library_item",
@@ -111,6 +115,9 @@ ID_MODELS = {
     "document": Document,
     "library_item": LibraryItem,
     "staff_notification": StaffNotification,
+    "form": Form,
+    "response": FormResponse,
+    "flag": FormFlag,
 }
 
 # Who asks, at A. "owner-preview" is A's owner previewing the portal as A's test client.
@@ -286,7 +293,11 @@ def _objects_of_b(
             access.relationship_kind: access.id
             for access in db.session.scalars(select(PortalAccess).where(PortalAccess.client_id == teen.id))
         }
+        form, response, flag = _forms_of_b(teen, teen_viewer, marker)
         objects = {key: row.id for key, row in rows.items()} | {
+            "form": form,
+            "response": response,
+            "flag": flag,
             "client": teen.id,
             "clinician": clinician.id,
             "appointment": appointment.id,
@@ -312,6 +323,32 @@ def _objects_of_b(
         }
         db.session.commit()
     return objects
+
+
+def _forms_of_b(teen, teen_viewer, marker: str) -> tuple[int, int, int]:
+    """A form of B's own shared with the teen (a to-do), and a completed PHQ-9 whose item 9 raised
+    a flag: (form id, response id, flag id)."""
+    from blueprints.auth.models import User
+    from blueprints.onboarding.operations import library, record, responses
+    from blueprints.onboarding.operations.instruments import PHQ9
+
+    owner = db.session.scalars(select(User).where(User.role == "owner")).first()
+    practice_settings().crisis_resources = f"{marker} crisis line"
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "status": "active",
+        "title": f"{marker} intake",
+        "item": [{"linkId": "why", "type": "text", "text": f"{marker} question"}],
+    }
+    form = library.import_form(owner, questionnaire)
+    record.share_form(owner, teen, form.id)
+    phq9 = library.ensure_builtins()[PHQ9.key]
+    record.share_form(owner, teen, phq9.id)
+    answers = {code: ["http://loinc.org|LA6568-5"] for code in PHQ9.item_codes}
+    answers |= {"44260-8": ["http://loinc.org|LA6569-3"], "69722-7": ["http://loinc.org|LA6572-7"]}
+    submitted = responses.submit(teen_viewer, phq9.id, answers)
+    flag = db.session.scalars(select(FormFlag).where(FormFlag.response_id == submitted.response.id)).one()
+    return form.id, submitted.response.id, flag.id
 
 
 def _build(make_practice, make_staff, make_client, grant_portal, open_for_booking, visit, in_practice):

@@ -11,6 +11,7 @@ from datetime import date, time
 from sqlalchemy import func, select
 
 from blueprints.auth.service import change_password, create_user, find_user_by_email
+from blueprints.demo.forms import populate_forms
 from blueprints.documents.models import SERVABLE, LibraryItem
 from blueprints.documents.operations.library import add_to_library, share_item
 from blueprints.documents.operations.uploads import Incoming
@@ -99,7 +100,8 @@ def _populate() -> str:
         assign_clinician(client, clinician)
     assign_clinician(child, staff["intern"])
 
-    grant_access(_login(CLIENT, staff=False), adult, "self")
+    adult_login = _login(CLIENT, staff=False)
+    grant_access(adult_login, adult, "self")
     guardian = _login(GUARDIAN, staff=False)
     grant_access(guardian, child, "guardian")
     grant_access(guardian, teen, "guardian")  # the teen's own messages stay private by default
@@ -107,6 +109,7 @@ def _populate() -> str:
 
     _schedule(settings, clinician, adult, child)
     _share_policies(staff["owner"])
+    populate_forms(staff["owner"], adult, adult_login)
 
     return profile_link_url(adult)
 

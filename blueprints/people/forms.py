@@ -124,9 +124,10 @@ MINOR_MESSAGE_LABELS = {
 
 
 class GuardianPermissionsForm(FlaskForm):
-    # Only permissions for features that exist: forms and billing come back with them (their
-    # columns stay as they are; see people.operations.guardians.OFFERED_PERMISSIONS).
+    # Only permissions for features that exist: billing comes back with its feature (its column
+    # stays as it is; see people.operations.guardians.OFFERED_PERMISSIONS).
     can_appointments = BooleanField("See and manage appointments", default=True)
+    can_forms = BooleanField("Complete forms", default=True)
     can_documents = BooleanField("See shared documents and upload", default=True)
     can_messages = BooleanField("Message the practice on the minor's behalf", default=True)
     minor_messages = SelectField(
@@ -135,7 +136,11 @@ class GuardianPermissionsForm(FlaskForm):
     can_see_minor_uploads = BooleanField("See the files the minor uploads themselves", default=False)
 
     def permissions(self) -> dict:
-        names = ("can_appointments", "can_documents", "can_messages", "can_see_minor_uploads")
+    # Only permissions for features that exist: billing comes back with its feature (its column
+    # stays as it is; see people.operations.guardians.OFFERED_PERMISSIONS).
+    can_appointments = BooleanField("See and manage appointments", default=True)
+    can_forms = BooleanField("Complete forms", default=True)
+    can_documents = BooleanField("See shared documents and upload", default=True)
         return {name: self[name].data for name in names} | {"minor_messages": self.minor_messages.data}
 
 

@@ -41,6 +41,7 @@ TOGGLES = {
     "shared_documents_enabled": "Shared documents",
     "profile_links_enabled": "Profile links (passwordless)",
     "guardian_access_enabled": "Guardian access",
+    "forms_enabled": "Online forms",
     "new_clients_choose_clinician": "New clients may choose any clinician who offers a service",
 }
 ASKED_INFORMATION = {

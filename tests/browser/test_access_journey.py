@@ -74,12 +74,12 @@ def add_guardian(page, live_server, practice, minor, name: str, email: str) -> N
     expect(page.get_by_role("heading", name=f"Add a guardian for {minor.name}")).to_be_visible()
     page.get_by_label("Guardian's name").fill(name)
     page.get_by_label("Guardian's email").fill(email)
-    # The defaults: appointments, documents and messages on. Forms and billing do not exist yet, so
-    # they are not offered (their features bring them back).
-    expect(page.get_by_label("See and manage appointments")).to_be_checked()
-    expect(page.get_by_label("See shared documents and upload")).to_be_checked()
+    # The defaults: appointments, forms, documents and messages on. Billing does not exist yet, so
+    # it is not offered (its feature brings it back).
+    for offered in ("See and manage appointments", "Complete forms", "See shared documents and upload"):
+        expect(page.get_by_label(offered)).to_be_checked()
     expect(page.get_by_label("Message the practice on the minor's behalf")).to_be_checked()
-    for missing in ("Complete forms", "See billing"):
+    for missing in ("See billing",):
         expect(page.get_by_label(missing)).to_have_count(0)
     page.get_by_label("Message the practice on the minor's behalf").uncheck()
     page.get_by_label("Message the practice on the minor's behalf").check()

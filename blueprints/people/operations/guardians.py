@@ -27,14 +27,14 @@ from tenants.features import practice_settings
 
 GUARDIAN_PERMISSION_LABELS = {
     "appointments": "appointments",
-    "forms": "forms",
+    "forms": "complete forms",
     "documents": "documents",
     "messages": "messages on the minor's behalf",
     "billing": "billing",
 }
-# The permissions staff can set and see today. Forms and billing have their columns but no feature
-# yet: they are neither shown nor changed here until their features bring them back.
-OFFERED_PERMISSIONS = ("appointments", "documents", "messages")
+# The permissions staff can set and see today. Billing has its column but no feature yet: it is
+# neither shown nor changed here until its feature brings it back.
+OFFERED_PERMISSIONS = ("appointments", "forms", "documents", "messages")
 
 
 def grants_for_client(client: Client, relationship: str | None = None) -> list[PortalAccess]:
