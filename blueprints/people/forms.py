@@ -136,11 +136,7 @@ class GuardianPermissionsForm(FlaskForm):
     can_see_minor_uploads = BooleanField("See the files the minor uploads themselves", default=False)
 
     def permissions(self) -> dict:
-    # Only permissions for features that exist: billing comes back with its feature (its column
-    # stays as it is; see people.operations.guardians.OFFERED_PERMISSIONS).
-    can_appointments = BooleanField("See and manage appointments", default=True)
-    can_forms = BooleanField("Complete forms", default=True)
-    can_documents = BooleanField("See shared documents and upload", default=True)
+        names = ("can_appointments", "can_forms", "can_documents", "can_messages", "can_see_minor_uploads")
         return {name: self[name].data for name in names} | {"minor_messages": self.minor_messages.data}
 
 
