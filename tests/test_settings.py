@@ -105,9 +105,10 @@ def audit_events(in_practice, practice, action: str | None = None) -> list[Audit
 
 
 def nav_labels(visitor, path: str = "/") -> str:
+    """The site menu's markup (its every group: the main row, "Practice" and the account's entries)."""
     html = visitor.get(path).get_data(as_text=True)
-    start = html.index('id="main-nav"')
-    return html[start : html.index("</ul>", start)]
+    start = html.index('id="site-menu"')
+    return html[start : html.index("</nav>", start)]
 
 
 # --- who may open the settings ----------------------------------------------------------------------

@@ -129,6 +129,7 @@ class DemoIds:
     appointment: int
     request: int
     service: int
+    week_of: str  # a day of the week with the adult's appointment (and a few more: the calendar's picture)
 
     def path(self, visit: Visit) -> str:
         return visit.path.format(**self.__dict__)
@@ -178,10 +179,15 @@ def demo(live_server) -> DemoIds:
             adult = db.session.scalars(select(Client).where(Client.first_name == "Avery")).one()
             minor = db.session.scalars(select(Client).where(Client.first_name == "Milo")).one()
             therapy = db.session.scalars(select(Service).where(Service.bookable_online.is_(True))).first()
+            appointment = db.session.scalars(
+                select(Appointment).where(Appointment.client_id == adult.id).order_by(Appointment.starts_at)
+            ).first()
+            teen = db.session.scalars(select(Client).where(Client.first_name == "Tessa")).one()
+            fill_the_week(appointment, (adult, teen, minor), clinician, therapy)
             slot = available_slots(clinician.id, therapy)[-1]
             request = request_new(adult, clinician, therapy, slot, requested_by=None)
-            staff_reply(owner, adult, "client", "Welcome to the portal: write to us here any time.", date.today())
-            appointment = db.session.scalars(select(Appointment).where(Appointment.client_id == adult.id)).first()
+            welcome = "Welcome to the portal: write to us here any time."
+            staff_reply(owner, adult, "client", welcome, date.today())
             access = db.session.scalars(
                 select(PortalAccess).where(
                     PortalAccess.client_id == minor.id, PortalAccess.relationship_kind == "guardian"
@@ -197,9 +203,24 @@ def demo(live_server) -> DemoIds:
                 appointment=appointment.id,
                 request=request.id,
                 service=therapy.id,
+                week_of=appointment.starts_at.date().isoformat(),
             )
             db.session.commit()
     return ids
+
+
+def fill_the_week(appointment, clients, clinician, service) -> None:
+    """A few more appointments in the week of `appointment`, one a day, so the calendar has a week to show."""
+    from blueprints.scheduling.operations.appointments import book
+    from blueprints.scheduling.operations.availability import available_slots
+
+    year, week, _ = appointment.starts_at.isocalendar()
+    days = {appointment.starts_at.date()}
+    for slot in available_slots(clinician.id, service):
+        in_week = slot.isocalendar()[:2] == (year, week)
+        if in_week and slot.date() not in days and slot.hour in (9, 10, 11, 13, 14, 15):
+            days.add(slot.date())
+            book(clients[len(days) % len(clients)], clinician, service, slot, notify=False)
 
 
 def demo_url(live_server, visit: Visit, path: str) -> str:
@@ -269,8 +290,9 @@ SMALL_TARGETS = """(least) => {
     const box = element.getBoundingClientRect();
     if (box.width === 0 && box.height === 0) continue;  // not shown
     if (box.height < least || box.width < least) {
-      const name = (element.innerText || element.value || element.name || element.id || "").trim().slice(0, 40);
-      small.push(`${element.tagName.toLowerCase()} "${name}" ${Math.round(box.width)}x${Math.round(box.height)}`);
+      const name = (element.innerText || element.value || element.name || "").trim().slice(0, 40);
+      const size = `${Math.round(box.width)}x${Math.round(box.height)}`;
+      small.push(`${element.tagName.toLowerCase()} "${name}" ${size}`);
     }
   }
   if (menu && !wasShown) menu.classList.remove("show");
@@ -301,7 +323,8 @@ def check_page(page, label: str, folder: Path) -> list[str]:
         if name == "390":
             if facts["duplicates"]:
                 problems.append(f"{label}: duplicate ids {facts['duplicates']}")
-            problems += [f"{label} at 390 px: small target {t}" for t in page.evaluate(SMALL_TARGETS, TOUCH_MIN)]
+            small = page.evaluate(SMALL_TARGETS, TOUCH_MIN)
+            problems += [f"{label} at 390 px: small target {target}" for target in small]
         page.screenshot(path=str(folder / f"{label}-{name}.png"), full_page=True)
     return problems
 
@@ -367,7 +390,7 @@ def test_readme_screenshots(browser, live_server, demo):
     shots = []
     for who, path, size, name in (
         ("client", "/portal", PHONE, "portal-home-phone.png"),
-        ("owner", "/calendar", DESKTOP, "staff-calendar-desktop.png"),
+        ("owner", f"/calendar?date={demo.week_of}", DESKTOP, "staff-calendar-desktop.png"),
     ):
         context, page = logged_in_page(browser, live_server, who, demo)
         try:

@@ -1,6 +1,6 @@
 // The site menu. Without this script the menu is simply shown open (see `.no-js` in portico.css);
 // with it, the "Menu" button folds it up on small screens, and the "Practice" group (a <details>,
-// which opens and closes by itself) closes again on Escape or a click elsewhere.
+// which opens and closes by itself) closes again on Escape, a click elsewhere or when the focus leaves it.
 document.documentElement.classList.replace("no-js", "js");
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -31,6 +31,12 @@ document.addEventListener("DOMContentLoaded", function () {
       setOpen(false);
       toggle.focus();
     }
+  });
+
+  groups.forEach(function (group) {
+    group.addEventListener("focusout", function (event) {
+      if (group.open && event.relatedTarget && !group.contains(event.relatedTarget)) group.open = false;
+    });
   });
 
   document.addEventListener("click", function (event) {
