@@ -168,6 +168,7 @@ def demo(live_server) -> DemoIds:
     from tenants.database import db, practice_scope
     from tenants.registry import lookup_address
 
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # this run's pictures only
     with live_server.app.app_context():
         lines = create_demo()
     live_server.track(DEMO_SLUG)
@@ -333,8 +334,11 @@ def slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text).strip("-")
 
 
+SCREENSHOTS = RESULTS_DIR / "every_page"
+
+
 def sweep(browser, live_server, demo: DemoIds, who_list: tuple[str, ...]) -> Sweep:
-    folder = RESULTS_DIR / "every_page"
+    folder = SCREENSHOTS
     folder.mkdir(parents=True, exist_ok=True)
     result = Sweep()
     for who in who_list:
