@@ -96,6 +96,14 @@ PAGES: dict[str, list[Visit]] = {
     "messaging.portal_messages": [Visit("client", "/portal/messages")],
 }
 
+# Pages that are no rule of their own: the error page, on the apex and to a practice's staff.
+ERROR_PAGES: dict[str, list[Visit]] = {
+    "(page not found)": [
+        Visit("apex", "/no-such-page", status=404),
+        Visit("owner", "/no-such-page", status=404),
+    ],
+}
+
 # GET rules that are not pages (or not pages anyone can reach in this sweep), and why.
 NOT_SWEPT: dict[str, str] = {
     "static": "files",
@@ -344,7 +352,7 @@ def sweep(browser, live_server, demo: DemoIds, who_list: tuple[str, ...], part=l
     for who in who_list:
         context, page = logged_in_page(browser, live_server, who, demo)
         try:
-            for endpoint, visits in PAGES.items():
+            for endpoint, visits in (PAGES | ERROR_PAGES).items():
                 for visit in visits:
                     if visit.who != who or not part(endpoint):
                         continue
