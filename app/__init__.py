@@ -18,7 +18,7 @@ from app.embedded_db import DatabaseUrls, database_urls, normalize_url
 from app.errors import install_error_pages
 from app.extensions import bootstrap, csrf, db, limiter, login_manager
 from app.log_redaction import install_redaction
-from app.nav import nav_links
+from app.nav import nav_groups, nav_links
 from app.security import install_security_headers
 from app.timefmt import local_span, local_time
 from app.web import IdConverter, apply_body_limit, reject_nul_bytes
@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
 
     @app.context_processor
     def practice_in_templates():
-        return {"practice": bound_practice(), "nav_links": nav_links}
+        return {"practice": bound_practice(), "nav_links": nav_links, "nav_groups": nav_groups}
 
     return app
 

@@ -114,10 +114,11 @@ def test_a_png_logo_is_re_encoded_scaled_and_shown_first(make_practice, owner_at
     header = staff_page[staff_page.index('class="navbar-brand"') :]
     assert re.match(
         r'class="navbar-brand" href="/"><img class="brand-logo" src="/branding/logo\?v=2" alt="">'
-        r"Harbour Counselling</a>",
+        r'<span class="brand-name">Harbour Counselling</span></a>',
         header,
     )
-    assert staff_page.rstrip().endswith("</html>") and "Portico</footer>" in staff_page
+    footer = staff_page[staff_page.index('<footer class="site-footer">') :]
+    assert staff_page.rstrip().endswith("</html>") and "Powered by Portico" in footer
     login = visit(practice).get("/login").get_data(as_text=True)
     assert 'class="login-logo" src="/branding/logo?v=2"' in login
     assert login.index("/branding/logo") < login.index("Log in to Harbour Counselling")

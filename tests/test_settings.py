@@ -105,9 +105,13 @@ def audit_events(in_practice, practice, action: str | None = None) -> list[Audit
 
 
 def nav_labels(visitor, path: str = "/") -> str:
+    """The site menu's markup (its every group: the main row, "Practice" and the account's entries),
+    without the "Log out" form's CSRF token, which changes from page to page."""
     html = visitor.get(path).get_data(as_text=True)
-    start = html.index('id="main-nav"')
-    return html[start : html.index("</ul>", start)]
+    start = html.index('id="site-menu"')
+    return re.sub(
+        r'name="csrf_token" value="[^"]*"', 'name="csrf_token"', html[start : html.index("</nav>", start)]
+    )
 
 
 # --- who may open the settings ----------------------------------------------------------------------

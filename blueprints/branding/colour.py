@@ -14,7 +14,7 @@ AA_NORMAL_TEXT = 4.5
 WHITE = "#ffffff"
 # The page's background behind links. Keep in step with the site CSS (`body` background).
 PAGE_BACKGROUND = "#ffffff"
-DEFAULT_ACCENT = "#1f5f8b"
+DEFAULT_ACCENT = "#1d6b73"  # a calm teal; keep in step with app/static/css/branding.css
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 

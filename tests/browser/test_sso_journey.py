@@ -38,6 +38,7 @@ def test_clinician_signs_in_with_the_practices_provider(
     owner = owner_context.new_page()
     try:
         log_in(owner, live_server, practice, practice.owner_email, OWNER_PASSWORD)
+        owner.locator("summary", has_text="Practice").click()  # the menu's group of practice pages
         owner.get_by_role("link", name="Settings").click()
         owner.get_by_role("link", name="Staff sign-in with Google Workspace").click()
         callback = live_server.practice_url(practice.slug, "/login/oidc/callback")
