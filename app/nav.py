@@ -3,11 +3,15 @@
 An entry's `visible()` runs per request (role, feature toggles, who is looking), so a disabled
 feature disappears from navigation the moment it is turned off.
 
-Entries fall into three groups, so that a long staff menu stays one row on a desktop:
+Entries fall into groups, so that a long staff menu stays one row on a desktop:
 
     main      order below 50: the everyday pages, always in the top row (Calendar, Clients …)
-    practice  order 50 to 94: running the practice, under one "Practice" menu (Services, Settings …)
+    practice  order 50 to 94: running the practice, under one "Practice" menu (Forms, Services …)
     account   order 95 and up: the person's own pages, at the end beside "Log out" (Security …)
+    alerts    only when named (`group="alerts"`): an entry whose label starts with an icon and may
+              carry a count (the notification bell). It sits at the end of the row, after the
+              account's pages, and on a desktop shows its icon and count alone (its words stay for
+              screen readers); in the folded menu of a phone it reads in full.
 
 `register_nav(..., group=...)` names the group outright when the order alone would mislead.
 """
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from flask import url_for
 from flask_login import current_user
 
-GROUPS = ("main", "practice", "account")
+GROUPS = ("main", "practice", "account", "alerts")
 PRACTICE_FROM = 50
 ACCOUNT_FROM = 95
 
@@ -87,7 +91,7 @@ def nav_links(area: str) -> list[NavLink]:
 
 
 def nav_groups(area: str) -> dict[str, list[NavLink]]:
-    """The visible entries of `area` by group ("main", "practice", "account"), each in order."""
+    """The visible entries of `area` by group ("main", "practice", "account", "alerts"), each in order."""
     groups: dict[str, list[NavLink]] = {name: [] for name in GROUPS}
     for entry, link in _visible(area):
         groups[entry.in_group].append(link)

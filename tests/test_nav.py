@@ -14,7 +14,7 @@ def entries(monkeypatch):
     return nav
 
 
-def test_entries_fall_into_main_practice_and_account_groups(app, entries):
+def test_entries_fall_into_main_practice_account_and_alerts_groups(app, entries):
     count = iter(range(3, 100))
     entries.register_nav("staff", "Settings", "settings.edit", lambda: True, order=80)
     entries.register_nav(
@@ -24,6 +24,8 @@ def test_entries_fall_into_main_practice_and_account_groups(app, entries):
     entries.register_nav("staff", "Security", "auth.account_security", lambda: True, order=95)
     entries.register_nav("staff", "Outbox", "notifications.outbox", lambda: False, order=85)
     entries.register_nav("staff", "Audit log", "audit.events", lambda: True, order=10, group="practice")
+    bell = "staff_notifications.index"
+    entries.register_nav("staff", "Notifications", bell, lambda: True, order=95, group="alerts")
     entries.register_nav("portal", "Home", "portal.home", lambda: True, order=10)
     entries.register_nav("staff", "Calendar again", "scheduling.calendar", lambda: True)  # once per endpoint
 
@@ -34,6 +36,7 @@ def test_entries_fall_into_main_practice_and_account_groups(app, entries):
             "main": ["Calendar", "Requests (3)"],
             "practice": ["Audit log", "Settings"],
             "account": ["Security"],
+            "alerts": ["Notifications"],
         }
         # The callable label is asked again on the next request.
         assert [label for label, _, _ in entries.nav_links("staff")][2] == "Requests (4)"

@@ -36,7 +36,7 @@ def _bell() -> Markup:
     return Markup(f'{BELL}Notifications<span class="visually-hidden"> ({label})</span>{badge}')
 
 
-register_nav("staff", _bell, "staff_notifications.index", staff_in(), order=95)
+register_nav("staff", _bell, "staff_notifications.index", staff_in(), order=95, group="alerts")
 
 
 class ActionForm(FlaskForm):

@@ -160,3 +160,21 @@ def output_dir(request) -> Path:
     folder = RESULTS_DIR / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def open_menu(page) -> None:
+    """Open the folded menu (a phone's): nothing to do on a desktop or when it is open already."""
+    toggle = page.locator(".site-menu-toggle")
+    toggle.wait_for(state="attached")  # a page with a menu (not the login page a click is leaving)
+    page.wait_for_load_state("load")  # and its script, which opens it
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+
+
+# What a sideways scroll would show: how far the page is wider than the window (0 when it fits).
+OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+
+
+def assert_no_sideways_scroll(page) -> None:
+    page.wait_for_load_state("load")
+    assert page.evaluate(OVERFLOW) <= 0, f"{page.url} scrolls sideways by {page.evaluate(OVERFLOW)} px"

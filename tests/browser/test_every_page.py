@@ -85,6 +85,22 @@ PAGES: dict[str, list[Visit]] = {
     "settings.preview": [Visit("owner", "/settings/preview")],
     "branding.edit": [Visit("owner", "/settings/branding")],
     "sso.settings": [Visit("owner", "/settings/sign-in")],
+    "staff_notifications.index": [Visit("owner", "/notifications")],
+    "documents.library": [Visit("owner", "/documents/library")],
+    "documents.staff_documents": [Visit("owner", "/clients/{adult}/documents")],
+    "onboarding.forms": [Visit("owner", "/forms")],
+    "onboarding.new_form": [Visit("owner", "/forms/new")],
+    "onboarding.edit_form": [Visit("owner", "/forms/{own_form}/edit")],
+    "onboarding.preview": [Visit("owner", "/forms/{phq9}"), Visit("owner", "/forms/{own_form}")],
+    "onboarding.forms_settings": [Visit("owner", "/settings/forms")],
+    "onboarding.client_forms": [
+        Visit("owner", "/clients/{adult}/forms"),
+        Visit("owner", "/clients/{teen}/forms"),
+    ],
+    "onboarding.client_response": [
+        Visit("owner", "/clients/{adult}/forms/responses/{adult_phq9}"),
+        Visit("owner", "/clients/{teen}/forms/responses/{flagged_phq9}"),
+    ],
     # The client portal.
     "portal.home": [Visit("client", "/portal"), Visit("guardian", "/portal")],
     "portal.choose": [Visit("guardian", "/portal/choose")],
@@ -94,6 +110,15 @@ PAGES: dict[str, list[Visit]] = {
     "scheduling.cancel": [Visit("client", "/portal/appointments/{appointment}/cancel")],
     "scheduling.client_feed": [Visit("client", "/portal/calendar-feed")],
     "messaging.portal_messages": [Visit("client", "/portal/messages")],
+    "documents.portal_documents": [
+        Visit("client", "/portal/documents"),
+        Visit("guardian", "/portal/documents"),
+    ],
+    "onboarding.portal_forms": [Visit("client", "/portal/forms"), Visit("guardian", "/portal/forms")],
+    "onboarding.portal_form": [
+        Visit("client", "/portal/forms/{own_form}"),  # still to do: the questions, answered as you go
+        Visit("client", "/portal/forms/{phq9}"),  # completed: the answers, read only
+    ],
 }
 
 # Pages that are no rule of their own: the error page, on the apex and to a practice's staff.
@@ -121,6 +146,10 @@ NOT_SWEPT: dict[str, str] = {
     "sso.start": "redirects to the practice's identity provider (tests/browser/test_sso_journey.py)",
     "sso.callback": "the identity provider's return (tests/browser/test_sso_journey.py)",
     "settings.end_preview": "ends a preview and redirects",
+    "documents.library_download": "a file of the library (tests/browser/test_documents_journey.py)",
+    "documents.staff_download": "a client's file, for staff (tests/browser/test_documents_journey.py)",
+    "documents.portal_download": "a file, for the client (tests/browser/test_documents_journey.py)",
+    "onboarding.export": "a form's FHIR Questionnaire as JSON",
 }
 
 LOGINS = {"owner": OWNER, "client": CLIENT, "guardian": GUARDIAN}
@@ -137,6 +166,11 @@ class DemoIds:
     appointment: int
     request: int
     service: int
+    teen: int
+    own_form: int  # the practice's intake questionnaire (the adult has not filled it in)
+    phq9: int
+    adult_phq9: int  # the demo's completed PHQ-9 of the adult
+    flagged_phq9: int  # the teen's PHQ-9, item 9 answered above "Not at all"
     week_of: str  # a day of the week with the adult's appointment (and a few more: the calendar's picture)
 
     def path(self, visit: Visit) -> str:
@@ -196,6 +230,7 @@ def demo(live_server) -> DemoIds:
             request = request_new(adult, clinician, therapy, slot, requested_by=None)
             welcome = "Welcome to the portal: write to us here any time."
             staff_reply(owner, adult, "client", welcome, date.today())
+            forms = fill_in_forms_and_upload(adult, teen)
             access = db.session.scalars(
                 select(PortalAccess).where(
                     PortalAccess.client_id == minor.id, PortalAccess.relationship_kind == "guardian"
@@ -211,6 +246,8 @@ def demo(live_server) -> DemoIds:
                 appointment=appointment.id,
                 request=request.id,
                 service=therapy.id,
+                teen=teen.id,
+                **forms,
                 week_of=appointment.starts_at.date().isoformat(),
             )
             db.session.commit()
@@ -229,6 +266,41 @@ def fill_the_week(appointment, clients, clinician, service) -> None:
         if in_week and slot.date() not in days and slot.hour in (9, 10, 11, 13, 14, 15):
             days.add(slot.date())
             book(clients[len(days) % len(clients)], clinician, service, slot, notify=False)
+
+
+def fill_in_forms_and_upload(adult, teen) -> dict[str, int]:
+    """Through the portal's own operations: the adult uploads a file (staff get a notification), the
+    teen completes a PHQ-9 answering item 9 "Several days" (a flag). Returns the forms' ids."""
+    from blueprints.auth.service import find_user_by_email
+    from blueprints.demo.seed import TEEN
+    from blueprints.documents.operations.uploads import Incoming, upload_from_portal
+    from blueprints.onboarding.models import Form, FormResponse
+    from blueprints.onboarding.operations import responses
+    from blueprints.onboarding.operations.instruments import PHQ9, SAFETY_ITEM
+    from blueprints.portal.service import SELF
+    from blueprints.portal.viewer import Viewer
+    from tenants.database import db
+    from tests.fixtures_documents import pdf_bytes
+
+    def viewer(client, login):
+        user = find_user_by_email(login.email)
+        return Viewer("client", client, SELF, user_id=user.id, name=user.name)
+
+    upload_from_portal(
+        viewer(adult, CLIENT), Incoming("insurance-card.pdf", pdf_bytes()), "My new insurance card"
+    )
+    phq9 = db.session.scalars(select(Form).where(Form.instrument == PHQ9.key)).one()
+    loinc = "http://loinc.org|"
+    answers = {
+        code: [loinc + ("LA6569-3" if code == SAFETY_ITEM else "LA6568-5")] for code in PHQ9.item_codes
+    }
+    answers[PHQ9.difficulty[0]] = [loinc + "LA6573-5"]
+    flagged = responses.submit(viewer(teen, TEEN), phq9.id, answers).response
+    adult_phq9 = db.session.scalars(
+        select(FormResponse).where(FormResponse.client_id == adult.id, FormResponse.form_id == phq9.id)
+    ).one()
+    own_form = db.session.scalars(select(Form).where(Form.title == "Intake questionnaire")).one()
+    return {"own_form": own_form.id, "phq9": phq9.id, "adult_phq9": adult_phq9.id, "flagged_phq9": flagged.id}
 
 
 def demo_url(live_server, visit: Visit, path: str) -> str:

@@ -50,6 +50,10 @@ def test_the_menu_folds_up_on_a_phone_and_opens_and_closes(
     toggle.click()
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(menu.get_by_role("link", name="Calendar")).to_be_visible()
+    # The bell is an entry of the menu with its words (on a desktop it is the icon alone).
+    bell = menu.get_by_role("link", name="Notifications")
+    expect(bell).to_be_visible()
+    assert bell.evaluate("(element) => parseFloat(getComputedStyle(element).fontSize)") > 10
     log_out = page.get_by_role("button", name="Log out")
     expect(log_out).to_be_visible()
     box = log_out.bounding_box()
@@ -109,6 +113,13 @@ def test_the_staff_menu_is_one_row_on_a_desktop(page, live_server, practice_with
     log_out = page.get_by_role("button", name="Log out")
     expect(log_out).to_be_visible()
     assert log_out.bounding_box()["x"] + log_out.bounding_box()["width"] <= DESKTOP["width"]
+    # The practice's name is shown whole, and the bell is in the row (its icon; its words for
+    # screen readers), no menu to open.
+    brand = page.locator(".brand-name")
+    assert page.evaluate("(element) => element.scrollWidth <= element.clientWidth", brand.element_handle())
+    bell = page.locator(".account-nav").get_by_role("link", name="Notifications")
+    expect(bell).to_be_visible()
+    assert bell.bounding_box()["width"] >= 44 and bell.bounding_box()["height"] >= 44
 
     # "Practice" drops down with the practice's pages, and closes on Escape or a click elsewhere.
     group = page.locator("#practice-menu")
@@ -116,14 +127,14 @@ def test_the_staff_menu_is_one_row_on_a_desktop(page, live_server, practice_with
     expect(settings).to_be_hidden()
     group.locator("summary").click()
     expect(settings).to_be_visible()
-    for name in ("Services", "Availability", "Staff", "Audit log"):
+    for name in ("Forms", "Documents", "Services", "Availability", "Staff", "Audit log"):
         expect(group.get_by_role("link", name=name)).to_be_visible()
     page.screenshot(path=str(output_dir / "practice-menu-1280.png"))
     page.keyboard.press("Escape")
     expect(settings).to_be_hidden()
     expect(group.locator("summary")).to_be_focused()
     group.locator("summary").click()
-    page.locator("main").click()
+    page.locator("main").click(position={"x": 4, "y": 4})  # beside the open group, not under it
     expect(settings).to_be_hidden()
     # The account's own page sits at the end, beside "Log out".
     expect(page.locator(".account-nav").get_by_role("link", name="Security")).to_be_visible()

@@ -18,7 +18,7 @@ from blueprints.people.models import Client
 from blueprints.people.operations.access import visible_clients
 from tenants.database import db
 
-register_nav("staff", "Documents", "documents.library", staff_in(), order=35)
+register_nav("staff", "Documents", "documents.library", staff_in(), order=60)
 
 
 def _library_url() -> str:
