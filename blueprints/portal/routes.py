@@ -33,7 +33,7 @@ register_nav(
         and current_viewer().user_id is not None
         and not current_viewer().read_only
     ),
-    order=80,
+    order=96,  # the person's own (a link for their calendar app): beside "Log out", not a "Practice" menu
 )
 
 

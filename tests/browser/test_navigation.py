@@ -1,6 +1,6 @@
 """The site menu in a real browser: folded into a "Menu" button on a phone (opens and closes, by mouse
 and keyboard, and says so to screen readers), one row on a desktop with the practice's pages grouped
-under "Practice", and open without JavaScript."""
+under "Practice" (a client's too, with no such group), and open without JavaScript."""
 
 from __future__ import annotations
 
@@ -143,6 +143,24 @@ def test_the_staff_menu_is_one_row_on_a_desktop(page, live_server, practice_with
     settings.click()
     page.wait_for_url("**/settings")
     expect(page.locator("#practice-menu summary")).to_have_class("nav-link active")
+
+
+def test_a_clients_menu_is_one_row_on_a_desktop_with_no_practice_group(
+    page, live_server, practice_with_client
+):
+    practice, client = practice_with_client
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server, practice, client.email)
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    for name in ("Home", "Appointments", "Forms", "Messages", "Documents"):
+        expect(page.locator("#main-nav").get_by_role("link", name=name, exact=True)).to_be_visible()
+    expect(page.locator("#practice-menu")).to_have_count(0)  # running the practice is not a client's menu
+    expect(page.locator(".account-nav").get_by_role("link", name="Calendar feed")).to_be_visible()
+    tops = page.evaluate(
+        """() => [...document.querySelectorAll('#main-nav > li, .account-nav > li, .navbar-brand')]
+                .map((element) => Math.round(element.getBoundingClientRect().top))"""
+    )
+    assert max(tops) - min(tops) <= 8, tops
 
 
 def test_without_javascript_the_menu_is_simply_open(browser, live_server, practice_with_client):
