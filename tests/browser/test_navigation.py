@@ -156,6 +156,8 @@ def test_a_clients_menu_is_one_row_on_a_desktop_with_no_practice_group(
         expect(page.locator("#main-nav").get_by_role("link", name=name, exact=True)).to_be_visible()
     expect(page.locator("#practice-menu")).to_have_count(0)  # running the practice is not a client's menu
     expect(page.locator(".account-nav").get_by_role("link", name="Calendar feed")).to_be_visible()
+    brand = page.locator(".brand-name")  # the practice's name, whole
+    assert page.evaluate("(element) => element.scrollWidth <= element.clientWidth", brand.element_handle())
     tops = page.evaluate(
         """() => [...document.querySelectorAll('#main-nav > li, .account-nav > li, .navbar-brand')]
                 .map((element) => Math.round(element.getBoundingClientRect().top))"""
