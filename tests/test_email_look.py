@@ -187,10 +187,10 @@ def test_text_to_html_escapes_and_links_only_web_addresses():
     assert '<a href="https://x.example/a?b=1&amp;c=2" style="color:#123456;">' in html
     assert html.endswith("). javascript:alert(1) mailto:x@y.z")
     assert linked('https://x.example/"onmouseover="x') == (
-        '<a href="https://x.example/" style="color:#1f5f8b;">https://x.example/</a>&#34;onmouseover=&#34;x'
+        f'<a href="https://x.example/" style="color:{DEFAULT_ACCENT};">https://x.example/</a>&#34;onmouseover=&#34;x'
     )
     assert blocks("One\ntwo\n\n  https://x.example/l/t  \n\nhttps://x.example/a.") == [
         {"lines": ["One", "two"]},
         {"button": "https://x.example/l/t"},
-        {"lines": ['<a href="https://x.example/a" style="color:#1f5f8b;">https://x.example/a</a>.']},
+        {"lines": [f'<a href="https://x.example/a" style="color:{DEFAULT_ACCENT};">https://x.example/a</a>.']},
     ]

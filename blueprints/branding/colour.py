@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import re
 
+from blueprints.notifications.look import DEFAULT_ACCENT  # noqa: F401  (one default for pages and emails)
+
 AA_NORMAL_TEXT = 4.5
 WHITE = "#ffffff"
 # The page's background behind links. Keep in step with the site CSS (`body` background).
 PAGE_BACKGROUND = "#ffffff"
-DEFAULT_ACCENT = "#1d6b73"  # a calm teal; keep in step with app/static/css/branding.css
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 

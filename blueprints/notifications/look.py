@@ -27,8 +27,9 @@ from markupsafe import Markup, escape
 from tenants.context import current_practice
 
 TEMPLATE = "email/message.html"
-# The default look's colour (branding's default accent): white text on it reads at 7.1:1.
-DEFAULT_ACCENT = "#1f5f8b"
+# The default accent of pages and emails alike (branding reuses it; keep in step with
+# app/static/css/branding.css): a calm teal, white text on it reads at 6.2:1.
+DEFAULT_ACCENT = "#1d6b73"
 LOGO_TYPES = {"image/png": "png", "image/jpeg": "jpg"}
 _COLOUR = re.compile(r"^#[0-9a-f]{6}$")
 # http(s) addresses only; what ends a sentence is not part of the address.
