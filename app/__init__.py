@@ -135,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints import (
         audit,
         auth,
+        automations,
         branding,
         home,
         messaging,
@@ -162,5 +163,6 @@ def _register_blueprints(app: Flask) -> None:
         branding,
         audit,
         scheduling,
+        automations,
     ):
         app.register_blueprint(feature.bp)

@@ -10,7 +10,7 @@ import logging
 import sys
 import time
 
-from bench import booking_picker, overhead, provisioning, reset_timing, scale, scheduling
+from bench import booking_picker, overhead, provisioning, reminders, reset_timing, scale, scheduling
 
 BENCHMARKS = {
     "provisioning": provisioning,
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "scheduling": scheduling,
     "reset_timing": reset_timing,
     "booking_picker": booking_picker,
+    "reminders": reminders,
 }
 
 

@@ -22,7 +22,8 @@ from app import jobs
 from app.mail import deliver
 from app.refusals import Conflict, NotFound
 from blueprints.audit.service import record
-from blueprints.notifications.look import add_html_alternative
+from blueprints.notifications.automated import message_settings
+from blueprints.notifications.look import EmailLook, add_html_alternative
 from blueprints.notifications.models import OutboxEmail
 from tenants.context import current_practice
 from tenants.database import db
@@ -35,10 +36,21 @@ MAIL_TRIES = 12
 
 
 def queue_email(
-    to_address: str, subject: str, body_text: str, attachment: tuple[str, str, str] | None = None
+    to_address: str,
+    subject: str,
+    body_text: str,
+    attachment: tuple[str, str, str] | None = None,
+    *,
+    discreet: bool = False,
+    kind: str | None = None,
+    deliver_by_job: bool = True,
 ) -> OutboxEmail:
-    """Queue one email; `attachment` is (filename, content type, text), e.g. a calendar invite."""
-    email = OutboxEmail(to_address=to_address, subject=subject, message_id=_new_message_id())
+    """Queue one email; `attachment` is (filename, content type, text), e.g. a calendar invite.
+    `discreet`: sent under the neutral sender name, without the practice's look or Reply-To.
+    `deliver_by_job=False`: the caller delivers it itself (a batch over one SMTP connection)."""
+    email = OutboxEmail(
+        to_address=to_address, subject=subject, message_id=_new_message_id(), discreet=discreet, kind=kind
+    )
     if attachment is not None:
         email.attachment_filename, email.attachment_content_type, attachment_text = attachment
     db.session.add(email)
@@ -46,7 +58,8 @@ def queue_email(
     email.body_sealed = _seal(email, "body_sealed", body_text)
     if attachment is not None:
         email.attachment_sealed = _seal(email, "attachment_sealed", attachment_text)
-    jobs.defer(SEND_EMAIL_TASK, email_id=email.id)
+    if deliver_by_job:
+        jobs.defer(SEND_EMAIL_TASK, email_id=email.id)
     return email
 
 
@@ -69,18 +82,23 @@ def build_message(email: OutboxEmail) -> EmailMessage:
     practice = current_practice()
     message = EmailMessage()
     sender_name, sender_address = _split_sender(settings.mail_from)
-    display_name = " ".join((practice.name or sender_name).split())  # no line breaks in a header
+    if email.discreet:  # nothing of the practice: neither its name, nor its look, nor its address
+        display_name = " ".join(message_settings().discreet_sender.split())
+        look = EmailLook(name=display_name)
+    else:
+        display_name = " ".join((practice.name or sender_name).split())  # no line breaks in a header
+        look = None
     message["From"] = formataddr((display_name, sender_address))
     message["To"] = email.to_address
     message["Subject"] = " ".join(email.subject.split())
     message["Date"] = format_datetime(email.created_at)
     message["Message-ID"] = email.message_id
     contact = practice_settings().contact_email
-    if contact:
+    if contact and not email.discreet:
         message["Reply-To"] = formataddr((display_name, contact.strip()))
     text = _unseal(email, "body_sealed")
     message.set_content(text)
-    add_html_alternative(message, text, message["Subject"], settings.base_host)
+    add_html_alternative(message, text, message["Subject"], settings.base_host, look=look)
     if email.attachment_sealed is not None:
         maintype, _, rest = (email.attachment_content_type or "text/plain").partition("/")
         subtype, *params = [part.strip() for part in rest.split(";")]

@@ -1,0 +1,201 @@
+"""Reminders and cancellation follow-ups: the practice's periodic work, run from a given "now".
+
+`run_periodic(now)` sends what is due and not sent yet, not only what falls in the current minute:
+a worker that was down sends late reminders for appointments that have not started, and drops the
+rest (an appointment that started gets nothing). When several offsets of one appointment are due at
+once, one reminder goes (the others are claimed with it). An offset whose due time came before the
+appointment got its current time (booked or moved inside the offset) is skipped.
+
+Once at most: each (appointment, offset, start) is claimed by inserting `ReminderSent` before the
+message is queued, in the same transaction, and the whole run holds the practice's advisory lock, so
+a restart, a retry or a second worker finds it claimed. A moved appointment has a new start, hence
+new claims: it is reminded of its new time only.
+
+The reminders of one run go out over one SMTP connection (`app.mail.deliver_batch`); one that fails
+there is handed to the outbox's own job, with its retries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import exists, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from app import jobs
+from app.mail import deliver_batch
+from blueprints.automations import sms
+from blueprints.automations.compose import send_to_client_side, text_message
+from blueprints.notifications.automated import event_on, message_settings, notify_client, reminder_offsets
+from blueprints.notifications.models import ClientNotice, OutboxEmail, ReminderSent
+from blueprints.notifications.service import SEND_EMAIL_TASK, build_message
+from blueprints.portal.service import is_minor
+from blueprints.scheduling.models import Appointment
+from tenants.database import db
+from tenants.due import set_next_due
+from tenants.features import practice_settings, practice_today
+
+FOLLOWUP_WINDOW = timedelta(days=7)  # a follow-up later than this after its due time is dropped
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), 13)")
+
+
+def due_reminders(now: datetime) -> list[tuple[Appointment, list[int]]]:
+    """Booked appointments not started with reminder offsets due at `now` and not claimed yet (each
+    with its due offsets, smallest last)."""
+    settings = message_settings()
+    offsets = reminder_offsets(settings)
+    if not offsets or not event_on(settings, "reminder"):
+        return []
+    found = []
+    candidates = db.session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.status == "booked",
+            Appointment.starts_at > now,
+            Appointment.starts_at <= now + timedelta(minutes=offsets[0]),
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    for appointment in candidates:
+        set_at = appointment.time_set_at or appointment.created_at
+        due = [
+            offset for offset in offsets if set_at <= appointment.starts_at - timedelta(minutes=offset) <= now
+        ]
+        if due:
+            found.append((appointment, due))
+    return found
+
+
+def _claim(appointment: Appointment, offsets: list[int]) -> bool:
+    """Claim every due offset of this start; True when at least one was not claimed before."""
+    claimed = db.session.execute(
+        insert(ReminderSent)
+        .values(
+            [
+                {
+                    "appointment_id": appointment.id,
+                    "offset_minutes": offset,
+                    "starts_at": appointment.starts_at,
+                }
+                for offset in offsets
+            ]
+        )
+        .on_conflict_do_nothing()
+        .returning(ReminderSent.offset_minutes)
+    ).all()
+    return bool(claimed)
+
+
+def send_reminders(now: datetime) -> list[int]:
+    """Claim and queue the reminders due at `now`; returns the outbox ids to deliver."""
+    queued = []
+    by_text = message_settings().reminder_channel == "sms" and sms.provider() is not None
+    for appointment, offsets in due_reminders(now):
+        if not _claim(appointment, offsets):
+            continue
+        client = appointment.client
+        if by_text and sms.can_text(client) and not is_minor(client, practice_settings(), practice_today()):
+            if sms.queue_sms(client, text_message("reminder", client, appointment)):
+                continue
+        queued += send_to_client_side(
+            "reminder", appointment.client, appointment, email_kind="reminder", deliver_by_job=False
+        )
+    db.session.flush()
+    return [email.id for email in queued]
+
+
+def queue_followups(now: datetime) -> int:
+    """One invitation to rebook per cancelled appointment whose client booked nothing in the
+    practice's `followup_days` since (late by more than a week: dropped)."""
+    settings = message_settings()
+    if not event_on(settings, "cancellation_followup"):
+        return 0
+    due_before = now - timedelta(days=settings.followup_days)
+    cancelled = db.session.scalars(
+        select(Appointment).where(
+            Appointment.status == "cancelled",
+            Appointment.cancelled_at <= due_before,
+            Appointment.cancelled_at > due_before - FOLLOWUP_WINDOW,
+            ~exists().where(
+                ClientNotice.appointment_id == Appointment.id, ClientNotice.event == "cancellation_followup"
+            ),
+        )
+    ).all()
+    sent = 0
+    for appointment in cancelled:
+        booked_since = db.session.scalar(
+            select(func.count(Appointment.id)).where(
+                Appointment.client_id == appointment.client_id,
+                Appointment.created_at > appointment.cancelled_at,
+            )
+        )
+        if booked_since:
+            continue
+        if notify_client("cancellation_followup", appointment.client_id, appointment=appointment):
+            sent += 1
+    return sent
+
+
+def next_due(now: datetime) -> datetime | None:
+    """When this practice next has a reminder or a follow-up due, after `now` (None: nothing)."""
+    settings = message_settings()
+    times = []
+    for offset in reminder_offsets(settings):
+        first = db.session.scalar(
+            select(func.min(Appointment.starts_at)).where(
+                Appointment.status == "booked",
+                Appointment.starts_at > now + timedelta(minutes=offset),
+            )
+        )
+        if first is not None:
+            times.append(first - timedelta(minutes=offset))
+    if event_on(settings, "cancellation_followup"):
+        first_cancel = db.session.scalar(
+            select(func.min(Appointment.cancelled_at)).where(
+                Appointment.status == "cancelled",
+                Appointment.cancelled_at > now - timedelta(days=settings.followup_days),
+            )
+        )
+        if first_cancel is not None:
+            times.append(first_cancel + timedelta(days=settings.followup_days))
+    return min(times) if times else None
+
+
+def run_periodic(now: datetime) -> int:
+    """The practice's periodic work at `now` (its own transaction, committed); returns how many
+    reminders were delivered."""
+    db.session.execute(_LOCK)
+    email_ids = send_reminders(now)
+    queue_followups(now)
+    set_next_due(next_due(now))
+    db.session.commit()
+    return deliver_queued(email_ids)
+
+
+def deliver_queued(email_ids: list[int]) -> int:
+    """Deliver these queued outbox emails over one SMTP connection; failures go to their own job."""
+    if not email_ids:
+        return 0
+    emails = db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.id.in_(email_ids), OutboxEmail.sent_at.is_(None))
+    ).all()
+    messages = [build_message(email) for email in emails]
+    for email in emails:
+        email.attempts += 1
+        email.last_attempt_at = func.now()
+    db.session.commit()  # the tries are on record before SMTP is spoken to
+    settings = current_app.config["PORTICO"]
+    try:
+        results = deliver_batch(messages, settings.smtp_url, settings.ensure_data_dir())
+    except Exception:  # no connection at all: every one goes to the outbox job and its retries
+        results = [RuntimeError("batch delivery failed")] * len(emails)
+    delivered = 0
+    for email, result in zip(emails, results, strict=True):
+        if isinstance(result, Exception):
+            jobs.defer(SEND_EMAIL_TASK, email_id=email.id)
+        else:
+            email.sent_at, email.body_sealed, email.attachment_sealed = func.now(), None, None
+            delivered += 1
+    db.session.commit()
+    return delivered
