@@ -40,21 +40,53 @@ def add_arguments(parser) -> None:
     group = parser.add_argument_group("reminders")
     group.add_argument("--reminder-practices", type=int, default=1000, help="practices (default 1000)")
     group.add_argument("--per-practice", type=int, default=10, help="appointments per practice (default 10)")
-    group.add_argument("--concurrency", type=int, default=2, help="worker concurrency (default 2)")
+    group.add_argument("--concurrency", type=int, default=2, help="jobs at once per worker (default 2)")
+    group.add_argument("--workers-procs", type=int, default=2, help="`portico worker` processes (default 2)")
     group.add_argument("--seed-jobs", type=int, default=2, help="setup processes (default 2)")
 
 
-class _Sink:
-    def __init__(self):
-        self.count = 0
-        self.lock = threading.Lock()
+def _sink(port: int, count, ready) -> None:
+    """An SMTP server that counts what it receives, in a process of its own (as a real relay is)."""
 
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.count += 1
-        return "250 OK"
+    class Counter:
+        async def handle_DATA(self, server, session, envelope):
+            with count.get_lock():
+                count.value += 1
+            return "250 OK"
+
+    controller = Controller(Counter(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    threading.Event().wait()
 
 
+def _worker(settings, concurrency: int) -> None:
+    """One `portico worker` process, until the queue is empty."""
+    import logging
+
+    from app import create_app
+    from app.jobs import run_worker
+
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger().setLevel(logging.WARNING)
+    run_worker(create_app(settings), wait=False, concurrency=concurrency)
+
+
+def _fan_out(app) -> int:
+    """The platform's periodic task, once: one job per practice with something due."""
+    import asyncio
+
+    from app.jobs import build_queue, fan_out_due
+
+    async def run():
+        queue = build_queue(app, for_worker=True)
+        async with queue.open_async():
+            return await fan_out_due(queue)
+
+    return asyncio.run(run())
+
+
+SESSION_MINUTES = 20
 _seed_app = None
 _seed_hash = None
 
@@ -67,13 +99,12 @@ def _seed(app, numbers, password_hash: str, per_practice: int) -> int:
     from tenants.database import db, practice_scope
     from tenants.due import set_next_due
     from tenants.features import practice_settings
+    from tenants.registry import get_practice
 
     practices = _provision(app, numbers, password_hash)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     with app.app_context():
         for bench in practices:
-            from tenants.registry import get_practice
-
             with practice_scope(get_practice(bench.id)):
                 practice_settings().portal_enabled = True
                 clinician = create_user(
@@ -86,7 +117,9 @@ def _seed(app, numbers, password_hash: str, per_practice: int) -> int:
                     client = create_client(
                         "Robin", f"Client{index}", email=f"client{index}@{bench.slug}.example.com"
                     )
-                    starts_at = now + timedelta(hours=20, minutes=60 * index)
+                    # Back to back, all within the next day: each one's day-before reminder is due.
+                    starts_at = now + timedelta(hours=20, minutes=SESSION_MINUTES * index)
+                    ends_at = starts_at + timedelta(minutes=SESSION_MINUTES)
                     db.session.add(
                         Appointment(
                             client_id=client.id,
@@ -94,9 +127,9 @@ def _seed(app, numbers, password_hash: str, per_practice: int) -> int:
                             service_id=service.id,
                             service_code="90834",
                             starts_at=starts_at,
-                            ends_at=starts_at + timedelta(minutes=50),
+                            ends_at=ends_at,
                             block_starts_at=starts_at,
-                            block_ends_at=starts_at + timedelta(minutes=50),
+                            block_ends_at=ends_at,
                             ics_uid=f"bench-{bench.id}-{index}",
                             time_set_at=now - timedelta(days=30),
                         )
@@ -120,17 +153,18 @@ def _seed_in_worker(numbers, per_practice):
 
 
 def run(args) -> None:
-    from app.jobs import run_worker
     from blueprints.auth.service import hash_password
 
     practices, per = args.reminder_practices, args.per_practice
     heading(f"Reminders: the worker sends {practices * per:,} reminders across {practices:,} practices")
-    sink = _Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    spawn = multiprocessing.get_context("spawn")
+    count, ready, port = spawn.Value("i", 0), spawn.Event(), free_port()
+    sink = spawn.Process(target=_sink, args=(port, count, ready), daemon=True)
+    sink.start()
+    ready.wait(30)
     try:
         with bench_environment("localhost:5000") as (settings, _tmp):
-            settings.smtp_url = f"smtp://127.0.0.1:{controller.port}"
+            settings.smtp_url = f"smtp://127.0.0.1:{port}"
             with local_app(settings) as app:
                 password_hash = hash_password(OWNER_PASSWORD)
                 started = time.perf_counter()
@@ -139,7 +173,7 @@ def run(args) -> None:
                 done = 0
                 with ProcessPoolExecutor(
                     max_workers=args.seed_jobs,
-                    mp_context=multiprocessing.get_context("spawn"),
+                    mp_context=spawn,
                     initializer=_init,
                     initargs=(settings, password_hash),
                 ) as pool:
@@ -155,15 +189,36 @@ def run(args) -> None:
                 print(f"setup: {time.perf_counter() - started:.1f} s (not timed below)")
 
                 started = time.perf_counter()
-                run_worker(app, wait=False, concurrency=args.concurrency, fan_out_first=True)
+                jobs = _fan_out(app)
+                fanned = time.perf_counter() - started
+                workers = [
+                    spawn.Process(target=_worker, args=(settings, args.concurrency))
+                    for _ in range(args.workers_procs)
+                ]
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join()
                 seconds = time.perf_counter() - started
                 print(
-                    f"worker: {sink.count:,} reminders delivered in {seconds:.1f} s "
-                    f"({sink.count / seconds:.0f} per second; goal: {practices * per:,} in under 60 s)"
+                    f"fan-out: {jobs:,} practice jobs deferred in {fanned:.1f} s; "
+                    f"{args.workers_procs} worker process(es) x concurrency {args.concurrency}"
                 )
-                if sink.count != practices * per:
+                print(
+                    f"worker: {count.value:,} reminders delivered in {seconds:.1f} s "
+                    f"({count.value / seconds:.0f} per second; goal: {practices * per:,} in under 60 s)"
+                )
+                if count.value != practices * per:
                     print(
-                        f"MISMATCH: expected {practices * per:,} messages, the sink received {sink.count:,}"
+                        f"MISMATCH: expected {practices * per:,} messages, the sink received {count.value:,}"
                     )
     finally:
-        controller.stop()
+        sink.kill()
+
+
+if __name__ == "__main__":  # `python -m bench.reminders` is `python -m bench reminders`
+    import sys
+
+    from bench.__main__ import main
+
+    sys.exit(main(["reminders", *sys.argv[1:]]))

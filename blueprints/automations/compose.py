@@ -38,11 +38,11 @@ def is_discreet(settings: MessageSettings, client: Client | None) -> bool:
     return settings.discreet_mode or bool(client is not None and client.discreet_messages)
 
 
-def portal_link(client: Client, person: Recipient) -> str:
+def portal_link(client: Client, person: Recipient, flush: bool = True) -> str:
     """A fresh profile link for the client's own address on an adult's record, else the login page."""
     own_address = person.kind == "client" and person.address.lower() == (client.email or "").strip().lower()
     if own_address and is_enabled("profile_links") and links_allowed(client):
-        return profile_link_url(client)
+        return profile_link_url(client, flush=flush)
     return practice_url(current_practice().slug, "/login")
 
 
@@ -112,33 +112,36 @@ def send_to_client_side(
     invite: str | None = None,
     note: str | None = None,
     email_kind: str | None = None,
-    deliver_by_job: bool = True,
     starts_at: datetime | None = None,
+    collect: list | None = None,
 ) -> list:
     """Queue `kind` to everyone on `client`'s side; `invite`: attach the appointment's calendar invite
-    ("request" or "cancel"), unless discreet; `note`: see `compose`. Returns the queued outbox rows."""
+    ("request" or "cancel"), unless discreet; `note`: see `compose`. Returns the queued outbox rows;
+    with `collect`, nothing is queued: each email's `queue_email` arguments are appended to it (for
+    `queue_email_batch`)."""
     settings = message_settings()
     stamp = datetime.now(UTC).replace(microsecond=0)
     queued = []
     for person in client_recipients(client):
-        link = portal_link(client, person)
+        link = portal_link(client, person, flush=collect is None)
         subject, body, discreet = compose(
             kind, client, appointment, person.zone, link, note, settings, starts_at
         )
         attachment = None
         if invite and appointment is not None and not discreet:
             attachment = client_invite(appointment, person, cancelled=invite == "cancel", stamp=stamp)
-        queued.append(
-            queue_email(
-                person.address,
-                subject,
-                body,
-                attachment,
-                discreet=discreet,
-                kind=email_kind,
-                deliver_by_job=deliver_by_job,
-            )
+        email = dict(
+            to_address=person.address,
+            subject=subject,
+            body_text=body,
+            attachment=attachment,
+            discreet=discreet,
+            kind=email_kind,
         )
+        if collect is not None:
+            collect.append(email)
+        else:
+            queued.append(queue_email(**email))
     return queued
 
 

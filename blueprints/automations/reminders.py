@@ -20,16 +20,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import joinedload
 
 from app import jobs
 from app.mail import deliver_batch
 from blueprints.automations import sms
 from blueprints.automations.compose import send_to_client_side, text_message
 from blueprints.notifications.automated import event_on, message_settings, notify_client, reminder_offsets
+from blueprints.notifications.look import email_look
 from blueprints.notifications.models import ClientNotice, OutboxEmail, ReminderSent
-from blueprints.notifications.service import SEND_EMAIL_TASK, build_message
+from blueprints.notifications.service import SEND_EMAIL_TASK, build_message, queue_email_batch
 from blueprints.portal.service import is_minor
 from blueprints.scheduling.models import Appointment
 from tenants.database import db
@@ -41,8 +43,8 @@ _LOCK = text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), 13)")
 
 
 def due_reminders(now: datetime) -> list[tuple[Appointment, list[int]]]:
-    """Booked appointments not started with reminder offsets due at `now` and not claimed yet (each
-    with its due offsets, smallest last)."""
+    """Booked appointments not started with reminder offsets due at `now` (each with its due
+    offsets), claimed or not: `_claim` decides."""
     settings = message_settings()
     offsets = reminder_offsets(settings)
     if not offsets or not event_on(settings, "reminder"):
@@ -50,6 +52,9 @@ def due_reminders(now: datetime) -> list[tuple[Appointment, list[int]]]:
     found = []
     candidates = db.session.scalars(
         select(Appointment)
+        .options(
+            joinedload(Appointment.client), joinedload(Appointment.clinician), joinedload(Appointment.service)
+        )
         .where(
             Appointment.status == "booked",
             Appointment.starts_at > now,
@@ -67,42 +72,37 @@ def due_reminders(now: datetime) -> list[tuple[Appointment, list[int]]]:
     return found
 
 
-def _claim(appointment: Appointment, offsets: list[int]) -> bool:
-    """Claim every due offset of this start; True when at least one was not claimed before."""
-    claimed = db.session.execute(
-        insert(ReminderSent)
-        .values(
-            [
-                {
-                    "appointment_id": appointment.id,
-                    "offset_minutes": offset,
-                    "starts_at": appointment.starts_at,
-                }
-                for offset in offsets
-            ]
+def _claim(due: list[tuple[Appointment, list[int]]]) -> list[Appointment]:
+    """Claim every due (appointment, offset, start) in one INSERT; returns the appointments with at
+    least one claim that was not taken before (by an earlier run, a retry or another worker)."""
+    if not due:
+        return []
+    rows = [
+        {"appointment_id": appointment.id, "offset_minutes": offset, "starts_at": appointment.starts_at}
+        for appointment, offsets in due
+        for offset in offsets
+    ]
+    claimed = set(
+        db.session.scalars(
+            insert(ReminderSent).values(rows).on_conflict_do_nothing().returning(ReminderSent.appointment_id)
         )
-        .on_conflict_do_nothing()
-        .returning(ReminderSent.offset_minutes)
-    ).all()
-    return bool(claimed)
+    )
+    return [appointment for appointment, _ in due if appointment.id in claimed]
 
 
-def send_reminders(now: datetime) -> list[int]:
-    """Claim and queue the reminders due at `now`; returns the outbox ids to deliver."""
-    queued = []
+def send_reminders(now: datetime) -> list[OutboxEmail]:
+    """Claim and queue the reminders due at `now`; returns the queued emails, for the caller to
+    deliver (texts go to their own job)."""
     by_text = message_settings().reminder_channel == "sms" and sms.provider() is not None
-    for appointment, offsets in due_reminders(now):
-        if not _claim(appointment, offsets):
-            continue
+    emails: list[dict] = []
+    for appointment in _claim(due_reminders(now)):
         client = appointment.client
         if by_text and sms.can_text(client) and not is_minor(client, practice_settings(), practice_today()):
             if sms.queue_sms(client, text_message("reminder", client, appointment)):
                 continue
-        queued += send_to_client_side(
-            "reminder", appointment.client, appointment, email_kind="reminder", deliver_by_job=False
-        )
-    db.session.flush()
-    return [email.id for email in queued]
+        send_to_client_side("reminder", client, appointment, email_kind="reminder", collect=emails)
+    db.session.flush()  # the profile links, in one INSERT
+    return queue_email_batch(emails, tried=True)
 
 
 def queue_followups(now: datetime) -> int:
@@ -166,36 +166,41 @@ def run_periodic(now: datetime) -> int:
     """The practice's periodic work at `now` (its own transaction, committed); returns how many
     reminders were delivered."""
     db.session.execute(_LOCK)
-    email_ids = send_reminders(now)
+    emails = send_reminders(now)
     queue_followups(now)
     set_next_due(next_due(now))
-    db.session.commit()
-    return deliver_queued(email_ids)
+    messages, email_ids = _built(emails), [email.id for email in emails]
+    db.session.commit()  # claims, links and emails are kept, and the try is on record, before SMTP
+    return deliver_built(email_ids, messages)
 
 
-def deliver_queued(email_ids: list[int]) -> int:
-    """Deliver these queued outbox emails over one SMTP connection; failures go to their own job."""
+def _built(emails: list[OutboxEmail]) -> list:
+    look = email_look() if emails else None  # read once for the batch
+    return [build_message(email, look=None if email.discreet else look) for email in emails]
+
+
+def deliver_built(email_ids: list[int], messages: list) -> int:
+    """Deliver these emails over one SMTP connection; one that fails goes to the outbox's own job
+    (its retries); returns how many were delivered."""
     if not email_ids:
         return 0
-    emails = db.session.scalars(
-        select(OutboxEmail).where(OutboxEmail.id.in_(email_ids), OutboxEmail.sent_at.is_(None))
-    ).all()
-    messages = [build_message(email) for email in emails]
-    for email in emails:
-        email.attempts += 1
-        email.last_attempt_at = func.now()
-    db.session.commit()  # the tries are on record before SMTP is spoken to
     settings = current_app.config["PORTICO"]
     try:
         results = deliver_batch(messages, settings.smtp_url, settings.ensure_data_dir())
     except Exception:  # no connection at all: every one goes to the outbox job and its retries
-        results = [RuntimeError("batch delivery failed")] * len(emails)
-    delivered = 0
-    for email, result in zip(emails, results, strict=True):
+        results = [RuntimeError("batch delivery failed")] * len(email_ids)
+    delivered = []
+    for email_id, result in zip(email_ids, results, strict=True):
         if isinstance(result, Exception):
-            jobs.defer(SEND_EMAIL_TASK, email_id=email.id)
+            jobs.defer(SEND_EMAIL_TASK, email_id=email_id)
         else:
-            email.sent_at, email.body_sealed, email.attachment_sealed = func.now(), None, None
-            delivered += 1
+            delivered.append(email_id)
+    if delivered:
+        db.session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id.in_(delivered))
+            .values(sent_at=func.now(), body_sealed=None, attachment_sealed=None)
+            .execution_options(synchronize_session=False)
+        )
     db.session.commit()
-    return delivered
+    return len(delivered)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import select
 
 from app import jobs
@@ -79,11 +79,18 @@ def sender_for(kind: str) -> Callable[[ClientNotice], int] | None:
 
 
 def message_settings() -> MessageSettings:
+    """The bound practice's row (created on first use), held for the request or job: the session
+    keeps unchanged rows only weakly, and a batch asks for it once per message."""
+    practice = current_practice()
+    cached = g.get("_portico_message_settings")
+    if cached is not None and cached[0] == practice.id and cached[1] in db.session:
+        return cached[1]
     row = db.session.get(MessageSettings, 1)
     if row is None:
         row = MessageSettings(id=1, events={}, templates={})
         db.session.add(row)
         db.session.flush()
+    g._portico_message_settings = (practice.id, row)
     return row
 
 

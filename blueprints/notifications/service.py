@@ -12,6 +12,7 @@ look (`look`), and the attachment. Nothing of it but the sealed text is ever sto
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
@@ -43,11 +44,9 @@ def queue_email(
     *,
     discreet: bool = False,
     kind: str | None = None,
-    deliver_by_job: bool = True,
 ) -> OutboxEmail:
     """Queue one email; `attachment` is (filename, content type, text), e.g. a calendar invite.
-    `discreet`: sent under the neutral sender name, without the practice's look or Reply-To.
-    `deliver_by_job=False`: the caller delivers it itself (a batch over one SMTP connection)."""
+    `discreet`: sent under the neutral sender name, without the practice's look or Reply-To."""
     email = OutboxEmail(
         to_address=to_address, subject=subject, message_id=_new_message_id(), discreet=discreet, kind=kind
     )
@@ -58,9 +57,42 @@ def queue_email(
     email.body_sealed = _seal(email, "body_sealed", body_text)
     if attachment is not None:
         email.attachment_sealed = _seal(email, "attachment_sealed", attachment_text)
-    if deliver_by_job:
-        jobs.defer(SEND_EMAIL_TASK, email_id=email.id)
+    jobs.defer(SEND_EMAIL_TASK, email_id=email.id)
     return email
+
+
+def queue_email_batch(items: list[dict], tried: bool = False) -> list[OutboxEmail]:
+    """Queue many emails for the caller to deliver itself (a batch over one SMTP connection), in one
+    INSERT: their ids are drawn first, since each sealed body is bound to its row's id. Each item has
+    the keyword arguments of `queue_email` (to_address, subject, body_text, attachment, discreet,
+    kind). `tried`: the caller delivers them right after committing, so the try is on record."""
+    if not items:
+        return []
+    ids = db.session.scalars(
+        select(func.nextval(func.pg_get_serial_sequence(OutboxEmail.__tablename__, "id"))).select_from(
+            func.generate_series(1, len(items))
+        )
+    ).all()
+    emails = []
+    for email_id, item in zip(ids, items, strict=True):
+        email = OutboxEmail(
+            id=email_id,
+            to_address=item["to_address"],
+            subject=item["subject"],
+            message_id=_new_message_id(),
+            discreet=item.get("discreet", False),
+            kind=item.get("kind"),
+            attempts=1 if tried else 0,
+            last_attempt_at=datetime.now(UTC) if tried else None,
+        )
+        email.body_sealed = _seal(email, "body_sealed", item["body_text"])
+        if item.get("attachment") is not None:
+            email.attachment_filename, email.attachment_content_type, text = item["attachment"]
+            email.attachment_sealed = _seal(email, "attachment_sealed", text)
+        emails.append(email)
+    db.session.add_all(emails)
+    db.session.flush()
+    return emails
 
 
 def _new_message_id() -> str:
@@ -77,7 +109,8 @@ def _unseal(email: OutboxEmail, column: str) -> str:
     )
 
 
-def build_message(email: OutboxEmail) -> EmailMessage:
+def build_message(email: OutboxEmail, look: EmailLook | None = None) -> EmailMessage:
+    """The email as it goes out (`look`: the practice's, read once by a batch sender)."""
     settings = current_app.config["PORTICO"]
     practice = current_practice()
     message = EmailMessage()
@@ -87,7 +120,6 @@ def build_message(email: OutboxEmail) -> EmailMessage:
         look = EmailLook(name=display_name)
     else:
         display_name = " ".join((practice.name or sender_name).split())  # no line breaks in a header
-        look = None
     message["From"] = formataddr((display_name, sender_address))
     message["To"] = email.to_address
     message["Subject"] = " ".join(email.subject.split())
