@@ -38,7 +38,7 @@ def world(make_practice, make_staff, make_client, open_for_booking):
     return make
 
 
-def _book(in_practice, practice, ids, starts_at, set_at=None):
+def book_long_ago(in_practice, practice, ids, starts_at, set_at=None):
     """Book at `starts_at`, as if booked at `set_at` (default: long before)."""
     with in_practice(practice):
         appointment = appointments.book(
@@ -69,7 +69,7 @@ def _start(days=5, hour=10):
 def test_each_offset_goes_once_at_its_time(world, in_practice, mailbox: Mailbox):
     practice, ids = world()
     starts_at = _start()
-    _book(in_practice, practice, ids, starts_at)
+    book_long_ago(in_practice, practice, ids, starts_at)
     assert _run(in_practice, practice, starts_at - 25 * HOUR) == 0
     assert _run(in_practice, practice, starts_at - 24 * HOUR) == 1
     assert _run(in_practice, practice, starts_at - 23 * HOUR) == 0  # a retry, a restart: nothing new
@@ -83,8 +83,8 @@ def test_each_offset_goes_once_at_its_time(world, in_practice, mailbox: Mailbox)
 def test_a_worker_that_was_down_sends_one_late_reminder_and_drops_started_ones(world, in_practice, mailbox):
     practice, ids = world()
     later, started = _start(days=5, hour=10), _start(days=5, hour=4)
-    _book(in_practice, practice, ids, later)
-    _book(in_practice, practice, ids, started)
+    book_long_ago(in_practice, practice, ids, later)
+    book_long_ago(in_practice, practice, ids, started)
     # Down from a day before both until 30 minutes before the later one: the earlier one has begun.
     assert _run(in_practice, practice, later - timedelta(minutes=30)) == 1
     [reminder] = _reminders(mailbox, ids)
@@ -95,7 +95,7 @@ def test_a_worker_that_was_down_sends_one_late_reminder_and_drops_started_ones(w
 def test_booked_inside_an_offset_skips_it(world, in_practice, mailbox):
     practice, ids = world()
     starts_at = _start()
-    _book(in_practice, practice, ids, starts_at, set_at=starts_at - 10 * HOUR)
+    book_long_ago(in_practice, practice, ids, starts_at, set_at=starts_at - 10 * HOUR)
     assert _run(in_practice, practice, starts_at - 9 * HOUR) == 0  # the day-before one is skipped
     assert _run(in_practice, practice, starts_at - 2 * HOUR) == 1
 
@@ -103,7 +103,7 @@ def test_booked_inside_an_offset_skips_it(world, in_practice, mailbox):
 def test_a_moved_appointment_is_reminded_of_its_new_time_only(world, in_practice, mailbox):
     practice, ids = world()
     starts_at = _start()
-    appointment_id = _book(in_practice, practice, ids, starts_at)
+    appointment_id = book_long_ago(in_practice, practice, ids, starts_at)
     assert _run(in_practice, practice, starts_at - 24 * HOUR) == 1
     new_start = starts_at + 2 * DAY
     with in_practice(practice):
@@ -127,7 +127,7 @@ def test_dst_counts_real_hours_and_shows_the_clients_wall_clock(world, in_practi
         db.session.commit()
     # Clocks go forward at 01:00 UTC on Sunday 28 March 2027: 10:00 BST that day is 09:00 UTC.
     starts_at = datetime(2027, 3, 28, 9, 0, tzinfo=UTC)
-    _book(in_practice, practice, ids, starts_at, set_at=datetime(2027, 3, 1, tzinfo=UTC))
+    book_long_ago(in_practice, practice, ids, starts_at, set_at=datetime(2027, 3, 1, tzinfo=UTC))
     # 24 hours before is 09:00 UTC = 09:00 GMT on Saturday (23 wall-clock hours before 10:00 BST).
     assert _run(in_practice, practice, datetime(2027, 3, 27, 8, 59, tzinfo=UTC)) == 0
     assert _run(in_practice, practice, datetime(2027, 3, 27, 9, 0, tzinfo=UTC)) == 1
@@ -143,7 +143,7 @@ def test_reminders_switched_off_send_nothing(world, in_practice, mailbox):
         message_settings().events = {"reminder": False}
         db.session.commit()
     starts_at = _start()
-    _book(in_practice, practice, ids, starts_at)
+    book_long_ago(in_practice, practice, ids, starts_at)
     assert _run(in_practice, practice, starts_at - HOUR) == 0
     assert _reminders(mailbox, ids) == []
 
@@ -155,7 +155,7 @@ def test_the_platform_fans_out_to_due_practices_and_their_messages_name_only_the
     second, second_ids = world(first="Bartholomew")
     for practice, ids in ((first, first_ids), (second, second_ids)):
         # In 20 hours, booked long ago: the day-before reminder is due now.
-        _book(in_practice, practice, ids, datetime.now(UTC) + 20 * HOUR)
+        book_long_ago(in_practice, practice, ids, datetime.now(UTC) + 20 * HOUR)
     with admin_engine.connect() as conn:
         due = dict(
             conn.execute(
@@ -178,31 +178,34 @@ def test_the_platform_fans_out_to_due_practices_and_their_messages_name_only_the
     assert after is not None and after > datetime.now(UTC)  # the two-hour reminder, later
 
 
-def test_a_cancellation_follow_up_goes_once_unless_they_rebooked(world, in_practice, mailbox, run_jobs):
+def _cancelled_client(world, in_practice):
+    """A practice with follow-ups on, and a client whose appointment was cancelled (nothing sent)."""
     practice, ids = world()
     with in_practice(practice):
         message_settings().events = {"cancellation_followup": True}
         db.session.commit()
-    appointment_id = _book(in_practice, practice, ids, _start(days=2))
+    appointment_id = book_long_ago(in_practice, practice, ids, _start(days=2))
     with in_practice(practice):
         appointments.cancel(db.session.get(Appointment, appointment_id), notify=False)
         db.session.commit()
+    return practice, ids
+
+
+def _followups(mailbox, ids):
+    return [m for m in mailbox.to(ids["email"]) if m["Subject"].startswith("Book your next")]
+
+
+def test_a_cancellation_follow_up_goes_once_unless_they_rebooked(world, in_practice, mailbox, run_jobs):
+    practice, ids = _cancelled_client(world, in_practice)
     now = datetime.now(UTC)
     for days in (13, 15, 16):  # not yet; due (14 days by default); already sent
         _run(in_practice, practice, now + days * DAY)
         run_jobs()
-    [followup] = [m for m in mailbox.to(ids["email"]) if m["Subject"].startswith("Book your next")]
+    [followup] = _followups(mailbox, ids)
     assert "Hello Robin," in Mailbox.body(followup)
 
-    other, other_ids = world()
-    with in_practice(other):
-        message_settings().events = {"cancellation_followup": True}
-        db.session.commit()
-    cancelled = _book(in_practice, other, other_ids, _start(days=2))
-    with in_practice(other):
-        appointments.cancel(db.session.get(Appointment, cancelled), notify=False)
-        db.session.commit()
-    _book(in_practice, other, other_ids, _start(days=3))  # they booked again
+    other, other_ids = _cancelled_client(world, in_practice)
+    book_long_ago(in_practice, other, other_ids, _start(days=3))  # they booked again
     _run(in_practice, other, now + 15 * DAY)
     run_jobs()
-    assert [m for m in mailbox.to(other_ids["email"]) if m["Subject"].startswith("Book your next")] == []
+    assert _followups(mailbox, other_ids) == []

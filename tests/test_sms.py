@@ -16,14 +16,12 @@ import pytest
 from sqlalchemy import select, text
 from twilio.request_validator import RequestValidator
 
-from blueprints.auth.service import find_user_by_email
 from blueprints.automations.reminders import run_periodic
 from blueprints.notifications.automated import message_settings
 from blueprints.notifications.models import SmsMessage
 from blueprints.people.models import Client
-from blueprints.scheduling.models import Service
-from blueprints.scheduling.operations import appointments
 from tenants.database import db
+from tests.test_reminders import book_long_ago
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
@@ -116,18 +114,11 @@ def texting(make_practice, make_staff, make_client, open_for_booking, visit, in_
     return practice, {"clinician": clinician, "service": service_id, "client": client.id, "email": email}
 
 
-def _remind(in_practice, practice, ids, run_jobs):
-    starts_at = (datetime.now(UTC) + timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
+def _remind(in_practice, practice, ids, run_jobs, days=3):
+    """An appointment `days` ahead, booked long ago; the worker runs a day before it."""
+    starts_at = (datetime.now(UTC) + timedelta(days=days)).replace(hour=10, minute=0, second=0, microsecond=0)
+    book_long_ago(in_practice, practice, ids, starts_at)
     with in_practice(practice):
-        appointment = appointments.book(
-            db.session.get(Client, ids["client"]),
-            find_user_by_email(ids["clinician"]),
-            db.session.get(Service, ids["service"]),
-            starts_at,
-            notify=False,
-        )
-        appointment.time_set_at = starts_at - timedelta(days=30)
-        db.session.commit()
         run_periodic(starts_at - timedelta(hours=24))
     run_jobs()
 
@@ -210,18 +201,7 @@ def test_stop_by_text_is_honoured_and_a_refused_send_opts_out_too(
         client.sms_opted_out_at = None
         db.session.commit()
     twilio.opted_out.add(CLIENT_NUMBER)
-    with in_practice(practice):
-        appointment = appointments.book(
-            db.session.get(Client, ids["client"]),
-            find_user_by_email(ids["clinician"]),
-            db.session.get(Service, ids["service"]),
-            (datetime.now(UTC) + timedelta(days=6)).replace(hour=10, minute=0, second=0, microsecond=0),
-            notify=False,
-        )
-        appointment.time_set_at = appointment.starts_at - timedelta(days=30)
-        db.session.commit()
-        run_periodic(appointment.starts_at - timedelta(hours=24))
-    run_jobs()
+    _remind(in_practice, practice, ids, run_jobs, days=6)
     with in_practice(practice):
         assert db.session.get(Client, ids["client"]).sms_opted_out_at is not None
         assert [m.error_code for m in db.session.scalars(select(SmsMessage))] == ["21610"]
