@@ -124,10 +124,11 @@ def queue_followups(now: datetime) -> int:
     ).all()
     sent = 0
     for appointment in cancelled:
-        booked_since = db.session.scalar(
+        booked_since = db.session.scalar(  # a new booking since, or one still to come: no invitation
             select(func.count(Appointment.id)).where(
                 Appointment.client_id == appointment.client_id,
-                Appointment.created_at > appointment.cancelled_at,
+                (Appointment.created_at > appointment.cancelled_at)
+                | ((Appointment.status == "booked") & (Appointment.starts_at > now)),
             )
         )
         if booked_since:

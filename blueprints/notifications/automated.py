@@ -125,6 +125,13 @@ def note_appointment_time(starts_at: datetime) -> None:
         note_due(max(now(), starts_at - timedelta(minutes=offsets[0])))
 
 
+def note_cancellation() -> None:
+    """An appointment was cancelled: the practice's periodic work is due when its follow-up is."""
+    settings = message_settings()
+    if event_on(settings, "cancellation_followup"):
+        note_due(now() + timedelta(days=settings.followup_days))
+
+
 def hold_seconds() -> int:
     return current_app.config["PORTICO"].message_hold_seconds
 

@@ -18,7 +18,7 @@ from app.dates import appointment_date_problem
 from app.refusals import Conflict, Problems
 from app.timefmt import local_time
 from blueprints.auth.models import User
-from blueprints.notifications.automated import note_appointment_time, notify_client
+from blueprints.notifications.automated import note_appointment_time, note_cancellation, notify_client
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client
 from blueprints.scheduling.invites import client_invite
@@ -215,6 +215,7 @@ def cancel(
         row.cancelled_at = func.now()
         row.ics_sequence += 1
     flush_guarded()
+    note_cancellation()
     if notify:
         for row in rows:
             send_invites(row, cancelled=True, by=by, told=("booked", row.starts_at))
