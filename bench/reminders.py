@@ -18,6 +18,7 @@ appointment).
 from __future__ import annotations
 
 import multiprocessing
+import resource
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -70,6 +71,11 @@ def _worker(settings, concurrency: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger().setLevel(logging.WARNING)
     run_worker(create_app(settings), wait=False, concurrency=concurrency)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _fan_out(app) -> int:
@@ -188,6 +194,7 @@ def run(args) -> None:
                             )
                 print(f"setup: {time.perf_counter() - started:.1f} s (not timed below)")
 
+                cpu_before = _children_cpu()
                 started = time.perf_counter()
                 jobs = _fan_out(app)
                 fanned = time.perf_counter() - started
@@ -200,6 +207,7 @@ def run(args) -> None:
                 for worker in workers:
                     worker.join()
                 seconds = time.perf_counter() - started
+                cpu = _children_cpu() - cpu_before
                 print(
                     f"fan-out: {jobs:,} practice jobs deferred in {fanned:.1f} s; "
                     f"{args.workers_procs} worker process(es) x concurrency {args.concurrency}"
@@ -207,6 +215,10 @@ def run(args) -> None:
                 print(
                     f"worker: {count.value:,} reminders delivered in {seconds:.1f} s "
                     f"({count.value / seconds:.0f} per second; goal: {practices * per:,} in under 60 s)"
+                )
+                print(
+                    f"worker processes' CPU: {cpu:.1f} s (user + system; not the database's). "
+                    "On a machine shared with other work the wall time grows while this stays put."
                 )
                 if count.value != practices * per:
                     print(
