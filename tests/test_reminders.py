@@ -213,3 +213,27 @@ def test_a_cancellation_follow_up_goes_once_unless_they_rebooked(world, in_pract
     _run(in_practice, other, now + 15 * DAY)
     run_jobs()
     assert _followups(mailbox, other_ids) == []
+
+
+def test_reminders_left_by_a_worker_that_died_mid_batch_are_handed_to_the_outbox(
+    world, in_practice, mailbox, run_jobs
+):
+    from blueprints.automations.reminders import deliver_leftovers, send_reminders
+
+    practice, ids = world()
+    starts_at = _start()
+    book_long_ago(in_practice, practice, ids, starts_at)
+    with in_practice(practice):  # claimed and queued, then the process "dies" before SMTP
+        [email] = send_reminders(starts_at - 24 * HOUR)
+        email_id = email.id
+        db.session.commit()
+    assert _run(in_practice, practice, starts_at - 23 * HOUR) == 0  # claimed: never queued again
+    assert _reminders(mailbox, ids) == []
+    with in_practice(practice):
+        deliver_leftovers([email_id])
+    run_jobs()
+    assert len(_reminders(mailbox, ids)) == 1
+    with in_practice(practice):
+        deliver_leftovers([email_id])  # sent: left alone
+    run_jobs()
+    assert len(_reminders(mailbox, ids)) == 1

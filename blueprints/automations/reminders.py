@@ -12,7 +12,9 @@ a restart, a retry or a second worker finds it claimed. A moved appointment has 
 new claims: it is reminded of its new time only.
 
 The reminders of one run go out over one SMTP connection (`app.mail.deliver_batch`); one that fails
-there is handed to the outbox's own job, with its retries.
+there is handed to the outbox's own job, with its retries. Should the worker die between committing
+the batch and handing it over, a job deferred with the batch (`deliver_leftovers`, ten minutes on)
+hands what is still unsent to the outbox's job: claimed reminders are never lost, only late.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from tenants.database import db
 from tenants.due import set_next_due
 from tenants.features import practice_settings, practice_today
 
+LEFTOVERS_TASK = "automations.deliver_leftovers"
+LEFTOVERS_AFTER_SECONDS = 600
 FOLLOWUP_WINDOW = timedelta(days=7)  # a follow-up later than this after its due time is dropped
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), 13)")
 
@@ -171,6 +175,8 @@ def run_periodic(now: datetime) -> int:
     queue_followups(now)
     set_next_due(next_due(now))
     messages, email_ids = _built(emails), [email.id for email in emails]
+    if email_ids:  # a safety net, should this process die before the batch is handed over
+        jobs.defer_in(LEFTOVERS_TASK, LEFTOVERS_AFTER_SECONDS, email_ids=email_ids)
     db.session.commit()  # claims, links and emails are kept, and the try is on record, before SMTP
     return deliver_built(email_ids, messages)
 
@@ -178,6 +184,23 @@ def run_periodic(now: datetime) -> int:
 def _built(emails: list[OutboxEmail]) -> list:
     look = email_look() if emails else None  # read once for the batch
     return [build_message(email, look=None if email.discreet else look) for email in emails]
+
+
+def deliver_leftovers(email_ids: list[int]) -> None:
+    """Ten minutes after a batch: its emails that were neither sent nor handed to the outbox's own
+    job (the worker died before or while talking to SMTP) are handed to it now, with its retries.
+    The others are left alone, so no email gets two series of tries."""
+    for email_id in db.session.scalars(
+        select(OutboxEmail.id).where(
+            OutboxEmail.id.in_(email_ids),
+            OutboxEmail.sent_at.is_(None),
+            OutboxEmail.failed_at.is_(None),
+            OutboxEmail.last_error.is_(None),
+            OutboxEmail.attempts == 1,
+        )
+    ):
+        jobs.defer(SEND_EMAIL_TASK, email_id=email_id)
+    db.session.commit()
 
 
 def deliver_built(email_ids: list[int], messages: list) -> int:
@@ -192,7 +215,13 @@ def deliver_built(email_ids: list[int], messages: list) -> int:
         results = [RuntimeError("batch delivery failed")] * len(email_ids)
     delivered = []
     for email_id, result in zip(email_ids, results, strict=True):
-        if isinstance(result, Exception):
+        if isinstance(result, Exception):  # its own job takes over (the error marks it as handed over)
+            db.session.execute(
+                update(OutboxEmail)
+                .where(OutboxEmail.id == email_id)
+                .values(last_error=f"{type(result).__name__}: {result}"[:1000])
+                .execution_options(synchronize_session=False)
+            )
             jobs.defer(SEND_EMAIL_TASK, email_id=email_id)
         else:
             delivered.append(email_id)

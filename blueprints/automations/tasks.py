@@ -4,7 +4,7 @@
 from datetime import UTC, datetime
 
 from app.jobs import Backoff, practice_task, run_when_due
-from blueprints.automations.reminders import run_periodic
+from blueprints.automations.reminders import LEFTOVERS_TASK, deliver_leftovers, run_periodic
 from blueprints.automations.sms import SEND_SMS_TASK, SMS_TRIES, deliver_sms
 from blueprints.notifications.automated import SEND_NOTICE_TASK, deliver_notice
 from tenants.addresses import practice_url
@@ -21,6 +21,11 @@ def send_client_notice(notice_id: int) -> None:
 @practice_task(PERIODIC_TASK)
 def periodic(now: str | None = None) -> None:
     run_periodic(datetime.fromisoformat(now) if now else datetime.now(UTC))
+
+
+@practice_task(LEFTOVERS_TASK)
+def leftovers(email_ids: list[int]) -> None:
+    deliver_leftovers(email_ids)
 
 
 run_when_due(PERIODIC_TASK)
