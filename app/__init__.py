@@ -138,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints import (
         audit,
         auth,
+        automations,
         branding,
         documents,
         home,
@@ -171,5 +172,6 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         scheduling,
         onboarding,
+        automations,
     ):
         app.register_blueprint(feature.bp)

@@ -435,5 +435,35 @@ def keys_rotate(practice):
     )
 
 
+@main.group()
+def notify():
+    """Automated client messages."""
+
+
+@notify.command("preview")
+@click.argument("event")
+@click.option(
+    "--practice", "practice_name", default="demo", show_default=True, help="Practice (subdomain or id)."
+)
+def notify_preview(event, practice_name):
+    """Print EVENT's message (a kind such as `reminder`, or an event such as `booked_by_client`) as the
+    practice's demo client would read it, with the practice's own templates and settings."""
+    from blueprints.automations.compose import preview
+    from blueprints.notifications.automated import EVENTS, KINDS
+
+    kind = EVENTS[event].kind if event in EVENTS else event
+    if kind not in KINDS:
+        _fail(f"Unknown event {event!r}. Events: {', '.join([*KINDS, *EVENTS])}.")
+    with create_app().app_context():
+        try:
+            record = get_practice(find_practice(practice_name).id)
+        except RegistryError as error:
+            _fail(f"{error} (create the demo practice with `portico demo`, or name one with --practice)")
+        with practice_scope(record):
+            subject, body = preview(kind)
+            db.session.rollback()
+    click.echo(f"Subject: {subject}\n\n{body}")
+
+
 if __name__ == "__main__":
     main()

@@ -51,6 +51,10 @@ class Settings:
     migration_jobs: int = 4
     # First wait before an email is tried again; each later wait doubles (about 1.5-3 h in all).
     mail_retry_base_seconds: float = 5.0
+    # How long booking, reschedule and cancellation messages wait, so an immediate undo sends nothing.
+    message_hold_seconds: int = 180
+    # Where the Twilio client sends its API calls (None: Twilio itself; tests use a local fake).
+    twilio_base_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +79,8 @@ class Settings:
             trusted_proxies=read.whole("PORTICO_TRUSTED_PROXIES", 0, "proxies", minimum=0),
             migration_jobs=read.whole("PORTICO_MIGRATION_JOBS", 4, "processes", minimum=1),
             mail_retry_base_seconds=read.seconds("PORTICO_MAIL_RETRY_BASE_SECONDS", 5.0),
+            message_hold_seconds=read.whole("PORTICO_MESSAGE_HOLD_SECONDS", 180, "seconds", minimum=0),
+            twilio_base_url=read.url("PORTICO_TWILIO_BASE_URL"),
         )
         if settings.owner_database_url and not settings.database_url:
             raise SettingsError(

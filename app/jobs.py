@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import procrastinate
 from flask import Flask, current_app
+from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.job_context import JobContext
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
@@ -27,6 +28,7 @@ from app.config import Settings
 from app.embedded_db import libpq_url
 from tenants.context import current_practice
 from tenants.database import db, enter_practice_sql, practice_scope
+from tenants.due import DUE_PRACTICES_SQL
 from tenants.registry import get_practice
 
 log = logging.getLogger("portico.jobs")
@@ -37,6 +39,7 @@ QUEUE_CONNECTION_OPTIONS = {"options": "-c search_path=public"}
 HEARTBEAT_SECONDS = 10
 STALLED_AFTER_SECONDS = 60
 RECOVER_STALLED_TASK = "jobs.recover_stalled"
+FAN_OUT_TASK = "jobs.fan_out_due"
 
 
 @dataclass
@@ -69,6 +72,7 @@ class _PracticeTask:
 
 
 _tasks: dict[str, _PracticeTask] = {}
+_due_tasks: list[str] = []
 _running_flask_app: Flask | None = None
 
 
@@ -85,6 +89,29 @@ def practice_task(name: str, retry: RetryPolicy = 5, on_give_up: Callable | None
         return fn
 
     return decorate
+
+
+def run_when_due(name: str) -> None:
+    """Defer the practice task `name` for every practice whose next due time (`tenants.due`) has come,
+    from the platform's periodic task; at most one such job per practice waits in the queue."""
+    if name not in _due_tasks:
+        _due_tasks.append(name)
+
+
+async def fan_out_due(queue: procrastinate.App) -> int:
+    """One job per due practice and task (a job already waiting for it is enough); returns how many."""
+    deferred = 0
+    for row in await queue.connector.execute_query_all_async(DUE_PRACTICES_SQL):
+        for name in _due_tasks:
+            lock = f"{name}:{row['practice_id']}"
+            try:
+                await queue.configure_task(name, queueing_lock=lock).defer_async(
+                    practice_id=row["practice_id"]
+                )
+                deferred += 1
+            except AlreadyEnqueued:
+                continue
+    return deferred
 
 
 def _run_in_practice(name: str, task: _PracticeTask):
@@ -141,6 +168,11 @@ def build_queue(flask_app: Flask, for_worker: bool = False) -> procrastinate.App
     async def recover_stalled(context: JobContext, timestamp: int) -> None:
         await recover_stalled_jobs(context.app.job_manager)
 
+    @queue.periodic(cron="* * * * *")
+    @queue.task(name=FAN_OUT_TASK, pass_context=True)
+    async def fan_out(context: JobContext, timestamp: int) -> None:
+        await fan_out_due(context.app)
+
     return queue
 
 
@@ -150,20 +182,33 @@ def init_app(flask_app: Flask) -> None:
 
 def defer(task_name: str, **kwargs) -> None:
     """Queue a job for the bound practice, in the current transaction."""
+    _defer(task_name, {}, kwargs)
+
+
+def _defer(task_name: str, options: dict, kwargs: dict) -> None:
     practice = current_practice()
     queue: procrastinate.App = current_app.extensions["portico_jobs"]
     connection = db.session.connection()
     # The tenant role has no rights on the job tables (they are platform tables): leave the
     # practice role for this one statement and return to it, all inside the same transaction.
     connection.exec_driver_sql("SET LOCAL ROLE NONE; SET LOCAL search_path TO public")
-    queue.configure_task(task_name, connection=connection.connection.driver_connection).defer(
+    queue.configure_task(task_name, connection=connection.connection.driver_connection, **options).defer(
         practice_id=practice.id, **kwargs
     )
     connection.exec_driver_sql(enter_practice_sql(practice.schema_name))
 
 
-def run_worker(flask_app: Flask, wait: bool = True, concurrency: int = 2) -> None:
-    """Run jobs until stopped (wait=True) or until the queue is empty (wait=False, for tests)."""
+def defer_in(task_name: str, seconds: int, **kwargs) -> None:
+    """`defer`, the job to run no sooner than `seconds` from now."""
+    _defer(task_name, {"schedule_in": {"seconds": seconds}} if seconds > 0 else {}, kwargs)
+
+
+def run_worker(
+    flask_app: Flask, wait: bool = True, concurrency: int = 2, fan_out_first: bool = False
+) -> None:
+    """Run jobs until stopped (wait=True) or until the queue is empty (wait=False, for tests);
+    `fan_out_first`: run the periodic fan-out once first (tests and benchmarks, which do not wait
+    for the minute)."""
     global _running_flask_app
     _running_flask_app = flask_app
     queue = build_queue(flask_app, for_worker=True)
@@ -171,6 +216,8 @@ def run_worker(flask_app: Flask, wait: bool = True, concurrency: int = 2) -> Non
     async def work():
         async with queue.open_async():
             await recover_stalled_jobs(queue.job_manager)
+            if fan_out_first:
+                await fan_out_due(queue)
             await queue.run_worker_async(
                 wait=wait,
                 concurrency=concurrency,

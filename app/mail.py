@@ -18,13 +18,14 @@ log = logging.getLogger("portico.mail")
 
 def deliver(message: EmailMessage, smtp_url: str | None, data_dir: Path) -> str:
     """Send `message`; returns where it went (for the log)."""
+    return deliver_batch([message], smtp_url, data_dir)[0] or "sent"
+
+
+def deliver_batch(messages: list[EmailMessage], smtp_url: str | None, data_dir: Path) -> list:
+    """Send `messages` over one SMTP connection. Returns, per message, where it went or the error
+    that stopped it (an exception object); a failure to connect raises."""
     if not smtp_url:
-        mail_dir = data_dir / "mail"
-        mail_dir.mkdir(parents=True, exist_ok=True)
-        path = mail_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}.eml"
-        path.write_bytes(bytes(message))
-        log.info("no SMTP_URL set: email written to %s", path)
-        return str(path)
+        return [_to_file(message, data_dir) for message in messages]
     url = urlsplit(smtp_url)
     query = parse_qs(url.query)
     host, port = url.hostname or "localhost", url.port
@@ -32,10 +33,29 @@ def deliver(message: EmailMessage, smtp_url: str | None, data_dir: Path) -> str:
         client = smtplib.SMTP_SSL(host, port or 465, timeout=30)
     else:
         client = smtplib.SMTP(host, port or 25, timeout=30)
+    results: list = []
     with client:
         if url.scheme == "smtp" and query.get("starttls", ["0"])[0] in ("1", "true", "yes"):
             client.starttls()
         if url.username:
             client.login(unquote(url.username), unquote(url.password or ""))
-        client.send_message(message)
-    return f"{host}:{port or 25}"
+        for message in messages:
+            try:
+                client.send_message(message)
+                results.append(f"{host}:{port or 25}")
+            except smtplib.SMTPServerDisconnected:
+                raise
+            except smtplib.SMTPException as error:  # this message refused; the others still go
+                if len(messages) == 1:
+                    raise
+                results.append(error)
+    return results
+
+
+def _to_file(message: EmailMessage, data_dir: Path) -> str:
+    mail_dir = data_dir / "mail"
+    mail_dir.mkdir(parents=True, exist_ok=True)
+    path = mail_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}.eml"
+    path.write_bytes(bytes(message))
+    log.info("no SMTP_URL set: email written to %s", path)
+    return str(path)

@@ -10,7 +10,7 @@ import logging
 import sys
 import time
 
-from bench import booking_picker, documents, overhead, provisioning, reset_timing, scale, scheduling
+from bench import booking_picker, documents, overhead, provisioning, reminders, reset_timing, scale, scheduling
 
 BENCHMARKS = {
     "provisioning": provisioning,
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "reset_timing": reset_timing,
     "booking_picker": booking_picker,
     "documents": documents,
+    "reminders": reminders,
 }
 
 

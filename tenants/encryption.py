@@ -144,6 +144,18 @@ def _current_practice_key() -> tuple[int, bytes]:
     FOR SHARE holds off a rotation until this transaction ends, so that nothing is sealed under a
     version the rotation has already re-wrapped past.
     """
+    # Read once per transaction (a batch seals many values): the share lock taken by the first read
+    # holds until the transaction ends, so the version cannot change under it. The cache names the
+    # transaction object itself, so a later transaction, or another practice's, never reuses it.
+    transaction = db.session().get_transaction()
+    cached = db.session.info.get("portico_current_key")
+    if (
+        cached is not None
+        and transaction is not None
+        and cached[0] is transaction
+        and cached[1] == current_practice().id
+    ):
+        return cached[2], cached[3]
     current = (
         select(PracticeKey)
         .where(PracticeKey.retired_at.is_(None))
@@ -155,7 +167,9 @@ def _current_practice_key() -> tuple[int, bytes]:
     if row is None:
         db.session.execute(insert(PracticeKey).values(**_new_practice_key_row(1)).on_conflict_do_nothing())
         row = db.session.scalars(current).first()
-    return row.version, _open_practice_key(row)
+    key = _open_practice_key(row)
+    db.session.info["portico_current_key"] = (transaction, current_practice().id, row.version, key)
+    return row.version, key
 
 
 def _practice_key(version: int) -> bytes:

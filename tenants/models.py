@@ -33,3 +33,14 @@ class RetiredSlug(PublicModel):
     slug: Mapped[str] = mapped_column(String(40), primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("public.practices.id", ondelete="CASCADE"))
     retired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PracticeDue(PublicModel):
+    """When the practice next has periodic work due (`tenants.due`); no health information."""
+
+    __tablename__ = "practice_due"
+
+    practice_id: Mapped[int] = mapped_column(
+        ForeignKey("public.practices.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    next_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -95,6 +95,8 @@ def grant_app_role(connection, app: str) -> None:
     quote = connection.dialect.identifier_preparer.quote
     member = quote(app)
     connection.exec_driver_sql(f"GRANT SELECT ON public.practices, public.retired_slugs TO {member}")
+    # When each practice next has periodic work due: practice ids and times, written by its jobs.
+    connection.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON public.practice_due TO {member}")
     for name, kind in connection.execute(
         text(
             "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "

@@ -168,6 +168,8 @@ def app(database_urls, smtp_server, tmp_path_factory):
         smtp_url=f"smtp://127.0.0.1:{controller.port}",
         practice_cache_seconds=0,
         master_key=TEST_MASTER_KEY,
+        # Tests of other features see their messages at once; tests of the hold set it themselves.
+        message_hold_seconds=0,
     )
     flask_app = create_app(settings)
     # Cheap argon2 parameters for speed; production uses RFC 9106's low-memory profile.

@@ -18,7 +18,9 @@ from sqlalchemy import func, select
 from app.refusals import NotAllowed, Refusal
 from blueprints.audit.service import record
 from blueprints.auth.models import User
+from blueprints.automations.compose import compose
 from blueprints.messaging.models import THREADS, Message
+from blueprints.notifications.automated import event_on, message_settings
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client, PortalAccess
 from blueprints.people.operations.access import live_grants
@@ -29,7 +31,7 @@ from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
 from tenants.encryption import register_sealing_step
-from tenants.features import is_enabled, practice_settings
+from tenants.features import is_enabled, practice_settings, practice_zone
 
 MAX_BODY = 5000
 
@@ -190,30 +192,26 @@ def recipients(client: Client, thread: str, today) -> list[str]:
 
 
 def notify(client: Client, thread: str, staff: User, today) -> list[str]:
-    """Tell the thread's recipients there is a new message (never its text). Returns the addresses.
+    """Tell the thread's recipients there is a new message (never its text), with the practice's
+    "new message" template (or the discreet one), unless the practice switched it off. Returns the
+    addresses.
 
     The client's own thread gets a profile link when the practice uses them. A guardian gets the
     login page instead: a profile link opens the record as the client, which would show a guardian
     the minor's own messages; for the same reason a minor's own thread gets the login page too.
     """
+    settings = message_settings()
+    if not event_on(settings, "new_message"):
+        return []
     practice = current_practice()
     sent = []
     for address in recipients(client, thread, today):
         if thread == "client" and is_enabled("profile_links") and links_allowed(client):
             link = profile_link_url(client, created_by=staff)
-            how = (
-                f"Open your portal with this link (it works once and expires in "
-                f"{practice_settings().profile_link_days} days):\n\n{link}\n\n"
-                "To read messages you will be asked to confirm it is you.\n"
-            )
         else:
-            how = f"Log in to your portal to read it:\n\n{practice_url(practice.slug, '/login')}\n"
-        queue_email(
-            address,
-            f"You have a new message from {practice.name}",
-            f"Hello,\n\nYou have a new message from {practice.name} in your client portal.\n\n{how}\n"
-            "For your privacy, this email does not contain the message.\n",
-        )
+            link = practice_url(practice.slug, "/login")
+        subject, body, discreet = compose("new_message", client, None, practice_zone(client.time_zone), link)
+        queue_email(address, subject, body, discreet=discreet)
         sent.append(address)
     return sent
 

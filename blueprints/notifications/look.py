@@ -120,10 +120,13 @@ def render_html(text: str, subject: str, look: EmailLook, logo_cid: str | None) 
     return template.render(subject=subject, look=look, logo_cid=logo_cid, blocks=blocks(text, look.accent))
 
 
-def add_html_alternative(message: EmailMessage, text: str, subject: str, domain: str) -> None:
+def add_html_alternative(
+    message: EmailMessage, text: str, subject: str, domain: str, look: EmailLook | None = None
+) -> None:
     """Make `message` (its plain text already set) multipart/alternative with the HTML part, and
-    the logo inline in a multipart/related beside the HTML. Call before adding attachments."""
-    look = email_look()
+    the logo inline in a multipart/related beside the HTML. Call before adding attachments.
+    `look`: instead of the practice's own (discreet emails show none of it)."""
+    look = look or email_look()
     cid = f"<logo.{uuid.uuid4().hex}@{domain}>" if look.logo else None
     message.add_alternative(render_html(text, subject, look, cid[1:-1] if cid else None), subtype="html")
     if look.logo:

@@ -12,6 +12,7 @@ look (`look`), and the attachment. Nothing of it but the sealed text is ever sto
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
@@ -22,7 +23,8 @@ from app import jobs
 from app.mail import deliver
 from app.refusals import Conflict, NotFound
 from blueprints.audit.service import record
-from blueprints.notifications.look import add_html_alternative
+from blueprints.notifications.automated import message_settings
+from blueprints.notifications.look import EmailLook, add_html_alternative
 from blueprints.notifications.models import OutboxEmail
 from tenants.context import current_practice
 from tenants.database import db
@@ -35,10 +37,19 @@ MAIL_TRIES = 12
 
 
 def queue_email(
-    to_address: str, subject: str, body_text: str, attachment: tuple[str, str, str] | None = None
+    to_address: str,
+    subject: str,
+    body_text: str,
+    attachment: tuple[str, str, str] | None = None,
+    *,
+    discreet: bool = False,
+    kind: str | None = None,
 ) -> OutboxEmail:
-    """Queue one email; `attachment` is (filename, content type, text), e.g. a calendar invite."""
-    email = OutboxEmail(to_address=to_address, subject=subject, message_id=_new_message_id())
+    """Queue one email; `attachment` is (filename, content type, text), e.g. a calendar invite.
+    `discreet`: sent under the neutral sender name, without the practice's look or Reply-To."""
+    email = OutboxEmail(
+        to_address=to_address, subject=subject, message_id=_new_message_id(), discreet=discreet, kind=kind
+    )
     if attachment is not None:
         email.attachment_filename, email.attachment_content_type, attachment_text = attachment
     db.session.add(email)
@@ -48,6 +59,40 @@ def queue_email(
         email.attachment_sealed = _seal(email, "attachment_sealed", attachment_text)
     jobs.defer(SEND_EMAIL_TASK, email_id=email.id)
     return email
+
+
+def queue_email_batch(items: list[dict], tried: bool = False) -> list[OutboxEmail]:
+    """Queue many emails for the caller to deliver itself (a batch over one SMTP connection), in one
+    INSERT: their ids are drawn first, since each sealed body is bound to its row's id. Each item has
+    the keyword arguments of `queue_email` (to_address, subject, body_text, attachment, discreet,
+    kind). `tried`: the caller delivers them right after committing, so the try is on record."""
+    if not items:
+        return []
+    ids = db.session.scalars(
+        select(func.nextval(func.pg_get_serial_sequence(OutboxEmail.__tablename__, "id"))).select_from(
+            func.generate_series(1, len(items))
+        )
+    ).all()
+    emails = []
+    for email_id, item in zip(ids, items, strict=True):
+        email = OutboxEmail(
+            id=email_id,
+            to_address=item["to_address"],
+            subject=item["subject"],
+            message_id=_new_message_id(),
+            discreet=item.get("discreet", False),
+            kind=item.get("kind"),
+            attempts=1 if tried else 0,
+            last_attempt_at=datetime.now(UTC) if tried else None,
+        )
+        email.body_sealed = _seal(email, "body_sealed", item["body_text"])
+        if item.get("attachment") is not None:
+            email.attachment_filename, email.attachment_content_type, text = item["attachment"]
+            email.attachment_sealed = _seal(email, "attachment_sealed", text)
+        emails.append(email)
+    db.session.add_all(emails)
+    db.session.flush()
+    return emails
 
 
 def _new_message_id() -> str:
@@ -64,23 +109,28 @@ def _unseal(email: OutboxEmail, column: str) -> str:
     )
 
 
-def build_message(email: OutboxEmail) -> EmailMessage:
+def build_message(email: OutboxEmail, look: EmailLook | None = None) -> EmailMessage:
+    """The email as it goes out (`look`: the practice's, read once by a batch sender)."""
     settings = current_app.config["PORTICO"]
     practice = current_practice()
     message = EmailMessage()
     sender_name, sender_address = _split_sender(settings.mail_from)
-    display_name = " ".join((practice.name or sender_name).split())  # no line breaks in a header
+    if email.discreet:  # nothing of the practice: neither its name, nor its look, nor its address
+        display_name = " ".join(message_settings().discreet_sender.split())
+        look = EmailLook(name=display_name)
+    else:
+        display_name = " ".join((practice.name or sender_name).split())  # no line breaks in a header
     message["From"] = formataddr((display_name, sender_address))
     message["To"] = email.to_address
     message["Subject"] = " ".join(email.subject.split())
     message["Date"] = format_datetime(email.created_at)
     message["Message-ID"] = email.message_id
     contact = practice_settings().contact_email
-    if contact:
+    if contact and not email.discreet:
         message["Reply-To"] = formataddr((display_name, contact.strip()))
     text = _unseal(email, "body_sealed")
     message.set_content(text)
-    add_html_alternative(message, text, message["Subject"], settings.base_host)
+    add_html_alternative(message, text, message["Subject"], settings.base_host, look=look)
     if email.attachment_sealed is not None:
         maintype, _, rest = (email.attachment_content_type or "text/plain").partition("/")
         subtype, *params = [part.strip() for part in rest.split(";")]

@@ -44,6 +44,12 @@ class Client(TenantModel):
     status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     # A test client: staff "Preview as client" opens the portal as this record.
     is_test: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Automated messages to this client are discreet (neutral sender and subject), whatever the practice.
+    discreet_messages: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Text messages: the client's mobile number in E.164 and when they opted in (or out, by STOP).
+    sms_number: Mapped[str | None] = mapped_column(String(20))
+    sms_opt_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sms_opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     clinicians: Mapped[list[User]] = relationship(secondary="tenant.client_clinicians", order_by=User.name)

@@ -41,8 +41,9 @@ def link_path(raw_token: str) -> str:
     return f"/l/{raw_token}"
 
 
-def create_link(client: Client, created_by: User | None = None) -> str:
-    """A new link for `client`; returns the raw token (never stored)."""
+def create_link(client: Client, created_by: User | None = None, flush: bool = True) -> str:
+    """A new link for `client`; returns the raw token (never stored). `flush=False`: the caller
+    flushes (a batch of links in one INSERT)."""
     raw = new_token()  # 256 random bits
     db.session.add(
         ProfileLink(
@@ -52,13 +53,14 @@ def create_link(client: Client, created_by: User | None = None) -> str:
             expires_at=_now() + timedelta(days=practice_settings().profile_link_days),
         )
     )
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return raw
 
 
-def profile_link_url(client: Client, created_by: User | None = None) -> str:
+def profile_link_url(client: Client, created_by: User | None = None, flush: bool = True) -> str:
     """Create a link for `client` and return its absolute address (for automated emails)."""
-    return practice_url(current_practice().slug, link_path(create_link(client, created_by)))
+    return practice_url(current_practice().slug, link_path(create_link(client, created_by, flush)))
 
 
 def _live_link_filter():

@@ -10,6 +10,16 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from blueprints.scheduling.models import Appointment
+from blueprints.scheduling.operations.recipients import (
+    Recipient,
+    client_recipients,
+    clinician_recipient,
+    unique,
+)
+from tenants.context import current_practice
+from tenants.features import practice_settings
+
 PRODID = "-//Portico//Client portal//EN"
 
 
@@ -58,3 +68,35 @@ def invite(
         last_date=ends_at.astimezone(zone).date() + timedelta(days=366),
     )
     return calendar.to_ical().decode()
+
+
+def client_invite(
+    appointment: Appointment, person: Recipient, cancelled: bool, stamp: datetime
+) -> tuple[str, str, str]:
+    """The invite attachment of `appointment` for one reader, in their zone. Every copy of one change
+    carries the same UID and SEQUENCE, so calendars keep one event."""
+    client, clinician = appointment.client, appointment.clinician
+    with_clinician = f"{appointment.service.name} with {clinician.name}"
+    staff_side = clinician_recipient(clinician)
+    if person.kind == "clinician":
+        summary = f"{appointment.service.name} with {client.first_name}"
+        attendees = [someone.address for someone in unique(client_recipients(client) + staff_side)]
+    else:
+        summary = with_clinician if person.kind == "client" else f"{client.first_name}: {with_clinician}"
+        # A client-side copy names its reader and the clinician, never the other guardians.
+        attendees = [someone.address for someone in unique([person, *staff_side])]
+    ics = invite(
+        uid=appointment.ics_uid,
+        sequence=appointment.ics_sequence,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        time_zone=person.zone.key,
+        summary=summary,
+        organizer_email=practice_settings().contact_email or clinician.email,
+        organizer_name=clinician.name,
+        attendee_emails=attendees,
+        cancelled=cancelled,
+        location=current_practice().name,
+        stamp=stamp,
+    )
+    return ("invite.ics", f"text/calendar; method={'CANCEL' if cancelled else 'REQUEST'}", ics)

@@ -177,6 +177,8 @@ class Appointment(TenantModel):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the current time was set (booked or last moved): reminders due before then are skipped.
+    time_set_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -18,18 +18,19 @@ from app.dates import appointment_date_problem
 from app.refusals import Conflict, Problems
 from app.timefmt import local_time
 from blueprints.auth.models import User
+from blueprints.notifications.automated import note_appointment_time, note_cancellation, notify_client
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client
-from blueprints.scheduling.invites import invite
+from blueprints.scheduling.invites import client_invite
 from blueprints.scheduling.models import Appointment, AppointmentRequest, Service
 from blueprints.scheduling.operations.availability import rules_for
 from blueprints.scheduling.operations.catalog import duration_problem, offers
 from blueprints.scheduling.operations.common import audit
-from blueprints.scheduling.operations.recipients import client_recipients, clinician_recipient, unique
+from blueprints.scheduling.operations.recipients import clinician_recipient
 from blueprints.scheduling.slots import Rules
 from tenants.context import current_practice
 from tenants.database import db
-from tenants.features import practice_settings, practice_zone
+from tenants.features import practice_zone
 
 EXCLUSION_VIOLATION = "23P01"
 MAX_ALERT = 1000
@@ -120,9 +121,11 @@ def book(
     alert: str | None = None,
     notify: bool = True,
     taken: str = TAKEN,
+    by: str = "staff",
 ) -> Appointment:
     """Book `client` with `clinician` (who must offer `service`); both get an invite unless `notify`
-    is off. No audit line: the operation that calls this one writes it (or, seeding, nobody)."""
+    is off (`by`: "client" or "staff", whose switch decides the client's message). No audit line:
+    the operation that calls this one writes it (or, seeding, nobody)."""
     if not offers(clinician.id, service):
         raise SchedulingError(f"{clinician.name} does not offer {service.name}.")
     check_starts_at(starts_at)
@@ -145,8 +148,9 @@ def book(
     )
     db.session.add(appointment)
     flush_guarded(taken)
+    note_appointment_time(appointment.starts_at)
     if notify:
-        send_invites(appointment)
+        send_invites(appointment, by=by)
     return appointment
 
 
@@ -158,6 +162,7 @@ def move(
     duration_minutes: int | None = None,
     notify: bool = True,
     taken: str = TAKEN,
+    by: str = "staff",
 ) -> Appointment:
     """Move (and optionally resize) an appointment; same clinician, same event for calendars.
 
@@ -173,13 +178,15 @@ def move(
         )
     check_starts_at(starts_at)
     for member in group_members(appointment)[1:]:  # the primary's members, moved alongside it
-        _move_row(member, starts_at, duration_minutes, notify, taken)
-    return _move_row(appointment, starts_at, duration_minutes, notify, taken)
+        _move_row(member, starts_at, duration_minutes, notify, taken, by)
+    return _move_row(appointment, starts_at, duration_minutes, notify, taken, by)
 
 
-def _move_row(appointment, starts_at: datetime, duration_minutes: int | None, notify: bool, taken: str):
+def _move_row(appointment, starts_at: datetime, duration_minutes, notify: bool, taken: str, by: str):
     minutes = duration_minutes or int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+    told = (appointment.status, appointment.starts_at)
     appointment.starts_at = starts_at.astimezone(UTC)
+    appointment.time_set_at = datetime.now(UTC)
     appointment.ends_at = appointment.starts_at + timedelta(minutes=minutes)
     appointment.block_starts_at, appointment.block_ends_at = _block(
         rules_for(appointment.clinician_user_id), appointment.starts_at, appointment.ends_at
@@ -188,12 +195,15 @@ def _move_row(appointment, starts_at: datetime, duration_minutes: int | None, no
         appointment.duration_overridden = True
     appointment.ics_sequence += 1
     flush_guarded(taken)
+    note_appointment_time(appointment.starts_at)
     if notify:
-        send_invites(appointment)
+        send_invites(appointment, by=by, told=told)
     return appointment
 
 
-def cancel(appointment: Appointment, *, expected_version: int | None = None, notify: bool = True) -> None:
+def cancel(
+    appointment: Appointment, *, expected_version: int | None = None, notify: bool = True, by: str = "staff"
+) -> None:
     if appointment.status != "booked":
         return
     if expected_version is not None and expected_version != appointment.version:
@@ -205,55 +215,33 @@ def cancel(appointment: Appointment, *, expected_version: int | None = None, not
         row.cancelled_at = func.now()
         row.ics_sequence += 1
     flush_guarded()
+    note_cancellation()
     if notify:
         for row in rows:
-            send_invites(row, cancelled=True)
+            send_invites(row, cancelled=True, by=by, told=("booked", row.starts_at))
 
 
-def send_invites(appointment: Appointment, cancelled: bool = False) -> None:
-    """Email an .ics of this appointment's current state to the client side (`client_recipients`: the
-    client, or a minor's guardians and own login) and the clinician, each copy in its reader's zone.
-    Every copy carries the same UID, SEQUENCE and DTSTAMP, so calendars keep one event."""
-    practice = current_practice()
-    settings = practice_settings()
-    client, clinician = appointment.client, appointment.clinician
-    client_side = client_recipients(client)
-    staff_side = clinician_recipient(clinician)
-    everyone = unique(client_side + staff_side)
-    with_clinician = f"{appointment.service.name} with {clinician.name}"
-    method = "CANCEL" if cancelled else "REQUEST"
-    verb = "cancelled" if cancelled else ("updated" if appointment.ics_sequence else "booked")
+def send_invites(
+    appointment: Appointment, cancelled: bool = False, by: str = "staff", told: tuple = (None, None)
+) -> None:
+    """Email the clinician an .ics of this appointment's current state at once, and queue the client
+    side's automated message (`notifications.automated`: held, collapsed per appointment, sent with
+    its own invite unless discreet, when the practice has that event switched on for `by`)."""
+    clinician = appointment.clinician
     stamp = datetime.now(UTC).replace(microsecond=0)
-    for person in everyone:
-        if person.kind == "clinician":
-            summary = f"{appointment.service.name} with {client.first_name}"
-            attendees = [someone.address for someone in everyone]
-        else:
-            summary = with_clinician if person.kind == "client" else f"{client.first_name}: {with_clinician}"
-            # A client-side copy names its reader and the clinician, never the other guardians.
-            attendees = [someone.address for someone in unique([person, *staff_side])]
-        ics = invite(
-            uid=appointment.ics_uid,
-            sequence=appointment.ics_sequence,
-            starts_at=appointment.starts_at,
-            ends_at=appointment.ends_at,
-            time_zone=person.zone.key,
-            summary=summary,
-            organizer_email=settings.contact_email or clinician.email,
-            organizer_name=clinician.name,
-            attendee_emails=attendees,
-            cancelled=cancelled,
-            location=practice.name,
-            stamp=stamp,
-        )
+    verb = "cancelled" if cancelled else ("updated" if appointment.ics_sequence else "booked")
+    for person in clinician_recipient(clinician):
         when = local_time(appointment.starts_at, person.zone, "long")
         queue_email(
             person.address,
             f"Appointment {verb}: {when}",
-            f"{summary}\n{when}\nTimes are shown in {person.zone.key}.\n\n"
-            f"The attached invite keeps your calendar in step.\n\n{practice.name}\n",
-            attachment=("invite.ics", f"text/calendar; method={method}", ics),
+            f"{appointment.service.name} with {appointment.client.first_name}\n{when}\n"
+            f"Times are shown in {person.zone.key}.\n\n"
+            f"The attached invite keeps your calendar in step.\n\n{current_practice().name}\n",
+            attachment=client_invite(appointment, person, cancelled, stamp),
         )
+    kind = "cancelled" if cancelled else ("booked" if told[0] is None else "rescheduled")
+    notify_client(kind, appointment.client_id, by=by, appointment=appointment, told=told)
 
 
 # --- Group appointments: one row per client sharing a group_id; the primary row holds the time ----

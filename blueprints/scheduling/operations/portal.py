@@ -237,7 +237,7 @@ def client_book(actor: dict, client: Client, clinician: User, service: Service, 
     if starts_at not in available_slots(clinician.id, service):
         raise Conflict(NOT_FREE)
     if mode == "book":
-        done, about = "booked appointment", book(client, clinician, service, starts_at).id
+        done, about = "booked appointment", book(client, clinician, service, starts_at, by="client").id
     else:
         request_new(client, clinician, service, starts_at, requested_by=None)
         done, about = "requested appointment", None
@@ -256,7 +256,7 @@ def client_reschedule(actor: dict, client: Client, appointment: Appointment, sta
     if starts_at not in reschedule_slots(appointment):
         raise Conflict(NOT_FREE)
     if mode == "book":
-        move(appointment, starts_at)
+        move(appointment, starts_at, by="client")
         done = "moved group appointment" if appointment.group_id is not None else "moved appointment"
     else:
         request_change(appointment, "reschedule", starts_at=starts_at, requested_by=None)
@@ -272,7 +272,7 @@ def client_cancel(actor: dict, client: Client, appointment: Appointment) -> str:
     if refusal:
         raise Conflict(refusal)
     if mode == "book":
-        cancel(appointment)
+        cancel(appointment, by="client")
         done = "cancelled appointment"
     else:
         request_change(appointment, "cancellation", requested_by=None)

@@ -13,9 +13,8 @@ from sqlalchemy.orm import selectinload
 
 from app.dates import appointment_date_problem
 from app.refusals import Problems
-from app.timefmt import local_time
 from blueprints.auth.models import User
-from blueprints.notifications.service import queue_email
+from blueprints.notifications.automated import notify_client
 from blueprints.people.models import Client
 from blueprints.scheduling.models import Appointment, AppointmentRequest, Service
 from blueprints.scheduling.operations.appointments import (
@@ -28,9 +27,7 @@ from blueprints.scheduling.operations.appointments import (
 )
 from blueprints.scheduling.operations.catalog import duration_problem, offers
 from blueprints.scheduling.operations.common import audit
-from blueprints.scheduling.operations.recipients import client_recipients
 from blueprints.scheduling.operations.visibility import visible_requests
-from tenants.context import current_practice
 from tenants.database import db
 from tenants.features import practice_today, practice_zone
 
@@ -38,6 +35,9 @@ REQUEST_KINDS = {"new": "New", "reschedule": "Reschedule", "cancellation": "Canc
 REQUEST_STATUSES = ("pending", "approved", "declined", "withdrawn", "expired")
 DEFAULT_REQUEST_DAYS = 365
 MAX_DECLINE_MESSAGE = 2000
+# Who changed an appointment by approving a request: the client hears of it from the decision's own
+# message (which carries the invite), so no booked/rescheduled/cancelled message is switched on for it.
+DECIDED = "request"
 TAKEN = (
     "That time is already taken for this clinician (buffers included). "
     "The request is still pending: decline it, or book another time."
@@ -241,6 +241,7 @@ def approve(
             duration_minutes=duration_minutes,
             alert=alert,
             taken=TAKEN,
+            by=DECIDED,
         )
         if duration_minutes and duration_minutes != item.service.duration_minutes:
             changes.append(f"length: {duration_minutes} minutes")
@@ -249,17 +250,21 @@ def approve(
             changes.append(f"service code: {code}")
     elif item.kind == "reschedule":
         appointment = move(
-            item.appointment, item.requested_starts_at, duration_minutes=duration_minutes, taken=TAKEN
+            item.appointment,
+            item.requested_starts_at,
+            duration_minutes=duration_minutes,
+            taken=TAKEN,
+            by=DECIDED,
         )
         if alert:
             appointment.alert = alert
         if code:
             appointment.service_code = code
     else:
-        cancel(item.appointment)
+        cancel(item.appointment, by=DECIDED)
         appointment = item.appointment
     _decided(item, "approved", actor)
-    _notify_decision(item, "approved", changes)
+    _notify_decision(item, "approved", appointment, note="; ".join(changes) or None)
     db.session.flush()
     audit(actor, "approved appointment request", item.client_id, detail=REQUEST_KINDS[item.kind])
     return appointment
@@ -278,28 +283,22 @@ def decline(
     _decided(item, "declined", actor)
     item.decline_message = message if notify else None
     if notify:
-        _notify_decision(item, "declined", [message])
+        _notify_decision(item, "declined", item.appointment, note=message)
     db.session.flush()
     detail = REQUEST_KINDS[item.kind] + (", client notified" if notify else "")
     audit(actor, "declined appointment request", item.client_id, detail=detail)
 
 
-def _notify_decision(item: AppointmentRequest, outcome: str, changes: list[str]) -> None:
-    """Tell the client side (`client_recipients`: the client, or a minor's guardians and own login)
-    what was decided, each in their own zone."""
-    client = item.client
-    practice = current_practice()
-    kinds = {
-        "new": "appointment request",
-        "reschedule": "reschedule request",
-        "cancellation": "cancellation request",
-    }
-    for person in client_recipients(client):
-        whose = "Your" if person.kind == "client" else f"{client.first_name}'s"
-        lines = [f"{whose} {kinds[item.kind]} was {outcome}."]
-        if item.requested_starts_at is not None:
-            lines.append("Time: " + local_time(item.requested_starts_at, person.zone, "long"))
-        if changes:
-            lines.append("Changed by the practice: " + "; ".join(changes))
-        subject = f"{practice.name}: {kinds[item.kind]} {outcome}"
-        queue_email(person.address, subject, "\n".join(lines) + "\n")
+def _notify_decision(item: AppointmentRequest, outcome: str, appointment, note: str | None = None) -> None:
+    """Tell the client side what was decided: the automated "request approved/declined" message
+    (with the calendar invite of an approved change; `note`: what the practice changed, or its words
+    on a decline). A request for a new time names that time even when no appointment came of it."""
+    if outcome == "approved" and note:
+        note = f"Changed by the practice: {note}"
+    notify_client(
+        f"request_{outcome}",
+        item.client_id,
+        appointment=appointment,
+        told=(None, item.requested_starts_at),
+        detail=note,
+    )
