@@ -10,7 +10,16 @@ import logging
 import sys
 import time
 
-from bench import booking_picker, documents, overhead, provisioning, reminders, reset_timing, scale, scheduling
+from bench import (
+    booking_picker,
+    documents,
+    overhead,
+    provisioning,
+    reminders,
+    reset_timing,
+    scale,
+    scheduling,
+)
 
 BENCHMARKS = {
     "provisioning": provisioning,
