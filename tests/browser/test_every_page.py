@@ -93,6 +93,9 @@ PAGES: dict[str, list[Visit]] = {
     "onboarding.edit_form": [Visit("owner", "/forms/{own_form}/edit")],
     "onboarding.preview": [Visit("owner", "/forms/{phq9}"), Visit("owner", "/forms/{own_form}")],
     "onboarding.forms_settings": [Visit("owner", "/settings/forms")],
+    "automations.messages": [Visit("owner", "/settings/messages")],
+    "automations.sms_account": [Visit("owner", "/settings/messages/sms")],
+    "automations.portal_texts": [Visit("client", "/portal/texts")],
     "onboarding.client_forms": [
         Visit("owner", "/clients/{adult}/forms"),
         Visit("owner", "/clients/{teen}/forms"),

@@ -8,6 +8,7 @@ import uuid
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import open_menu
 from tests.browser.test_small_things_journey import log_in
 
 # The page's own content (the staff navigation bar belongs to the layout, restyled elsewhere).
@@ -48,6 +49,7 @@ def test_messages_settings_and_text_opt_in_at_phone_width(
 
         practice_settings().portal_enabled = True
         db.session.commit()
+    open_menu(page)
     page.get_by_role("button", name="Log out").click()
     log_in(page, live_server, practice, email)
     page.goto(live_server.practice_url(practice.slug, "/portal/texts"))

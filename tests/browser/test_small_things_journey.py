@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from blueprints.auth.service import find_user_by_email
 from blueprints.scheduling.operations.catalog import add_service
 from tenants.database import db
+from tests.browser.conftest import open_menu
 from tests.conftest import OWNER_PASSWORD
 
 
@@ -20,6 +21,7 @@ def log_in(page, live_server, practice, email):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(OWNER_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    open_menu(page)  # on a phone "Log out" is in the folded menu
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
