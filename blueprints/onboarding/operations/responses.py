@@ -22,6 +22,7 @@ from blueprints.onboarding.operations.fhir_response import from_response, to_res
 from blueprints.onboarding.operations.items import build_items, check_answers, walk
 from blueprints.onboarding.operations.library import latest_version
 from blueprints.onboarding.operations.todos import completed_for, todos_for
+from blueprints.onboarding.operations.validation import needs_signature
 from blueprints.people.models import Client
 from blueprints.portal.viewer import Viewer
 from tenants.database import db
@@ -151,12 +152,17 @@ def _canonical(form: Form, version: FormVersion) -> str:
     return f"Questionnaire/form-{form.id}|{version.version}"
 
 
-def submit(viewer: Viewer, form_id: int, answers: dict[str, list[str]]) -> Submitted:
+def submit(
+    viewer: Viewer, form_id: int, answers: dict[str, list[str]], *, signing: bool = False
+) -> Submitted:
     """Complete the form: every required question that is shown answered, the answers valid. The
-    response is then locked; an instrument is scored and item 9 of the PHQ-9 raises a flag."""
+    response is then locked; an instrument is scored and item 9 of the PHQ-9 raises a flag.
+    A consent is completed only by signing it (`signatures.sign` passes `signing`)."""
     form = _writable(viewer, form_id)
     draft = draft_for(viewer.client.id, form.id)
     version = _version_for(draft, form)
+    if needs_signature(version.questionnaire) and not signing:
+        raise Conflict("This consent is completed by signing it.")
     items = build_items(version.questionnaire)
     problems = check_answers(items, answers, complete=True)
     if problems:

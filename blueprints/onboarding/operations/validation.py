@@ -32,8 +32,11 @@ TOP_KEYS = {
     "resourceType", "id", "meta", "url", "identifier", "version", "name", "title", "status",
     "experimental", "date", "publisher", "description", "purpose", "copyright", "code",
     "subjectType", "item", "language", "contact", "jurisdiction", "useContext", "approvalDate",
-    "lastReviewDate", "effectivePeriod", "derivedFrom", "text",
+    "lastReviewDate", "effectivePeriod", "derivedFrom", "text", "extension",
 }  # fmt: skip
+# Portico's own extension on a Questionnaire: valueBoolean true makes it a consent that is signed
+# (e-signature, ESIGN/UETA) rather than just submitted. A URN: it names, and resolves to, nothing else.
+SIGNATURE_REQUIRED = "urn:portico:fhir:StructureDefinition:signature-required"
 ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 CONTROLS = {"radio-button", "check-box", "drop-down"}
 ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
@@ -72,6 +75,12 @@ def validate_questionnaire(data) -> dict:
     problems: list[str] = []
     for key in sorted(set(data) - TOP_KEYS):
         problems.append(f"'{key}' on the Questionnaire itself is not supported")
+    for extension in data.get("extension") or []:
+        url = extension.get("url")
+        if url != SIGNATURE_REQUIRED:
+            problems.append(f"the extension '{url}' on the Questionnaire itself is not supported")
+        elif not isinstance(extension.get("valueBoolean"), bool) or set(extension) != {"url", "valueBoolean"}:
+            problems.append(f"the extension '{SIGNATURE_REQUIRED}' takes valueBoolean only")
     items = data.get("item") or []
     if not items:
         problems.append("the Questionnaire has no items")
@@ -82,6 +91,14 @@ def validate_questionnaire(data) -> dict:
     if problems:
         raise QuestionnaireRefused(problems)
     return data
+
+
+def needs_signature(questionnaire: dict) -> bool:
+    """Whether this Questionnaire is a consent the client signs (see SIGNATURE_REQUIRED)."""
+    return any(
+        extension.get("url") == SIGNATURE_REQUIRED and extension.get("valueBoolean") is True
+        for extension in questionnaire.get("extension") or []
+    )
 
 
 def _structure_message(data: dict, error: dict) -> str:

@@ -14,8 +14,9 @@ from flask_wtf.csrf import generate_csrf
 
 from app.nav import register_nav
 from app.web import carry_out
+from blueprints.documents.operations.access import portal_documents_on
 from blueprints.onboarding import bp
-from blueprints.onboarding.operations import profile, responses, todos
+from blueprints.onboarding.operations import disclosure, profile, responses, signatures, todos
 from blueprints.onboarding.operations.instruments import PHQ9, SAFETY_ITEM
 from blueprints.onboarding.operations.items import build_items, enabled_items, read_answers
 from blueprints.onboarding.operations.record import CRISIS_FALLBACK
@@ -107,8 +108,16 @@ def _page(viewer, form, to_do: bool, answers=None, problems=None, status: int = 
         response = next(r for r in todos.completed_for(viewer.client.id) if r.form_id == form.id)
         version, answers = response.version, responses.answers_of(response)
     items = build_items(version.questionnaire)
+    consent = signatures.is_consent(version)
     return render_template(
         "onboarding/portal_form.html",
+        consent=consent,
+        erecords=disclosure.active_consent(viewer) if consent else None,
+        erecords_last=disclosure.last_consent(viewer) if consent else None,
+        signature=signatures.signature_of_response(response.id) if consent and response else None,
+        documents_on=portal_documents_on(),
+        agreement=signatures.AGREEMENT,
+        signed_name=request.form.get("signature_name", "") if request.method == "POST" else "",
         viewer=viewer,
         form=form,
         items=items,
@@ -139,8 +148,15 @@ def portal_form(form_id: int):
         # A completed form is shown locked; a post to it changes nothing (409 below).
         if request.method == "POST":
             return carry_out(lambda: responses.save_draft(viewer, form_id, {}))
+        if to_do and signatures.is_consent(responses.current_version(viewer.client.id, form)):
+            # Opening a consent's full text is an event of its signature trail.
+            return carry_out(
+                lambda: signatures.record_viewed(viewer, form_id), then=lambda _: _page(viewer, form, True)
+            )
         return _page(viewer, form, to_do)
     answers = _posted_answers(viewer, form)
+    if signatures.is_consent(responses.current_version(viewer.client.id, form)):
+        return _sign_or_decline(viewer, form, answers)
     if request.form.get("action") == "save":
         return carry_out(
             lambda: responses.save_draft(viewer, form_id, answers),
@@ -157,7 +173,37 @@ def portal_form(form_id: int):
     )
 
 
-def _done(viewer, form, submitted):
+def _sign_or_decline(viewer, form, answers):
+    """A consent's page posts "sign" (submit), "decline" or "save"."""
+    action = request.form.get("action")
+    if action == "save":
+        return carry_out(
+            lambda: responses.save_draft(viewer, form.id, answers),
+            then=lambda result: _page(
+                viewer, form, True, answers, result[1], 400 if result[1] else 200, True
+            ),
+        )
+    if action == "decline":
+        return carry_out(
+            lambda: signatures.decline(viewer, form.id),
+            success="You did not sign. The form stays on your list; ask the practice if you have questions.",
+            then=url_for("onboarding.portal_forms"),
+            back=url_for("onboarding.portal_form", form_id=form.id),
+        )
+    typed, agreed = request.form.get("signature_name", ""), request.form.get("signature_agree") == "yes"
+    if not viewer.read_only and disclosure.active_consent(viewer) is not None:
+        problems = responses.submit_problems(viewer.client.id, form, answers)
+        problems |= signatures.signing_problems(viewer, typed, agreed)
+        if problems:
+            return _page(viewer, form, True, answers, problems, 400)
+    return carry_out(
+        lambda: signatures.sign(viewer, form.id, answers, typed, agreed),
+        then=lambda result: _done(viewer, form, result[1], signature=result[0]),
+        back=url_for("onboarding.portal_form", form_id=form.id),
+    )
+
+
+def _done(viewer, form, submitted, signature=None):
     return render_template(
         "onboarding/portal_done.html",
         viewer=viewer,
@@ -167,6 +213,8 @@ def _done(viewer, form, submitted):
         if submitted.needs_attention
         else None,
         remaining=todos.todos_for(viewer.client.id),
+        signature=signature,
+        documents_on=portal_documents_on(),
     )
 
 
