@@ -20,6 +20,7 @@ from app.refusals import NotAllowed
 from blueprints.documents.models import SIGNED, Document
 from blueprints.onboarding.models import ERecordsConsent, FormResponse, FormSignature, SignatureEvent
 from blueprints.onboarding.operations import signatures
+from blueprints.onboarding.operations.instruments import PHQ9
 from blueprints.onboarding.operations.validation import (
     SIGNATURE_REQUIRED,
     needs_signature,
@@ -314,3 +315,38 @@ def test_the_demo_consent_is_a_consent_with_a_signature():
     assert validate_questionnaire(json.loads(json.dumps(DEMO)))
     assert signatures.is_consent(type("V", (), {"questionnaire": DEMO})())
     assert not re.search(r'"agree"', json.dumps(DEMO))
+
+
+def test_clinicians_are_told_when_onboarding_is_done_and_when_item_9_needs_attention(
+    consent_setup, make_staff, visit, in_practice
+):
+    from tests.test_onboarding_http import SEVERAL_DAYS, phq9_answers
+
+    practice, client, owner, consent = consent_setup
+    with in_practice(practice):
+        clinician_email = db.session.get(Client, client.id).clinicians[0].email
+    elsewhere = make_staff(practice, "clinician")  # not this client's clinician
+    assert put_in_onboarding(owner, consent).status_code == 302
+    person = client_visitor(visit, practice, client)
+    page = f"/portal/forms/{consent}"
+    agree_to_erecords(person, page)
+    clinician = logged_in(visit, practice, clinician_email)
+    assert "Onboarding completed" not in clinician.get("/notifications").get_data(as_text=True)
+    assert sign(person, page, "Robin Signer").status_code == 200
+    told = clinician.get("/notifications").get_data(as_text=True)
+    assert "Onboarding completed" in told and "Robin" in told
+    assert "Onboarding completed" not in logged_in(visit, practice, elsewhere).get("/notifications").get_data(
+        as_text=True
+    )
+
+    phq9 = form_ids(owner)[PHQ9.title]
+    settings(in_practice, practice, crisis_resources="Call 988")
+    share = f"/clients/{client.id}/forms/share"
+    assert post(owner, share, {"form_id": phq9}, f"/clients/{client.id}/forms").status_code == 302
+    phq_page = f"/portal/forms/{phq9}"
+    assert (
+        post(person, phq_page, {**phq9_answers(item9=SEVERAL_DAYS), "action": "submit"}, phq_page).status_code
+        == 200
+    )
+    told = clinician.get("/notifications").get_data(as_text=True)
+    assert "A client&#39;s form needs your attention" in told and "Minimal" not in told

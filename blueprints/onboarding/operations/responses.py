@@ -21,15 +21,26 @@ from blueprints.onboarding.operations import instruments, profile
 from blueprints.onboarding.operations.fhir_response import from_response, to_response
 from blueprints.onboarding.operations.items import build_items, check_answers, walk
 from blueprints.onboarding.operations.library import latest_version
-from blueprints.onboarding.operations.todos import completed_for, todos_for
+from blueprints.onboarding.operations.todos import (
+    completed_for,
+    onboarding_progress,
+    onboarding_set,
+    todos_for,
+)
 from blueprints.onboarding.operations.validation import needs_signature
 from blueprints.people.models import Client
 from blueprints.portal.viewer import Viewer
+from blueprints.staff_notifications.service import notify_staff, register_kind
 from tenants.database import db
 from tenants.encryption import seal_text, unseal_text
 from tenants.features import practice_settings
 
 SAFETY_REASON = "PHQ-9 item 9 answered above 'Not at all'"
+# Staff notifications (the list now; emails and the digest come with the notifications issue).
+# Neither says anything clinical: who, and a link to the client's forms.
+ONBOARDING_DONE, NEEDS_ATTENTION = "onboarding_completed", "form_needs_attention"
+register_kind(ONBOARDING_DONE, "Onboarding completed")
+register_kind(NEEDS_ATTENTION, "A client's form needs your attention")
 
 
 @dataclass(frozen=True)
@@ -207,12 +218,26 @@ def submit(
     attention = bool(score and score.needs_attention and instrument is instruments.PHQ9)
     if attention:
         _raise_flag(viewer, response)
+    _tell_if_onboarding_done(viewer, form)
     return Submitted(response, score, attention)
+
+
+def _tell_if_onboarding_done(viewer: Viewer, form: Form) -> None:
+    """The form just completed was the last of the onboarding set: the client's staff are told."""
+    if form.id not in {step.id for step in onboarding_set()}:
+        return
+    done, total = onboarding_progress(viewer.client.id)
+    if total and done == total:
+        notify_staff(
+            ONBOARDING_DONE, viewer.client, "onboarding.client_forms", {"client_id": viewer.client.id}
+        )
+        record("onboarding completed", client_id=viewer.client.id, **viewer.audit_actor)
 
 
 def _raise_flag(viewer: Viewer, response: FormResponse) -> None:
     db.session.add(FormFlag(client_id=viewer.client.id, response_id=response.id, reason=SAFETY_REASON))
     db.session.flush()
+    notify_staff(NEEDS_ATTENTION, viewer.client, "onboarding.client_forms", {"client_id": viewer.client.id})
     # The audit line says that a response needs attention, never what was answered.
     record(
         "form flagged for attention",
