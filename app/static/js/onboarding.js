@@ -60,6 +60,8 @@
     timer = null;
     var body = new FormData(form);
     body.delete("action");
+    // Files go with "Save" or "Submit" (the documents pipeline), never with every autosave.
+    form.querySelectorAll('input[type="file"]').forEach(function (input) { body.delete(input.name); });
     fetch(form.dataset.autosaveUrl, {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-CSRFToken": form.elements.csrf_token.value, "Accept": "application/json" }

@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from app.refusals import Conflict, NotAllowed, NotFound, Problems
 from blueprints.audit.service import record
+from blueprints.documents.operations.uploads import Incoming
 from blueprints.onboarding.models import Form, FormAssignment, FormFlag, FormResponse, FormVersion
-from blueprints.onboarding.operations import instruments, profile
+from blueprints.onboarding.operations import attachments, instruments, profile
 from blueprints.onboarding.operations.fhir_response import from_response, to_response
 from blueprints.onboarding.operations.items import build_items, check_answers, walk
 from blueprints.onboarding.operations.library import latest_version
@@ -94,9 +95,8 @@ def current_version(client_id: int, form: Form) -> FormVersion:
 
 def submit_problems(client_id: int, form: Form, answers: dict[str, list[str]]) -> dict[str, str]:
     """What keeps these answers from being submitted (linkId -> problem); empty when nothing does."""
-    problems = check_answers(
-        build_items(current_version(client_id, form).questionnaire), answers, complete=True
-    )
+    items = build_items(current_version(client_id, form).questionnaire)
+    problems = check_answers(items, answers, complete=True) | attachments.foreign(client_id, items, answers)
     if not problems and form.instrument == profile.KEY:
         problems = profile.problems(answers, practice_settings())
     return problems
@@ -143,14 +143,24 @@ def _new_response(viewer: Viewer, form: Form, version: FormVersion) -> FormRespo
     )
 
 
-def save_draft(viewer: Viewer, form_id: int, answers: dict[str, list[str]]) -> tuple[FormResponse, dict]:
+def save_draft(
+    viewer: Viewer, form_id: int, answers: dict[str, list[str]], files: dict[str, Incoming] | None = None
+) -> tuple[FormResponse, dict]:
     """Keep the answers so far (autosave, "Save for later"). Answers that are not valid yet (a word
-    in a number field) are left out and reported back; the rest are kept."""
+    in a number field) are left out and reported back; the rest are kept. Files posted for
+    attachment items become documents of the record first (`attachments.attach`)."""
     form = _writable(viewer, form_id)
     draft = draft_for(viewer.client.id, form.id)
     version = _version_for(draft, form)
     items = build_items(version.questionnaire)
-    problems = check_answers(items, answers, complete=False)
+    problems = {}
+    if files:
+        answers, problems = attachments.attach(viewer, items, answers, files)
+    problems = (
+        check_answers(items, answers, complete=False)
+        | attachments.foreign(viewer.client.id, items, answers)
+        | problems
+    )
     kept = {link_id: values for link_id, values in answers.items() if link_id not in problems}
     data = to_response(items, kept, questionnaire=_canonical(form, version), status="in-progress", extra={})
     if draft is None:
@@ -175,7 +185,9 @@ def submit(
     if needs_signature(version.questionnaire) and not signing:
         raise Conflict("This consent is completed by signing it.")
     items = build_items(version.questionnaire)
-    problems = check_answers(items, answers, complete=True)
+    problems = check_answers(items, answers, complete=True) | attachments.foreign(
+        viewer.client.id, items, answers
+    )
     if problems:
         raise Problems(problems)
     instrument = instruments.INSTRUMENTS.get(form.instrument or "")

@@ -17,9 +17,9 @@ from app.refusals import Problems
 
 ITEM_TYPES = {
     "group", "display", "string", "text", "boolean", "integer", "decimal", "date", "choice", "open-choice",
+    "attachment",
 }  # fmt: skip
 NOT_YET = {
-    "attachment": "file uploads in forms are not supported yet (they arrive with documents)",
     "coding": "'coding' is an R5 item type; FHIR R4 uses 'choice'",
 }
 ANSWERED_TYPES = ITEM_TYPES - {"group", "display"}
@@ -161,6 +161,8 @@ def _check_item_shape(item: dict, kind: str, said: str, problems: list[str]) -> 
             problems.append(f"{said}: repeating groups are not supported")
     elif item.get("item"):
         problems.append(f"{said}: only a group may contain items")
+    if kind == "attachment" and item.get("repeats"):
+        problems.append(f"{said}: an attachment takes one file (repeats is not supported)")
     if kind == "display" and (item.get("required") or item.get("repeats")):
         problems.append(f"{said}: a display item cannot be required or repeat")
     if kind in CHOICE_TYPES and not item.get("answerOption"):
@@ -219,6 +221,8 @@ def _check_conditions(item: dict, link_ids: dict, said: str, problems: list[str]
             problems.append(f"{said}: enableWhen refers to '{question}', not another item of this form")
         elif target.get("type") not in ANSWERED_TYPES:
             problems.append(f"{said}: enableWhen refers to '{question}', which has no answer")
+        elif target.get("type") == "attachment" and operator != "exists":
+            problems.append(f"{said}: a condition on the attachment '{question}' can only be 'exists'")
         if operator not in OPERATORS:
             problems.append(f"{said}: the enableWhen operator '{operator}' is not supported")
         if len(answers) != 1:

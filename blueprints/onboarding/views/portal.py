@@ -15,8 +15,9 @@ from flask_wtf.csrf import generate_csrf
 from app.nav import register_nav
 from app.web import carry_out
 from blueprints.documents.operations.access import portal_documents_on
+from blueprints.documents.views import incoming
 from blueprints.onboarding import bp
-from blueprints.onboarding.operations import disclosure, profile, responses, signatures, todos
+from blueprints.onboarding.operations import attachments, disclosure, profile, responses, signatures, todos
 from blueprints.onboarding.operations.instruments import PHQ9, SAFETY_ITEM
 from blueprints.onboarding.operations.items import build_items, enabled_items, read_answers
 from blueprints.onboarding.operations.record import CRISIS_FALLBACK
@@ -140,6 +141,39 @@ def _posted_answers(viewer, form):
     )
 
 
+def _posted_files(viewer, form) -> dict:
+    """The files chosen for attachment items (field `<linkId>.file`)."""
+    items = build_items(responses.current_version(viewer.client.id, form).questionnaire)
+    files = {}
+    for item in attachments.attachment_items(items):
+        chosen = incoming(request.files.get(f"{item.link_id}.file"))
+        if chosen is not None:
+            files[item.link_id] = chosen
+    return files
+
+
+def _with_uploads(viewer, form, answers):
+    """Files posted with the form become documents (committed at once, so that nothing is lost if
+    the rest of the post is refused) and the answers name them: (answers, page) where page is a
+    response to send instead (a refusal, or the form again with the files' problems)."""
+    files = _posted_files(viewer, form)
+    if not files or viewer.read_only:
+        return answers, None
+    outcome = carry_out(lambda: responses.save_draft(viewer, form.id, answers, files))
+    if not isinstance(outcome, tuple):
+        return answers, outcome
+    draft, problems = outcome
+    attached = {
+        item.link_id for item in attachments.attachment_items(build_items(draft.version.questionnaire))
+    }
+    saved = responses.answers_of(draft)
+    answers = {**answers, **{link: saved[link] for link in attached if link in saved}}
+    file_problems = {link: problem for link, problem in problems.items() if link in attached}
+    if file_problems:
+        return answers, _page(viewer, form, True, answers, file_problems, 400)
+    return answers, None
+
+
 @bp.route("/portal/forms/<int:form_id>", methods=["GET", "POST"])
 @portal_page("forms", **FEATURE)
 def portal_form(form_id: int):
@@ -154,7 +188,9 @@ def portal_form(form_id: int):
                 lambda: signatures.record_viewed(viewer, form_id), then=lambda _: _page(viewer, form, True)
             )
         return _page(viewer, form, to_do)
-    answers = _posted_answers(viewer, form)
+    answers, refused = _with_uploads(viewer, form, _posted_answers(viewer, form))
+    if refused is not None:
+        return refused
     if signatures.is_consent(responses.current_version(viewer.client.id, form)):
         return _sign_or_decline(viewer, form, answers)
     if request.form.get("action") == "save":
