@@ -79,6 +79,9 @@
   }
 
   form.addEventListener("input", function () { refresh(); });
+  // The post itself carries every answer: an autosave still waiting would only reach a form that
+  // is already submitted (409).
+  form.addEventListener("submit", function () { if (timer) clearTimeout(timer); timer = null; });
   form.addEventListener("change", function () {
     refresh();
     if (form.dataset.readOnly || !form.dataset.autosaveUrl) return;
