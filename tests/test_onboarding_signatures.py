@@ -350,3 +350,13 @@ def test_clinicians_are_told_when_onboarding_is_done_and_when_item_9_needs_atten
     )
     told = clinician.get("/notifications").get_data(as_text=True)
     assert "A client&#39;s form needs your attention" in told and "Minimal" not in told
+
+
+def test_rendering_pdfs_leaves_pillows_truncated_image_check_on(consent_setup, visit):
+    """weasyprint turns Pillow's LOAD_TRUNCATED_IMAGES on when imported; the upload checks need it off."""
+    from PIL import ImageFile
+
+    practice, client, _, _ = consent_setup
+    person = client_visitor(visit, practice, client)
+    assert person.get("/portal/forms/disclosure.pdf").status_code == 200
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False

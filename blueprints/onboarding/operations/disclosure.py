@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.refusals import Conflict, NotAllowed, Problems
 from blueprints.audit.service import record
 from blueprints.onboarding.models import ERecordsConsent, SignatureEvent
+from blueprints.onboarding.operations.pdf import html_to_pdf
 from blueprints.portal.viewer import Viewer
 from tenants.context import current_practice
 from tenants.database import db
@@ -76,9 +77,7 @@ def disclosure_html() -> str:
 
 
 def disclosure_pdf() -> bytes:
-    from weasyprint import HTML  # heavy: loaded when a PDF is made
-
-    return HTML(string=disclosure_html()).write_pdf()
+    return html_to_pdf(disclosure_html())
 
 
 def active_consent(viewer: Viewer) -> ERecordsConsent | None:

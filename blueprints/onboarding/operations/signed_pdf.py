@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask import render_template
 
+from blueprints.onboarding.operations.pdf import html_to_pdf
 from blueprints.people.models import Client
 from tenants.context import current_practice
 
@@ -52,6 +53,4 @@ def signed_html(payload: dict, digest: str, client: Client, first_viewed: dateti
 
 
 def render_signed_pdf(payload: dict, digest: str, client: Client, first_viewed: datetime | None) -> bytes:
-    from weasyprint import HTML  # heavy: loaded when a PDF is made
-
-    return HTML(string=signed_html(payload, digest, client, first_viewed)).write_pdf()
+    return html_to_pdf(signed_html(payload, digest, client, first_viewed))
