@@ -201,9 +201,12 @@ def test_a_client_agrees_to_e_records_signs_and_both_sides_get_the_signed_pdf(
     assert digest in certificate and "The stored record still gives this hash." in certificate
     assert f'href="/documents/{document_id}/download"' in certificate
     locked = person.get(page).get_data(as_text=True)
-    assert (
-        "A signed form cannot be changed." in locked and f"/portal/documents/{document_id}/download" in locked
-    )
+    assert "A signed form cannot be changed." in locked
+    own_copy = f"/portal/forms/signatures/{signature_id}/pdf"
+    assert own_copy in locked
+    settings(in_practice, practice, uploads_enabled=False, shared_documents_enabled=False)
+    assert person.get("/portal/documents").status_code == 404
+    assert person.get(own_copy).data == staff_pdf.data  # the signer's copy, Documents page off
 
 
 def test_withdrawn_consent_refuses_signing_and_a_guardian_signing_records_the_relationship(
@@ -306,6 +309,8 @@ def test_another_clients_signature_and_signed_document_are_not_found(
     assert owner.get(f"/clients/{client.id}/forms/signatures/{signature_id + 1000}").status_code == 404
     stranger = client_visitor(visit, practice, other)
     assert stranger.get(f"/portal/documents/{document_id}/download").status_code == 404
+    assert stranger.get(f"/portal/forms/signatures/{signature_id}/pdf").status_code == 404
+    assert person.get(f"/portal/forms/signatures/{signature_id}/pdf").status_code == 200
     assert "Signed forms" not in stranger.get("/portal/documents").get_data(as_text=True)
 
 

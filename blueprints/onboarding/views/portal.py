@@ -14,7 +14,6 @@ from flask_wtf.csrf import generate_csrf
 
 from app.nav import register_nav
 from app.web import carry_out
-from blueprints.documents.operations.access import portal_documents_on
 from blueprints.documents.views import incoming
 from blueprints.onboarding import bp
 from blueprints.onboarding.operations import attachments, disclosure, profile, responses, signatures, todos
@@ -116,7 +115,6 @@ def _page(viewer, form, to_do: bool, answers=None, problems=None, status: int = 
         erecords=disclosure.active_consent(viewer) if consent else None,
         erecords_last=disclosure.last_consent(viewer) if consent else None,
         signature=signatures.signature_of_response(response.id) if consent and response else None,
-        documents_on=portal_documents_on(),
         agreement=signatures.AGREEMENT,
         signed_name=request.form.get("signature_name", "") if request.method == "POST" else "",
         viewer=viewer,
@@ -250,7 +248,6 @@ def _done(viewer, form, submitted, signature=None):
         else None,
         remaining=todos.todos_for(viewer.client.id),
         signature=signature,
-        documents_on=portal_documents_on(),
     )
 
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from flask import Response, render_template, request, url_for
 
+from app.refusals import NotFound
 from app.web import carry_out, carry_out_form, form_status
+from blueprints.documents.operations import downloads
+from blueprints.documents.views import attachment
 from blueprints.onboarding import bp
 from blueprints.onboarding.forms import DisclosureForm
-from blueprints.onboarding.operations import disclosure
+from blueprints.onboarding.operations import disclosure, signatures
 from blueprints.onboarding.views.portal import FEATURE
 from blueprints.portal.viewer import current_viewer, portal_page
 from tenants.context import current_practice
@@ -88,3 +91,19 @@ def withdraw_disclosure():
         then=url_for("onboarding.disclosure_page"),
         back=url_for("onboarding.disclosure_page"),
     )
+
+
+@bp.get("/portal/forms/signatures/<int:signature_id>/pdf")
+@portal_page("forms", **FEATURE)
+def portal_signed_pdf(signature_id: int):
+    """The signer's copy of a signed form, through the documents' audited download (it works while
+    the portal's Documents page is off too)."""
+    viewer = current_viewer()
+
+    def serve():
+        signature = signatures.signature_for(viewer.client, signature_id)  # another record's: 404
+        if signature.document_id is None:
+            raise NotFound()
+        return downloads.download_for_viewer(viewer, signature.document_id)
+
+    return carry_out(serve, then=attachment, back=url_for("onboarding.portal_forms"))
