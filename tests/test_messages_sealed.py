@@ -269,10 +269,12 @@ def test_downgrade_below_t0013_is_refused_while_bodies_are_sealed(app, open_prac
     owner.login(practice.owner_email)
     staff_post(owner, f"/clients/{client.id}/messages", {"thread": "client", "body": SECRET_TEXT})
     schema = f"tenant_{practice.id}"
-    with app.app_context(), owner_engine().begin() as conn:
-        conn.exec_driver_sql(enter_practice_sql(schema))
-        config = alembic_config()
-        config.attributes.update(connection=conn, branch="tenant", schema=schema)
-        with pytest.raises(RuntimeError, match="1 message bodies are sealed"):
+    # The refusal leaves the transaction, so the later revisions' downgrades (which ran before t0013
+    # refused) are rolled back with it; caught inside, they were committed and the schema lost them.
+    with pytest.raises(RuntimeError, match="1 message bodies are sealed"):
+        with app.app_context(), owner_engine().begin() as conn:
+            conn.exec_driver_sql(enter_practice_sql(schema))
+            config = alembic_config()
+            config.attributes.update(connection=conn, branch="tenant", schema=schema)
             command.downgrade(config, "t0012")
     assert SECRET_TEXT in staff_page(visit, practice, client.id)
