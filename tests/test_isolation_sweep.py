@@ -30,7 +30,7 @@ from app.config import Settings
 from blueprints.auth.models import User
 from blueprints.documents.models import Document, LibraryItem
 from blueprints.notifications.models import OutboxEmail
-from blueprints.onboarding.models import Form, FormFlag, FormResponse
+from blueprints.onboarding.models import Form, FormFlag, FormResponse, FormSignature
 from blueprints.people.models import Client, PortalAccess
 from blueprints.profile_links.models import ProfileLink
 from blueprints.scheduling.models import (
@@ -91,6 +91,7 @@ ARGUMENTS = {
     "form_id": lambda rule: "form",
     "response_id": lambda rule: "response",
     "flag_id": lambda rule: "flag",
+    "signature_id": lambda rule: "signature",
     "token": lambda rule: TOKENS.get(rule.endpoint),
     "document_id": lambda rule: "document",
     "item_id": lambda rule: "library_item",
@@ -118,6 +119,7 @@ ID_MODELS = {
     "form": Form,
     "response": FormResponse,
     "flag": FormFlag,
+    "signature": FormSignature,
 }
 
 # Who asks, at A. "owner-preview" is A's owner previewing the portal as A's test client.
@@ -294,7 +296,9 @@ def _objects_of_b(
             for access in db.session.scalars(select(PortalAccess).where(PortalAccess.client_id == teen.id))
         }
         form, response, flag = _forms_of_b(teen, teen_viewer, marker)
+        signature = _signature_of_b(teen_viewer, marker)
         objects = {key: row.id for key, row in rows.items()} | {
+            "signature": signature,
             "form": form,
             "response": response,
             "flag": flag,
@@ -349,6 +353,31 @@ def _forms_of_b(teen, teen_viewer, marker: str) -> tuple[int, int, int]:
     submitted = responses.submit(teen_viewer, phq9.id, answers)
     flag = db.session.scalars(select(FormFlag).where(FormFlag.response_id == submitted.response.id)).one()
     return form.id, submitted.response.id, flag.id
+
+
+def _signature_of_b(teen_viewer, marker: str) -> int:
+    """The id of a consent signature of B's: the teen signed it after agreeing to electronic records."""
+    from blueprints.auth.models import User
+    from blueprints.onboarding.operations import disclosure, library, record, signatures
+    from blueprints.onboarding.operations.validation import SIGNATURE_REQUIRED
+
+    owner = db.session.scalars(select(User).where(User.role == "owner")).first()
+    consent = library.import_form(
+        owner,
+        {
+            "resourceType": "Questionnaire",
+            "status": "active",
+            "title": f"{marker} consent",
+            "extension": [{"url": SIGNATURE_REQUIRED, "valueBoolean": True}],
+            "item": [{"linkId": "terms", "type": "display", "text": f"{marker} terms"}],
+        },
+    )
+    record.share_form(owner, teen_viewer.client, consent.id)
+    disclosure.open_disclosure(teen_viewer)
+    disclosure.accept(teen_viewer, True)
+    name = f"{teen_viewer.client.first_name} {teen_viewer.client.last_name}"
+    signature, _ = signatures.sign(teen_viewer, consent.id, {}, name, True)
+    return signature.id
 
 
 def _build(make_practice, make_staff, make_client, grant_portal, open_for_booking, visit, in_practice):

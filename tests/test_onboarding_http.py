@@ -124,12 +124,11 @@ def test_forms_list_import_and_export(setup, visit, make_staff, in_practice):
             :-1
         ] == instrument.item_codes
 
-    bad = {**INTAKE, "item": [*INTAKE["item"], {"linkId": "photo", "type": "attachment", "text": "ID"}]}
+    photos = {"linkId": "photo", "type": "attachment", "text": "ID", "repeats": True}
+    bad = {**INTAKE, "item": [*INTAKE["item"], photos]}
     refused = import_intake(owner, bad)
     assert refused.status_code == 400
-    assert "item &#39;photo&#39;: file uploads in forms are not supported yet" in refused.get_data(
-        as_text=True
-    )
+    assert "item &#39;photo&#39;: an attachment takes one file" in refused.get_data(as_text=True)
     assert "Intake" not in form_ids(owner)
     assert post(owner, "/forms/import", {"text": "{not json"}, "/forms").status_code == 400
 

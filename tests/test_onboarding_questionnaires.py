@@ -165,7 +165,10 @@ def test_weights_read_from_ordinal_value_too():
 @pytest.mark.parametrize(
     "item, words",
     [
-        ({"linkId": "scan", "type": "attachment", "text": "ID"}, "item 'scan': file uploads in forms"),
+        (
+            {"linkId": "scan", "type": "attachment", "text": "ID", "repeats": True},
+            "item 'scan': an attachment takes one file",
+        ),
         ({"linkId": "pick", "type": "coding", "text": "x"}, "item 'pick': 'coding' is an R5 item type"),
         ({"linkId": "ref", "type": "reference"}, "item 'ref': the item type 'reference'"),
         ({"linkId": "q1", "type": "string", "initial": [{"valueString": "x"}]}, "item 'q1': 'initial'"),

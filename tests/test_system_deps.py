@@ -13,13 +13,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "system-deps"
 
 
-def fake_system(tmp_path: Path, uid: int, debian: bool = True) -> Path:
+# The packages the script asks dpkg about (no file to probe): weasyprint's libraries and a font.
+DPKG_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core"
+
+
+def fake_system(tmp_path: Path, uid: int, debian: bool = True, dpkg_has_all: bool = False) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     commands = {"id": f"echo {uid}"}
     if debian:
         commands["apt-get"] = f'echo "apt-get $*" >> {tmp_path / "apt.log"}'
-        commands["dpkg-query"] = "exit 1"
+        commands["dpkg-query"] = "printf 'install ok installed'" if dpkg_has_all else "exit 1"
     for name, body in commands.items():
         path = bin_dir / name
         path.write_text(f"#!/bin/bash\n{body}\n")
@@ -33,9 +37,10 @@ def run(
     debian: bool = True,
     chromium: str = "/nonexistent/chromium",
     clamd: str = "/nonexistent/clamd",
+    dpkg_has_all: bool = False,
 ):
     env = {
-        "PATH": str(fake_system(tmp_path, uid, debian)),
+        "PATH": str(fake_system(tmp_path, uid, debian, dpkg_has_all)),
         "PORTICO_CHROMIUM": chromium,
         "PORTICO_CLAMD_BINARY": clamd,
     }
@@ -47,7 +52,7 @@ def run(
 def test_as_root_on_debian_missing_packages_are_installed(tmp_path):
     result, apt = run(tmp_path, uid=0)
     assert result.returncode == 0, result.stderr
-    assert apt == ["apt-get update -qq", "apt-get install -y -qq chromium clamav-daemon"]
+    assert apt == ["apt-get update -qq", f"apt-get install -y -qq chromium clamav-daemon {DPKG_PACKAGES}"]
 
 
 def test_as_a_user_the_exact_command_is_printed_and_it_stops(tmp_path):
@@ -67,7 +72,7 @@ def test_nothing_missing_is_a_quiet_success(tmp_path):
     chromium, clamd = tmp_path / "chromium", tmp_path / "clamd"
     chromium.write_text("")
     clamd.write_text("")
-    result, apt = run(tmp_path, uid=1000, chromium=str(chromium), clamd=str(clamd))
+    result, apt = run(tmp_path, uid=1000, chromium=str(chromium), clamd=str(clamd), dpkg_has_all=True)
     assert (result.returncode, result.stdout, result.stderr, apt) == (0, "", "", [])
 
 

@@ -10,6 +10,7 @@ from blueprints.auth.models import User
 from blueprints.onboarding.models import Form, FormResponse
 from blueprints.onboarding.operations import library, profile, record, responses
 from blueprints.onboarding.operations.instruments import GAD7, PHQ9
+from blueprints.onboarding.operations.validation import SIGNATURE_REQUIRED
 from blueprints.people.models import Client
 from blueprints.portal.service import SELF
 from blueprints.portal.viewer import Viewer
@@ -31,6 +32,8 @@ CONSENT = {
     "resourceType": "Questionnaire",
     "status": "active",
     "title": "Consent to treatment and practice policies",
+    # A consent the client signs (typed name, "I agree"), not just submits.
+    "extension": [{"url": SIGNATURE_REQUIRED, "valueBoolean": True}],
     "item": [
         {
             "linkId": "policy",
@@ -41,8 +44,20 @@ CONSENT = {
                 "a court order). Sessions last 50 minutes; please cancel at least 24 hours ahead."
             ),
         },
+        {
+            "linkId": "consent",
+            "type": "display",
+            "text": (
+                "I consent to assessment and treatment by Harbor Family Therapy. I understand that I may "
+                "stop treatment at any time, and that I can ask questions about it whenever I wish."
+            ),
+        },
         _question(
-            "agree", "I have read the policies above and consent to treatment.", "boolean", required=True
+            "preferred-contact",
+            "How may we contact you about appointments?",
+            "choice",
+            required=True,
+            answerOption=_options("Email", "Phone", "Text message"),
         ),
     ],
 }

@@ -29,8 +29,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tenants.database import TenantModel
 from tenants.encryption import register_sealed_column
 
-UPLOAD, SHARED = "upload", "shared"
-KINDS = (UPLOAD, SHARED)
+UPLOAD, SHARED, SIGNED = "upload", "shared", "signed"
+# SIGNED: the PDF of a form the client side signed (onboarding makes it; nobody uploads one).
+KINDS = (UPLOAD, SHARED, SIGNED)
 # Who put a document on the record: the client's own login (or a profile-link session), a guardian,
 # or staff (files the practice shares).
 RELATIONSHIPS = ("client", "guardian", "staff")

@@ -11,4 +11,4 @@ from tenants.middleware import practice_only
 bp = practice_only(Blueprint("onboarding", __name__))
 
 from blueprints.onboarding import models  # noqa: E402,F401
-from blueprints.onboarding.views import builder, library, portal, settings, staff  # noqa: E402,F401
+from blueprints.onboarding.views import builder, library, portal, settings, signing, staff  # noqa: E402,F401

@@ -4,7 +4,7 @@ items (`operations.items.read_answers`), not by a WTForms class."""
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
@@ -41,3 +41,9 @@ class CrisisForm(FlaskForm):
 
 class BuilderForm(FlaskForm):
     """The builder page's CSRF token; its rows are read by `operations.builder.rows_from_post`."""
+
+
+class DisclosureForm(FlaskForm):
+    confirm = BooleanField(
+        "I opened the disclosure (PDF), I can read it, and I agree to receive records and sign electronically"
+    )

@@ -198,3 +198,96 @@ RESPONSE_TRIGGER = (
 event.listen(FormVersion.__table__, "after_create", DDL(LOCK_FUNCTION))
 event.listen(FormVersion.__table__, "after_create", DDL(VERSION_TRIGGER))
 event.listen(FormResponse.__table__, "after_create", DDL(RESPONSE_TRIGGER))
+
+
+# ------------------------------------------------------------------ consent and e-signature (ESIGN/UETA)
+
+SIGNATURE_EVENTS = (
+    "disclosure_opened", "disclosure_accepted", "disclosure_withdrawn", "viewed", "signed", "declined",
+)  # fmt: skip
+
+
+class ERecordsConsent(TenantModel):
+    """A signer's consent to electronic records and signatures (the ESIGN disclosure), given once,
+    after opening the disclosure PDF; withdrawn by setting `withdrawn_at` (a new consent is a new row).
+
+    `signer_key` names the person: "client:<id>" for the client themselves (own login or profile
+    link), "user:<id>" for a guardian's login (one consent for all the minors they act for)."""
+
+    __tablename__ = "erecords_consents"
+    __table_args__ = (
+        Index(
+            "uq_erecords_consents_active",
+            "signer_key",
+            unique=True,
+            postgresql_where=text("withdrawn_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("tenant.clients.id", ondelete="CASCADE"), index=True)
+    signer_key: Mapped[str] = mapped_column(String(40))
+    signer_user_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.users.id", ondelete="SET NULL"))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    disclosure_version: Mapped[int] = mapped_column(Integer)
+    disclosure_sha256: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FormSignature(TenantModel):
+    """A signed consent: who signed, how they were authenticated, when and from where, and the
+    SHA-256 of the RFC 8785 canonical JSON of exactly what was signed (kept sealed in `record_sealed`,
+    so the hash can be checked again and the PDF never comes from a template that changed since)."""
+
+    __tablename__ = "form_signatures"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("tenant.clients.id", ondelete="CASCADE"), index=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.form_responses.id", ondelete="CASCADE"), unique=True
+    )
+    form_id: Mapped[int] = mapped_column(ForeignKey("tenant.forms.id", ondelete="CASCADE"))
+    form_version_id: Mapped[int] = mapped_column(ForeignKey("tenant.form_versions.id", ondelete="CASCADE"))
+    erecords_consent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenant.erecords_consents.id", ondelete="SET NULL")
+    )
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.documents.id", ondelete="SET NULL"))
+    signer_user_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.users.id", ondelete="SET NULL"))
+    signer_kind: Mapped[str] = mapped_column(String(20))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    signer_relationship: Mapped[str | None] = mapped_column(String(40))
+    auth_method: Mapped[str] = mapped_column(String(200))
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    record_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+    form: Mapped[Form] = relationship()
+
+
+class SignatureEvent(TenantModel):
+    """The trail of a signature: the disclosure opened/accepted/withdrawn, a consent viewed, signed
+    or declined; who, when (UTC), from which address and browser."""
+
+    __tablename__ = "signature_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("tenant.clients.id", ondelete="CASCADE"), index=True)
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.forms.id", ondelete="CASCADE"))
+    signature_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenant.form_signatures.id", ondelete="CASCADE")
+    )
+    signer_key: Mapped[str] = mapped_column(String(40))
+    event: Mapped[str] = mapped_column(String(30))
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+
+
+register_sealed_column(FormSignature.__tablename__, "record_sealed")

@@ -60,6 +60,8 @@
     timer = null;
     var body = new FormData(form);
     body.delete("action");
+    // Files go with "Save" or "Submit" (the documents pipeline), never with every autosave.
+    form.querySelectorAll('input[type="file"]').forEach(function (input) { body.delete(input.name); });
     fetch(form.dataset.autosaveUrl, {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-CSRFToken": form.elements.csrf_token.value, "Accept": "application/json" }
@@ -77,6 +79,9 @@
   }
 
   form.addEventListener("input", function () { refresh(); });
+  // The post itself carries every answer: an autosave still waiting would only reach a form that
+  // is already submitted (409).
+  form.addEventListener("submit", function () { if (timer) clearTimeout(timer); timer = null; });
   form.addEventListener("change", function () {
     refresh();
     if (form.dataset.readOnly || !form.dataset.autosaveUrl) return;

@@ -4,9 +4,9 @@ Portal side (a `portal.viewer.Viewer`): the record's own side (the client's logi
 session after its step-up, a staff preview) sees the uploads made from the client's side and what
 the practice shared; a guardian (with the grant's "documents") sees guardians' uploads and what the
 practice shared, and the minor's own uploads only when the grant says so (`minor_uploads`). Uploads
-show while "Client uploads" is on, shared documents while "Shared documents" is on; archived ones
-never. Staff see every document of a client they may see (people's rule). Anything else: not found
-(404), whatever the id names elsewhere.
+show while "Client uploads" is on, shared documents while "Shared documents" is on, signed
+forms always; archived ones never. Staff see every document of a client they may see (people's
+rule). Anything else: not found (404), whatever the id names elsewhere.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.refusals import NotFound
 from blueprints.auth.models import User
-from blueprints.documents.models import SERVABLE, SHARED, UPLOAD, Document, LibraryItem
+from blueprints.documents.models import SERVABLE, SHARED, SIGNED, UPLOAD, Document, LibraryItem
 from blueprints.people.models import Client
 from blueprints.people.operations.access import client_for_staff
 from blueprints.portal.viewer import Viewer
@@ -49,17 +49,19 @@ def portal_query(viewer: Viewer):
     if is_enabled("shared_documents"):
         # A file the practice shares shows once it passed its checks.
         shown.append((Document.kind == SHARED) & Document.scan_status.in_(SERVABLE))
+    # A signed form is the record side's own copy of what it signed: shown whatever the toggles.
+    shown.append(Document.kind == SIGNED)
     query = select(Document).where(Document.client_id == viewer.client.id, Document.archived_at.is_(None))
-    if not shown:
-        return query.where(False)
-    condition = shown[0] if len(shown) == 1 else shown[0] | shown[1]
+    condition = shown[0]
+    for more in shown[1:]:
+        condition = condition | more
     return query.where(condition).order_by(Document.created_at.desc(), Document.id.desc())
 
 
-def portal_documents(viewer: Viewer) -> tuple[list[Document], list[Document]]:
-    """(uploads, shared) the viewer sees on their record."""
+def portal_documents(viewer: Viewer) -> tuple[list[Document], list[Document], list[Document]]:
+    """(uploads, shared, signed forms) the viewer sees on their record."""
     found = list(db.session.scalars(portal_query(viewer)))
-    return [d for d in found if d.kind == UPLOAD], [d for d in found if d.kind == SHARED]
+    return tuple([d for d in found if d.kind == kind] for kind in (UPLOAD, SHARED, SIGNED))
 
 
 def document_for_viewer(viewer: Viewer, document_id: int) -> Document:

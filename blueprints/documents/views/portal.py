@@ -64,7 +64,7 @@ def portal_documents():
     form = UploadForm()
 
     def page():
-        own, shared = access.portal_documents(viewer)
+        own, shared, signed = access.portal_documents(viewer)
         return render_template(
             "documents/portal.html",
             viewer=viewer,
@@ -75,6 +75,7 @@ def portal_documents():
             may_remove=lambda document: _may_remove(viewer, document),
             own=own,
             shared=shared,
+            signed=signed,
             accept=ACCEPT,
             limits=practice_settings(),
             action_form=ActionForm(),

@@ -28,6 +28,7 @@ TYPES = {
     "integer": "Whole number",
     "decimal": "Number",
     "date": "Date",
+    "attachment": "File upload (goes to the client's Documents)",
     "display": "Text only (no answer)",
 }
 CONTROLS = {"radio-button": "Radio buttons", "check-box": "Check boxes", "drop-down": "Drop-down"}

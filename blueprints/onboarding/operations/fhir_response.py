@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from blueprints.onboarding.operations.items import OTHER, Item, enabled_items, typed, walk
+from blueprints.onboarding.operations.items import DOCUMENT_URN, OTHER, Item, enabled_items, typed, walk
 from blueprints.onboarding.operations.validation import CHOICE_TYPES
 
 
@@ -84,6 +84,8 @@ def _answer_text(item: Item, answer: dict) -> str:
                 return option.key
         if "valueString" in answer:
             return OTHER + answer["valueString"]
+    if "valueAttachment" in answer:
+        return "document:" + answer["valueAttachment"].get("url", "").removeprefix(DOCUMENT_URN)
     value = next(iter(answer.values()))
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -99,4 +101,6 @@ def display_answer(item: Item, text: str) -> str:
         return option.label
     if item.type == "boolean":
         return {"true": "Yes", "false": "No"}.get(text, text)
+    if item.type == "attachment":
+        return f"Uploaded file (document #{text.removeprefix('document:')})"
     return text

@@ -18,6 +18,9 @@ from blueprints.onboarding.operations.validation import CHOICE_TYPES, ITEM_CONTR
 
 MAX_TEXT = 10_000
 OTHER = "__other__"  # the key of an open-choice's "Other" answer
+# An attachment's answer: the document (on the client's record) the uploaded file became.
+ATTACHED = re.compile(r"document:(\d{1,18})")
+DOCUMENT_URN = "urn:portico:document:"
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,11 @@ def typed(item: Item, text: str):
         if option is None:
             raise ValueError("Choose one of the answers offered.")
         return option.value
+    if item.type == "attachment":
+        found = ATTACHED.fullmatch(text)
+        if found is None:
+            raise ValueError("Upload a file.")
+        return {"valueAttachment": {"url": f"{DOCUMENT_URN}{found.group(1)}"}}
     converters = {
         "boolean": lambda t: {"true": True, "false": False}[t],
         "integer": int,

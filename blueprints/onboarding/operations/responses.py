@@ -16,19 +16,32 @@ from sqlalchemy import select
 
 from app.refusals import Conflict, NotAllowed, NotFound, Problems
 from blueprints.audit.service import record
+from blueprints.documents.operations.uploads import Incoming
 from blueprints.onboarding.models import Form, FormAssignment, FormFlag, FormResponse, FormVersion
-from blueprints.onboarding.operations import instruments, profile
+from blueprints.onboarding.operations import attachments, instruments, profile
 from blueprints.onboarding.operations.fhir_response import from_response, to_response
 from blueprints.onboarding.operations.items import build_items, check_answers, walk
 from blueprints.onboarding.operations.library import latest_version
-from blueprints.onboarding.operations.todos import completed_for, todos_for
+from blueprints.onboarding.operations.todos import (
+    completed_for,
+    onboarding_progress,
+    onboarding_set,
+    todos_for,
+)
+from blueprints.onboarding.operations.validation import needs_signature
 from blueprints.people.models import Client
 from blueprints.portal.viewer import Viewer
+from blueprints.staff_notifications.service import notify_staff, register_kind
 from tenants.database import db
 from tenants.encryption import seal_text, unseal_text
 from tenants.features import practice_settings
 
 SAFETY_REASON = "PHQ-9 item 9 answered above 'Not at all'"
+# Staff notifications (the list now; emails and the digest come with the notifications issue).
+# Neither says anything clinical: who, and a link to the client's forms.
+ONBOARDING_DONE, NEEDS_ATTENTION = "onboarding_completed", "form_needs_attention"
+register_kind(ONBOARDING_DONE, "Onboarding completed")
+register_kind(NEEDS_ATTENTION, "A client's form needs your attention")
 
 
 @dataclass(frozen=True)
@@ -82,9 +95,8 @@ def current_version(client_id: int, form: Form) -> FormVersion:
 
 def submit_problems(client_id: int, form: Form, answers: dict[str, list[str]]) -> dict[str, str]:
     """What keeps these answers from being submitted (linkId -> problem); empty when nothing does."""
-    problems = check_answers(
-        build_items(current_version(client_id, form).questionnaire), answers, complete=True
-    )
+    items = build_items(current_version(client_id, form).questionnaire)
+    problems = check_answers(items, answers, complete=True) | attachments.foreign(client_id, items, answers)
     if not problems and form.instrument == profile.KEY:
         problems = profile.problems(answers, practice_settings())
     return problems
@@ -131,14 +143,24 @@ def _new_response(viewer: Viewer, form: Form, version: FormVersion) -> FormRespo
     )
 
 
-def save_draft(viewer: Viewer, form_id: int, answers: dict[str, list[str]]) -> tuple[FormResponse, dict]:
+def save_draft(
+    viewer: Viewer, form_id: int, answers: dict[str, list[str]], files: dict[str, Incoming] | None = None
+) -> tuple[FormResponse, dict]:
     """Keep the answers so far (autosave, "Save for later"). Answers that are not valid yet (a word
-    in a number field) are left out and reported back; the rest are kept."""
+    in a number field) are left out and reported back; the rest are kept. Files posted for
+    attachment items become documents of the record first (`attachments.attach`)."""
     form = _writable(viewer, form_id)
     draft = draft_for(viewer.client.id, form.id)
     version = _version_for(draft, form)
     items = build_items(version.questionnaire)
-    problems = check_answers(items, answers, complete=False)
+    problems = {}
+    if files:
+        answers, problems = attachments.attach(viewer, items, answers, files)
+    problems = (
+        check_answers(items, answers, complete=False)
+        | attachments.foreign(viewer.client.id, items, answers)
+        | problems
+    )
     kept = {link_id: values for link_id, values in answers.items() if link_id not in problems}
     data = to_response(items, kept, questionnaire=_canonical(form, version), status="in-progress", extra={})
     if draft is None:
@@ -151,14 +173,21 @@ def _canonical(form: Form, version: FormVersion) -> str:
     return f"Questionnaire/form-{form.id}|{version.version}"
 
 
-def submit(viewer: Viewer, form_id: int, answers: dict[str, list[str]]) -> Submitted:
+def submit(
+    viewer: Viewer, form_id: int, answers: dict[str, list[str]], *, signing: bool = False
+) -> Submitted:
     """Complete the form: every required question that is shown answered, the answers valid. The
-    response is then locked; an instrument is scored and item 9 of the PHQ-9 raises a flag."""
+    response is then locked; an instrument is scored and item 9 of the PHQ-9 raises a flag.
+    A consent is completed only by signing it (`signatures.sign` passes `signing`)."""
     form = _writable(viewer, form_id)
     draft = draft_for(viewer.client.id, form.id)
     version = _version_for(draft, form)
+    if needs_signature(version.questionnaire) and not signing:
+        raise Conflict("This consent is completed by signing it.")
     items = build_items(version.questionnaire)
-    problems = check_answers(items, answers, complete=True)
+    problems = check_answers(items, answers, complete=True) | attachments.foreign(
+        viewer.client.id, items, answers
+    )
     if problems:
         raise Problems(problems)
     instrument = instruments.INSTRUMENTS.get(form.instrument or "")
@@ -201,12 +230,26 @@ def submit(viewer: Viewer, form_id: int, answers: dict[str, list[str]]) -> Submi
     attention = bool(score and score.needs_attention and instrument is instruments.PHQ9)
     if attention:
         _raise_flag(viewer, response)
+    _tell_if_onboarding_done(viewer, form)
     return Submitted(response, score, attention)
+
+
+def _tell_if_onboarding_done(viewer: Viewer, form: Form) -> None:
+    """The form just completed was the last of the onboarding set: the client's staff are told."""
+    if form.id not in {step.id for step in onboarding_set()}:
+        return
+    done, total = onboarding_progress(viewer.client.id)
+    if total and done == total:
+        notify_staff(
+            ONBOARDING_DONE, viewer.client, "onboarding.client_forms", {"client_id": viewer.client.id}
+        )
+        record("onboarding completed", client_id=viewer.client.id, **viewer.audit_actor)
 
 
 def _raise_flag(viewer: Viewer, response: FormResponse) -> None:
     db.session.add(FormFlag(client_id=viewer.client.id, response_id=response.id, reason=SAFETY_REASON))
     db.session.flush()
+    notify_staff(NEEDS_ATTENTION, viewer.client, "onboarding.client_forms", {"client_id": viewer.client.id})
     # The audit line says that a response needs attention, never what was answered.
     record(
         "form flagged for attention",

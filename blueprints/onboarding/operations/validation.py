@@ -17,9 +17,9 @@ from app.refusals import Problems
 
 ITEM_TYPES = {
     "group", "display", "string", "text", "boolean", "integer", "decimal", "date", "choice", "open-choice",
+    "attachment",
 }  # fmt: skip
 NOT_YET = {
-    "attachment": "file uploads in forms are not supported yet (they arrive with documents)",
     "coding": "'coding' is an R5 item type; FHIR R4 uses 'choice'",
 }
 ANSWERED_TYPES = ITEM_TYPES - {"group", "display"}
@@ -32,8 +32,11 @@ TOP_KEYS = {
     "resourceType", "id", "meta", "url", "identifier", "version", "name", "title", "status",
     "experimental", "date", "publisher", "description", "purpose", "copyright", "code",
     "subjectType", "item", "language", "contact", "jurisdiction", "useContext", "approvalDate",
-    "lastReviewDate", "effectivePeriod", "derivedFrom", "text",
+    "lastReviewDate", "effectivePeriod", "derivedFrom", "text", "extension",
 }  # fmt: skip
+# Portico's own extension on a Questionnaire: valueBoolean true makes it a consent that is signed
+# (e-signature, ESIGN/UETA) rather than just submitted. A URN: it names, and resolves to, nothing else.
+SIGNATURE_REQUIRED = "urn:portico:fhir:StructureDefinition:signature-required"
 ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 CONTROLS = {"radio-button", "check-box", "drop-down"}
 ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
@@ -72,6 +75,12 @@ def validate_questionnaire(data) -> dict:
     problems: list[str] = []
     for key in sorted(set(data) - TOP_KEYS):
         problems.append(f"'{key}' on the Questionnaire itself is not supported")
+    for extension in data.get("extension") or []:
+        url = extension.get("url")
+        if url != SIGNATURE_REQUIRED:
+            problems.append(f"the extension '{url}' on the Questionnaire itself is not supported")
+        elif not isinstance(extension.get("valueBoolean"), bool) or set(extension) != {"url", "valueBoolean"}:
+            problems.append(f"the extension '{SIGNATURE_REQUIRED}' takes valueBoolean only")
     items = data.get("item") or []
     if not items:
         problems.append("the Questionnaire has no items")
@@ -82,6 +91,14 @@ def validate_questionnaire(data) -> dict:
     if problems:
         raise QuestionnaireRefused(problems)
     return data
+
+
+def needs_signature(questionnaire: dict) -> bool:
+    """Whether this Questionnaire is a consent the client signs (see SIGNATURE_REQUIRED)."""
+    return any(
+        extension.get("url") == SIGNATURE_REQUIRED and extension.get("valueBoolean") is True
+        for extension in questionnaire.get("extension") or []
+    )
 
 
 def _structure_message(data: dict, error: dict) -> str:
@@ -144,6 +161,8 @@ def _check_item_shape(item: dict, kind: str, said: str, problems: list[str]) -> 
             problems.append(f"{said}: repeating groups are not supported")
     elif item.get("item"):
         problems.append(f"{said}: only a group may contain items")
+    if kind == "attachment" and item.get("repeats"):
+        problems.append(f"{said}: an attachment takes one file (repeats is not supported)")
     if kind == "display" and (item.get("required") or item.get("repeats")):
         problems.append(f"{said}: a display item cannot be required or repeat")
     if kind in CHOICE_TYPES and not item.get("answerOption"):
@@ -202,6 +221,8 @@ def _check_conditions(item: dict, link_ids: dict, said: str, problems: list[str]
             problems.append(f"{said}: enableWhen refers to '{question}', not another item of this form")
         elif target.get("type") not in ANSWERED_TYPES:
             problems.append(f"{said}: enableWhen refers to '{question}', which has no answer")
+        elif target.get("type") == "attachment" and operator != "exists":
+            problems.append(f"{said}: a condition on the attachment '{question}' can only be 'exists'")
         if operator not in OPERATORS:
             problems.append(f"{said}: the enableWhen operator '{operator}' is not supported")
         if len(answers) != 1:

@@ -14,8 +14,9 @@ from flask_wtf.csrf import generate_csrf
 
 from app.nav import register_nav
 from app.web import carry_out
+from blueprints.documents.views import incoming
 from blueprints.onboarding import bp
-from blueprints.onboarding.operations import profile, responses, todos
+from blueprints.onboarding.operations import attachments, disclosure, profile, responses, signatures, todos
 from blueprints.onboarding.operations.instruments import PHQ9, SAFETY_ITEM
 from blueprints.onboarding.operations.items import build_items, enabled_items, read_answers
 from blueprints.onboarding.operations.record import CRISIS_FALLBACK
@@ -107,8 +108,15 @@ def _page(viewer, form, to_do: bool, answers=None, problems=None, status: int = 
         response = next(r for r in todos.completed_for(viewer.client.id) if r.form_id == form.id)
         version, answers = response.version, responses.answers_of(response)
     items = build_items(version.questionnaire)
+    consent = signatures.is_consent(version)
     return render_template(
         "onboarding/portal_form.html",
+        consent=consent,
+        erecords=disclosure.active_consent(viewer) if consent else None,
+        erecords_last=disclosure.last_consent(viewer) if consent else None,
+        signature=signatures.signature_of_response(response.id) if consent and response else None,
+        agreement=signatures.AGREEMENT,
+        signed_name=request.form.get("signature_name", "") if request.method == "POST" else "",
         viewer=viewer,
         form=form,
         items=items,
@@ -131,6 +139,39 @@ def _posted_answers(viewer, form):
     )
 
 
+def _posted_files(viewer, form) -> dict:
+    """The files chosen for attachment items (field `<linkId>.file`)."""
+    items = build_items(responses.current_version(viewer.client.id, form).questionnaire)
+    files = {}
+    for item in attachments.attachment_items(items):
+        chosen = incoming(request.files.get(f"{item.link_id}.file"))
+        if chosen is not None:
+            files[item.link_id] = chosen
+    return files
+
+
+def _with_uploads(viewer, form, answers):
+    """Files posted with the form become documents (committed at once, so that nothing is lost if
+    the rest of the post is refused) and the answers name them: (answers, page) where page is a
+    response to send instead (a refusal, or the form again with the files' problems)."""
+    files = _posted_files(viewer, form)
+    if not files or viewer.read_only:
+        return answers, None
+    outcome = carry_out(lambda: responses.save_draft(viewer, form.id, answers, files))
+    if not isinstance(outcome, tuple):
+        return answers, outcome
+    draft, problems = outcome
+    attached = {
+        item.link_id for item in attachments.attachment_items(build_items(draft.version.questionnaire))
+    }
+    saved = responses.answers_of(draft)
+    answers = {**answers, **{link: saved[link] for link in attached if link in saved}}
+    file_problems = {link: problem for link, problem in problems.items() if link in attached}
+    if file_problems:
+        return answers, _page(viewer, form, True, answers, file_problems, 400)
+    return answers, None
+
+
 @bp.route("/portal/forms/<int:form_id>", methods=["GET", "POST"])
 @portal_page("forms", **FEATURE)
 def portal_form(form_id: int):
@@ -139,8 +180,17 @@ def portal_form(form_id: int):
         # A completed form is shown locked; a post to it changes nothing (409 below).
         if request.method == "POST":
             return carry_out(lambda: responses.save_draft(viewer, form_id, {}))
+        if to_do and signatures.is_consent(responses.current_version(viewer.client.id, form)):
+            # Opening a consent's full text is an event of its signature trail.
+            return carry_out(
+                lambda: signatures.record_viewed(viewer, form_id), then=lambda _: _page(viewer, form, True)
+            )
         return _page(viewer, form, to_do)
-    answers = _posted_answers(viewer, form)
+    answers, refused = _with_uploads(viewer, form, _posted_answers(viewer, form))
+    if refused is not None:
+        return refused
+    if signatures.is_consent(responses.current_version(viewer.client.id, form)):
+        return _sign_or_decline(viewer, form, answers)
     if request.form.get("action") == "save":
         return carry_out(
             lambda: responses.save_draft(viewer, form_id, answers),
@@ -157,7 +207,37 @@ def portal_form(form_id: int):
     )
 
 
-def _done(viewer, form, submitted):
+def _sign_or_decline(viewer, form, answers):
+    """A consent's page posts "sign" (submit), "decline" or "save"."""
+    action = request.form.get("action")
+    if action == "save":
+        return carry_out(
+            lambda: responses.save_draft(viewer, form.id, answers),
+            then=lambda result: _page(
+                viewer, form, True, answers, result[1], 400 if result[1] else 200, True
+            ),
+        )
+    if action == "decline":
+        return carry_out(
+            lambda: signatures.decline(viewer, form.id),
+            success="You did not sign. The form stays on your list; ask the practice if you have questions.",
+            then=url_for("onboarding.portal_forms"),
+            back=url_for("onboarding.portal_form", form_id=form.id),
+        )
+    typed, agreed = request.form.get("signature_name", ""), request.form.get("signature_agree") == "yes"
+    if not viewer.read_only and disclosure.active_consent(viewer) is not None:
+        problems = responses.submit_problems(viewer.client.id, form, answers)
+        problems |= signatures.signing_problems(viewer, typed, agreed)
+        if problems:
+            return _page(viewer, form, True, answers, problems, 400)
+    return carry_out(
+        lambda: signatures.sign(viewer, form.id, answers, typed, agreed),
+        then=lambda result: _done(viewer, form, result[1], signature=result[0]),
+        back=url_for("onboarding.portal_form", form_id=form.id),
+    )
+
+
+def _done(viewer, form, submitted, signature=None):
     return render_template(
         "onboarding/portal_done.html",
         viewer=viewer,
@@ -167,6 +247,7 @@ def _done(viewer, form, submitted):
         if submitted.needs_attention
         else None,
         remaining=todos.todos_for(viewer.client.id),
+        signature=signature,
     )
 
 

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from app.web import carry_out, staff_required
 from blueprints.onboarding import bp
 from blueprints.onboarding.forms import AcknowledgeForm, ScheduleForm, ShareForm
-from blueprints.onboarding.operations import library, profile, record, responses, todos
+from blueprints.onboarding.operations import library, profile, record, responses, signatures, todos
 from blueprints.onboarding.operations.chart import charts_for
 from blueprints.onboarding.operations.fhir_response import display_answer
 from blueprints.onboarding.operations.items import build_items, enabled_items
@@ -51,6 +51,7 @@ def client_forms(client_id: int):
         flag_note=record.flag_note,
         schedules=record.schedules_for(client.id),
         profile_changes=profile.changes_for(client.id),
+        signed=signatures.signatures_for(client.id),
         cadence_labels=record.CADENCE_LABELS,
         charts=charts_for(client.id, practice_zone()) if may_read else [],
         may_read=may_read,
@@ -83,10 +84,31 @@ def client_response(client_id: int, response_id: int):
             shown=enabled_items(items, answers),
             display_answer=display_answer,
             copyright=response.version.questionnaire.get("copyright"),
+            signature=signatures.signature_of_response(response.id),
             zone=practice_zone(),
         )
 
     return carry_out(read, then=page, back=_back(client_id))
+
+
+@bp.get("/clients/<int:client_id>/forms/signatures/<int:signature_id>")
+@staff_required()
+def client_signature(client_id: int, signature_id: int):
+    """A signature's certificate: signer, method, times, address, browser, its events, and whether
+    the stored record still gives its hash; with the signed PDF to download."""
+    client = _client_or_404(client_id)
+
+    def page(signature):
+        return render_template(
+            "onboarding/signature.html",
+            client=client,
+            signature=signature,
+            verified=signatures.verifies(signature),
+            events=signatures.events_for(client.id, signature.form_id),
+            zone=practice_zone(),
+        )
+
+    return carry_out(lambda: signatures.signature_for(client, signature_id), then=page, back=_back(client_id))
 
 
 def _record_action(client_id: int, form_class, change, success: str):
