@@ -3,7 +3,7 @@ canonical-JSON hash and sealed record, their event trail, and a "signed" kind of
 of what was signed). Old code runs on this schema: it never lists "signed" documents.
 
 Revision ID: t0017
-Revises: t0015 (t0016 belongs to another branch; the coordinator re-chains)
+Revises: t0016
 Create Date: 2026-11-26
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0017"
-down_revision = "t0015"
+down_revision = "t0016"
 branch_labels = None
 depends_on = None
 
