@@ -93,6 +93,8 @@ PAGES: dict[str, list[Visit]] = {
     "onboarding.edit_form": [Visit("owner", "/forms/{own_form}/edit")],
     "onboarding.preview": [Visit("owner", "/forms/{phq9}"), Visit("owner", "/forms/{own_form}")],
     "onboarding.forms_settings": [Visit("owner", "/settings/forms")],
+    "onboarding.client_signature": [Visit("owner", "/clients/{adult}/forms/signatures/{signature}")],
+    "onboarding.disclosure_page": [Visit("client", "/portal/forms/disclosure")],
     "automations.messages": [Visit("owner", "/settings/messages")],
     "automations.sms_account": [Visit("owner", "/settings/messages/sms")],
     "automations.portal_texts": [Visit("client", "/portal/texts")],
@@ -153,6 +155,8 @@ NOT_SWEPT: dict[str, str] = {
     "documents.staff_download": "a client's file, for staff (tests/browser/test_documents_journey.py)",
     "documents.portal_download": "a file, for the client (tests/browser/test_documents_journey.py)",
     "onboarding.export": "a form's FHIR Questionnaire as JSON",
+    "onboarding.disclosure_pdf": "the e-records disclosure, a PDF (tests/browser/test_signature_journey.py)",
+    "onboarding.portal_signed_pdf": "a signed form's PDF (tests/browser/test_signature_journey.py)",
 }
 
 LOGINS = {"owner": OWNER, "client": CLIENT, "guardian": GUARDIAN}
@@ -174,6 +178,7 @@ class DemoIds:
     phq9: int
     adult_phq9: int  # the demo's completed PHQ-9 of the adult
     flagged_phq9: int  # the teen's PHQ-9, item 9 answered above "Not at all"
+    signature: int  # the adult's signed consent
     week_of: str  # a day of the week with the adult's appointment (and a few more: the calendar's picture)
 
     def path(self, visit: Visit) -> str:
@@ -278,7 +283,7 @@ def fill_in_forms_and_upload(adult, teen) -> dict[str, int]:
     from blueprints.demo.seed import TEEN
     from blueprints.documents.operations.uploads import Incoming, upload_from_portal
     from blueprints.onboarding.models import Form, FormResponse
-    from blueprints.onboarding.operations import responses
+    from blueprints.onboarding.operations import disclosure, responses, signatures
     from blueprints.onboarding.operations.instruments import PHQ9, SAFETY_ITEM
     from blueprints.portal.service import SELF
     from blueprints.portal.viewer import Viewer
@@ -303,7 +308,21 @@ def fill_in_forms_and_upload(adult, teen) -> dict[str, int]:
         select(FormResponse).where(FormResponse.client_id == adult.id, FormResponse.form_id == phq9.id)
     ).one()
     own_form = db.session.scalars(select(Form).where(Form.title == "Intake questionnaire")).one()
-    return {"own_form": own_form.id, "phq9": phq9.id, "adult_phq9": adult_phq9.id, "flagged_phq9": flagged.id}
+    # The adult signs the demo consent: the disclosure opened and agreed to, a typed name, "I agree".
+    consent = db.session.scalars(select(Form).where(Form.title.like("Consent%"))).one()
+    signer = viewer(adult, CLIENT)
+    disclosure.open_disclosure(signer)
+    disclosure.accept(signer, True)
+    signed, _ = signatures.sign(
+        signer, consent.id, {"preferred-contact": ["Email"]}, signatures.names_on_file(signer)[0], True
+    )
+    return {
+        "own_form": own_form.id,
+        "phq9": phq9.id,
+        "adult_phq9": adult_phq9.id,
+        "flagged_phq9": flagged.id,
+        "signature": signed.id,
+    }
 
 
 def demo_url(live_server, visit: Visit, path: str) -> str:
