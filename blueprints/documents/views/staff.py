@@ -15,15 +15,9 @@ from blueprints.documents.operations.access import library_item, library_items
 from blueprints.documents.views import attachment, flash_check, incoming
 from blueprints.documents.views.forms import ACCEPT, ActionForm, ShareLibraryItemForm, StaffFileForm
 from blueprints.people.operations.access import client_for_staff
+from blueprints.people.views.clients import client_or_404
 from tenants.context import bound_practice
 from tenants.features import practice_zone
-
-
-def _client_or_404(client_id: int):
-    client = client_for_staff(current_user, client_id)
-    if client is None:
-        abort(404)
-    return client
 
 
 def _tab_url(client_id: int) -> str:
@@ -40,7 +34,7 @@ def _share_form() -> ShareLibraryItemForm:
 @staff_required()
 def staff_documents(client_id: int):
     """The tab (GET), and sharing a file of staff's own with this client (POST, field `file`)."""
-    client = _client_or_404(client_id)
+    client = client_or_404(client_id)
     form = StaffFileForm()
 
     def page():
@@ -80,7 +74,7 @@ def _shared(document, client_id: int):
 @bp.post("/clients/<int:client_id>/documents/library")
 @staff_required()
 def share_library_item_with_client(client_id: int):
-    client = _client_or_404(client_id)
+    client = client_or_404(client_id)
     form = _share_form()
     if not form.validate_on_submit():
         abort(400)

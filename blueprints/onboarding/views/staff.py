@@ -15,16 +15,9 @@ from blueprints.onboarding.operations import library, profile, record, responses
 from blueprints.onboarding.operations.chart import charts_for
 from blueprints.onboarding.operations.fhir_response import display_answer
 from blueprints.onboarding.operations.items import build_items, enabled_items
-from blueprints.people.operations.access import client_for_staff
+from blueprints.people.views.clients import client_or_404
 from tenants.context import bound_practice
 from tenants.features import practice_settings, practice_zone
-
-
-def _client_or_404(client_id: int):
-    client = client_for_staff(current_user, client_id)
-    if client is None:
-        abort(404)
-    return client
 
 
 def _back(client_id: int) -> str:
@@ -34,7 +27,7 @@ def _back(client_id: int) -> str:
 @bp.get("/clients/<int:client_id>/forms")
 @staff_required()
 def client_forms(client_id: int):
-    client = _client_or_404(client_id)
+    client = client_or_404(client_id)
     carry_out(library.ensure_builtins)  # built-in forms are created (and committed) on first use
     forms = [form for form, _ in library.list_forms()]
     share, schedule = ShareForm(), ScheduleForm()
@@ -66,7 +59,7 @@ def client_forms(client_id: int):
 @bp.get("/clients/<int:client_id>/forms/responses/<int:response_id>")
 @staff_required()
 def client_response(client_id: int, response_id: int):
-    client = _client_or_404(client_id)
+    client = client_or_404(client_id)
 
     def read():
         record.check_may_read(current_user)
@@ -96,7 +89,7 @@ def client_response(client_id: int, response_id: int):
 def client_signature(client_id: int, signature_id: int):
     """A signature's certificate: signer, method, times, address, browser, its events, and whether
     the stored record still gives its hash; with the signed PDF to download."""
-    client = _client_or_404(client_id)
+    client = client_or_404(client_id)
 
     def page(signature):
         return render_template(
@@ -114,7 +107,7 @@ def client_signature(client_id: int, signature_id: int):
 def _record_action(client_id: int, form_class, change, success: str):
     """A button on a client's forms page: the client must be visible, the form's CSRF token good;
     `change(client, form)` is carried out and the page shown again (or its refusal)."""
-    client = _client_or_404(client_id)
+    client = client_or_404(client_id)
     form = form_class()
     if not form.validate_on_submit():
         abort(400)
