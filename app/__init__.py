@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, jsonify, request
+from flask import Flask, Request, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -35,6 +36,16 @@ ENGINE_OPTIONS = {
     # Unqualified SQL finds nothing: every table is reached through its schema.
     "connect_args": {"options": f"-c search_path={EMPTY_SCHEMA}"},
 }
+
+
+class _Request(Request):
+    """Uploaded files stay in memory. Werkzeug writes any upload over 500 KB to a temporary file,
+    in clear, before a view sees it: a client's document (health information) would rest unencrypted
+    on the web host's disk. The body limits (MAX_CONTENT_LENGTH and each practice's own, checked
+    before the body is read) bound what memory one request can take."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -75,6 +86,7 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
         BOOTSTRAP_SERVE_LOCAL=True,
         BOOTSTRAP_BOOTSWATCH_THEME=None,
     )
+    app.request_class = _Request
     app.session_interface = _SessionInterface()
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(

@@ -222,3 +222,17 @@ def test_a_download_keeps_a_non_ascii_name_and_streams_the_stored_bytes(
     body = downloaded.get_data()
     assert len(body) == document.size == int(downloaded.headers["Content-Length"])
     assert hashlib.sha256(body).hexdigest() == document.sha256
+
+
+def test_an_upload_is_never_spooled_to_disk_in_clear(app):
+    """Werkzeug writes an upload over 500 KB to a temporary file before a view sees it; Portico keeps
+    it in memory, so a client's document never rests unencrypted on the web host's disk."""
+    import io
+
+    from flask import request
+
+    big = b"%PDF-1.7\n" + b"0" * 700_000
+    data = {"file": (io.BytesIO(big), "scan.pdf"), "note": "a note"}
+    with app.test_request_context("/portal/documents", method="POST", data=data):
+        stream = request.files["file"].stream
+        assert isinstance(stream, io.BytesIO) and stream.getvalue() == big
