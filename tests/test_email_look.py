@@ -192,9 +192,5 @@ def test_text_to_html_escapes_and_links_only_web_addresses():
     assert blocks("One\ntwo\n\n  https://x.example/l/t  \n\nhttps://x.example/a.") == [
         {"lines": ["One", "two"]},
         {"button": "https://x.example/l/t"},
-        {
-            "lines": [
-                f'<a href="https://x.example/a" style="color:{DEFAULT_ACCENT};">https://x.example/a</a>.'
-            ]
-        },
+        {"lines": [f'<a href="https://x.example/a" style="color:{DEFAULT_ACCENT};">https://x.example/a</a>.']},
     ]
