@@ -17,20 +17,20 @@ from sqlalchemy import func, select
 from blueprints.auth.service import find_user_by_email
 from blueprints.automations.reminders import run_periodic
 from blueprints.notifications.service import give_up, queue_email
+from blueprints.onboarding.operations.responses import FORM_FLAGGED
 from blueprints.people.models import Client
 from blueprints.scheduling.models import Service
 from blueprints.scheduling.operations.requests import request_new
 from blueprints.staff_notifications.digest import next_digest_at, send_digests
 from blueprints.staff_notifications.email import ALERT_KIND, preference
 from blueprints.staff_notifications.models import StaffNotification
-from blueprints.staff_notifications.service import notify_staff, register_kind
+from blueprints.staff_notifications.service import notify_staff
 from tenants.database import db
 from tenants.features import practice_settings
 from tests.conftest import Mailbox
 
 NEW_YORK = ZoneInfo("America/New_York")
-URGENT = "test_urgent_flag"
-register_kind(URGENT, "Flag", "A client's form needs your attention.", urgent=True)
+URGENT = FORM_FLAGGED  # the PHQ-9 item 9 flag: always emailed at once
 TOKEN_PATH = re.compile(r"/u/([0-9]+\.[0-9a-f]+)")
 
 

@@ -24,11 +24,17 @@ from blueprints.onboarding.operations.library import latest_version
 from blueprints.onboarding.operations.todos import completed_for, todos_for
 from blueprints.people.models import Client
 from blueprints.portal.viewer import Viewer
+from blueprints.staff_notifications.service import notify_staff, register_kind
 from tenants.database import db
 from tenants.encryption import seal_text, unseal_text
 from tenants.features import practice_settings
 
 SAFETY_REASON = "PHQ-9 item 9 answered above 'Not at all'"
+FORM_COMPLETED = "form_completed"
+FORM_FLAGGED = "form_flagged"
+register_kind(FORM_COMPLETED, "Form completed", "A client completed a form.")
+# Always emailed at once, whatever the staff member chose: a client may be at risk.
+register_kind(FORM_FLAGGED, "Form needs attention", "A client's form needs your attention.", urgent=True)
 
 
 @dataclass(frozen=True)
@@ -201,6 +207,12 @@ def submit(viewer: Viewer, form_id: int, answers: dict[str, list[str]]) -> Submi
     attention = bool(score and score.needs_attention and instrument is instruments.PHQ9)
     if attention:
         _raise_flag(viewer, response)
+    notify_staff(
+        FORM_COMPLETED,
+        viewer.client,
+        "onboarding.client_response",
+        {"client_id": viewer.client.id, "response_id": response.id},
+    )
     return Submitted(response, score, attention)
 
 
@@ -214,6 +226,7 @@ def _raise_flag(viewer: Viewer, response: FormResponse) -> None:
         detail=f"response {response.id}",
         **viewer.audit_actor,
     )
+    notify_staff(FORM_FLAGGED, viewer.client, "onboarding.client_forms", {"client_id": viewer.client.id})
 
 
 def answers_of(response: FormResponse) -> dict[str, list[str]]:
