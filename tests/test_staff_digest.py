@@ -213,3 +213,34 @@ def test_the_preferences_page(world, in_practice, visit):
         assert preference(find_user_by_email(ids["clinician"]).id).email_mode == "digest"
         assert practice_settings().digest_hour == 9
     assert visit(practice).get("/account/notifications").status_code in (302, 401, 403)
+
+
+def test_a_real_item_9_flag_is_emailed_at_once_even_to_staff_who_chose_never(
+    world, in_practice, run_jobs, mailbox
+):
+    from blueprints.auth.models import User
+    from blueprints.onboarding.operations import library, record, responses
+    from blueprints.onboarding.operations.instruments import PHQ9
+    from blueprints.portal.service import SELF
+    from blueprints.portal.viewer import Viewer
+
+    practice, ids = world
+    _set_mode(in_practice, practice, ids["clinician"], "never")
+    with in_practice(practice):
+        practice_settings().crisis_resources = "Call the crisis line"
+        owner = db.session.scalars(select(User).where(User.role == "owner")).first()
+        client = db.session.get(Client, ids["client"])
+        phq9 = library.ensure_builtins()[PHQ9.key]
+        record.share_form(owner, client, phq9.id)
+        viewer = Viewer("client", client, SELF, user_id=find_user_by_email(ids["email"]).id, name="Robin")
+        answers = {code: ["http://loinc.org|LA6568-5"] for code in PHQ9.item_codes}
+        answers |= {"44260-8": ["http://loinc.org|LA6569-3"], "69722-7": ["http://loinc.org|LA6572-7"]}
+        assert responses.submit(viewer, phq9.id, answers).needs_attention
+        db.session.commit()
+    mailbox.clear()
+    run_jobs()
+    assert _kinds_of(in_practice, practice, ids["clinician"]) == ["form_completed", "form_flagged"]
+    [message] = mailbox.to(ids["clinician"])  # the flag only: the completion follows the preference
+    assert "A client's form needs your attention." in Mailbox.body(message)
+    assert "PHQ" not in Mailbox.body(message) + message["Subject"]
+    _assert_discreet(message)
