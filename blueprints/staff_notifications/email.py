@@ -17,6 +17,7 @@ import hmac
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 
 from app.refusals import NotFound, Problems
 from blueprints.audit.service import record
@@ -37,7 +38,10 @@ DIGEST_KIND = "staff_digest"
 def preference(user_id: int, lock: bool = False) -> StaffEmailPreference:
     """The staff member's preference row (made, not yet flushed, when there is none)."""
     query = select(StaffEmailPreference).where(StaffEmailPreference.user_id == user_id)
-    found = db.session.scalars(query.with_for_update() if lock else query).first()
+    if lock:  # the row exists before it is locked: two concurrent changes never both insert it
+        db.session.execute(insert(StaffEmailPreference).values(user_id=user_id).on_conflict_do_nothing())
+        query = query.with_for_update()
+    found = db.session.scalars(query).first()
     if found is None:
         found = StaffEmailPreference(user_id=user_id, email_mode=DEFAULT_MODE, token_generation=0)
         db.session.add(found)
@@ -97,15 +101,23 @@ def _mac(user_id: int, generation: int) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def _generation(user_id: int) -> int:
+    """The staff member's token generation, read without making a preference row (a GET writes nothing)."""
+    found = db.session.scalar(
+        select(StaffEmailPreference.token_generation).where(StaffEmailPreference.user_id == user_id)
+    )
+    return found or 0
+
+
 def unsubscribe_token(user_id: int) -> str:
-    return f"{user_id}.{_mac(user_id, preference(user_id).token_generation)}"
+    return f"{user_id}.{_mac(user_id, _generation(user_id))}"
 
 
 def unsubscribe_url(user_id: int) -> str:
     return practice_url(current_practice().slug, f"/u/{unsubscribe_token(user_id)}")
 
 
-def staff_of_token(token: str, lock: bool = False) -> tuple[User, StaffEmailPreference]:
+def staff_of_token(token: str) -> User:
     """The active staff member `token` unsubscribes, or NotFound (forged, spent, another practice's)."""
     user_part, _, mac = token.partition(".")
     if not user_part.isdigit() or len(user_part) > 18:
@@ -113,15 +125,17 @@ def staff_of_token(token: str, lock: bool = False) -> tuple[User, StaffEmailPref
     user = db.session.get(User, int(user_part))
     if user is None or user.kind != "staff" or not user.is_active_account:
         raise NotFound()
-    row = preference(user.id, lock=lock)
-    if not hmac.compare_digest(mac, _mac(user.id, row.token_generation)):
+    if not hmac.compare_digest(mac, _mac(user.id, _generation(user.id))):
         raise NotFound()
-    return user, row
+    return user
 
 
 def unsubscribe(token: str) -> User:
     """The one-click POST: no more emails but urgent ones; the token is spent."""
-    user, row = staff_of_token(token, lock=True)
+    user = staff_of_token(token)
+    row = preference(user.id, lock=True)
+    if not hmac.compare_digest(token.partition(".")[2], _mac(user.id, row.token_generation)):
+        raise NotFound()  # spent by a concurrent unsubscribe between the check and the lock
     row.email_mode = "never"
     row.token_generation += 1
     db.session.flush()
