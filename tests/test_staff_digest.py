@@ -244,3 +244,44 @@ def test_a_real_item_9_flag_is_emailed_at_once_even_to_staff_who_chose_never(
     assert "A client's form needs your attention." in Mailbox.body(message)
     assert "PHQ" not in Mailbox.body(message) + message["Subject"]
     _assert_discreet(message)
+
+
+def test_the_worker_fans_out_to_a_practice_whose_digest_is_due(
+    app, world, in_practice, visit, mailbox, admin_engine
+):
+    import threading
+
+    from sqlalchemy import text
+
+    from app.jobs import run_worker
+
+    practice, ids = world
+    _set_mode(in_practice, practice, practice.owner_email, "never")
+    with in_practice(practice):
+        practice_settings().digest_hour = 0  # today's digest time has passed, whatever the clock says
+        db.session.commit()
+    clinician = visit(practice)
+    clinician.login(ids["clinician"])
+    assert clinician.post("/account/notifications", {"email_mode": "digest"}).status_code == 302
+    due_sql = text("SELECT next_due_at FROM public.practice_due WHERE practice_id = :p")
+    with admin_engine.begin() as conn:
+        noted = conn.execute(due_sql, {"p": practice.id}).scalar()
+        assert noted is not None and noted > datetime.now(UTC)  # tomorrow's digest, noted by the choice
+        conn.execute(
+            text(
+                "UPDATE public.practice_due SET next_due_at = now() - interval '1 minute' "
+                "WHERE practice_id = :p"
+            ),
+            {"p": practice.id},
+        )
+    for _ in range(2):  # a second worker run finds today's digest claimed
+        worker = threading.Thread(
+            target=run_worker, args=(app,), kwargs={"wait": False, "fan_out_first": True}
+        )
+        worker.start()
+        worker.join(60)
+    digests = [m for m in mailbox.to(ids["clinician"]) if m["Subject"] == "Your daily digest"]
+    assert len(digests) == 1
+    assert mailbox.to(practice.owner_email) == []
+    with admin_engine.connect() as conn:
+        assert conn.execute(due_sql, {"p": practice.id}).scalar() > datetime.now(UTC)
