@@ -1,5 +1,6 @@
 """Pages of staff email preferences (`/account/notifications`, with the practice's digest hour for
-owners and admins) and the one-click unsubscribe (`/u/<token>`, no login)."""
+owners and admins) and the one-click unsubscribe (`/u/<token>`, no login, throttled like every token
+page)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from app.extensions import csrf
 from app.refusals import Problems
 from app.roles import MANAGES_PRACTICE
-from app.web import carry_out, carry_out_form, staff_required
+from app.web import carry_out, carry_out_form, staff_required, token_page_limit
 from blueprints.staff_notifications import bp, digest
 from blueprints.staff_notifications.email import MODES, preference, set_mode, staff_of_token, unsubscribe
 from tenants.features import practice_settings
@@ -71,6 +72,7 @@ def preferences():
 
 
 @bp.get("/u/<token>")
+@token_page_limit("unsubscribe")
 def unsubscribe_page(token: str):
     def page(_):
         return render_template("staff_notifications/unsubscribe.html", form=UnsubscribeForm(), token=token)
@@ -79,6 +81,7 @@ def unsubscribe_page(token: str):
 
 
 @bp.post("/u/<token>")
+@token_page_limit("unsubscribe")
 @csrf.exempt  # one-click unsubscribe (RFC 8058): mail providers post without a form token
 def unsubscribe_post(token: str):
     return carry_out(
