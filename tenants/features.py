@@ -58,6 +58,8 @@ class PracticeSettings(TenantModel):
     booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     new_clients_choose_clinician: Mapped[bool] = _toggle(False)
     cancellation_policy: Mapped[str | None] = mapped_column(Text)
+    # The local hour (0-23) the staff's daily digest goes out at.
+    digest_hour: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     # Documents: what one file and one client's uploads may weigh at most (megabytes).
     max_upload_mb: Mapped[int] = mapped_column(Integer, default=25, server_default="25")
     client_storage_mb: Mapped[int] = mapped_column(Integer, default=200, server_default="200")

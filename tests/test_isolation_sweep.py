@@ -40,6 +40,7 @@ from blueprints.scheduling.models import (
     AvailabilityRule,
     Service,
 )
+from blueprints.staff_notifications.email import unsubscribe_token
 from blueprints.staff_notifications.models import StaffNotification
 from tenants.database import db
 from tenants.features import FEATURES, practice_settings
@@ -74,6 +75,8 @@ TOKENS = {
     "profile_links.open_link": ("profile_link_token",),
     "profile_links.use_link": ("profile_link_token",),
     "scheduling.calendar_feed": ("staff_feed_token", "client_feed_token"),
+    "staff_notifications.unsubscribe_page": ("unsubscribe_token",),
+    "staff_notifications.unsubscribe_post": ("unsubscribe_token",),
 }
 
 # URL argument -> which of B's objects it names (a function of the rule: one name, several kinds).
@@ -324,6 +327,7 @@ def _objects_of_b(
             "reset_token": issue_token(own_login, PASSWORD_RESET),
             "staff_feed_token": create_feed(clinician),
             "client_feed_token": create_feed(own_login),
+            "unsubscribe_token": unsubscribe_token(clinician.id),
         }
         db.session.commit()
     return objects

@@ -23,6 +23,7 @@ PAGES = {
     "reset": ("/reset-password/{}", 410),
     "activate": ("/activate/{}", 410),
     "profile link": ("/l/{}", 404),
+    "staff unsubscribe": ("/u/{}", 404),
 }
 
 

@@ -1,4 +1,5 @@
-"""Reminders and cancellation follow-ups: the practice's periodic work, run from a given "now".
+"""Reminders, cancellation follow-ups and the staff digest: the practice's periodic work, run from a
+given "now".
 
 `run_periodic(now)` sends what is due and not sent yet, not only what falls in the current minute:
 a worker that was down sends late reminders for appointments that have not started, and drops the
@@ -36,6 +37,7 @@ from blueprints.notifications.models import ClientNotice, OutboxEmail, ReminderS
 from blueprints.notifications.service import SEND_EMAIL_TASK, build_message, queue_email_batch
 from blueprints.portal.service import is_minor
 from blueprints.scheduling.models import Appointment
+from blueprints.staff_notifications.digest import next_digest_at, send_digests
 from tenants.database import db
 from tenants.due import set_next_due
 from tenants.features import practice_settings, practice_today
@@ -164,6 +166,9 @@ def next_due(now: datetime) -> datetime | None:
         )
         if first_cancel is not None:
             times.append(first_cancel + timedelta(days=settings.followup_days))
+    digest_at = next_digest_at(now)
+    if digest_at is not None:
+        times.append(digest_at)
     return min(times) if times else None
 
 
@@ -173,6 +178,7 @@ def run_periodic(now: datetime) -> int:
     db.session.execute(_LOCK)
     emails = send_reminders(now)
     queue_followups(now)
+    send_digests(now)
     set_next_due(next_due(now))
     messages, email_ids = _built(emails), [email.id for email in emails]
     if email_ids:  # a safety net, should this process die before the batch is handed over

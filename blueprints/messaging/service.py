@@ -27,6 +27,7 @@ from blueprints.people.operations.access import live_grants
 from blueprints.portal.service import Permissions, permissions_for
 from blueprints.portal.viewer import Viewer
 from blueprints.profile_links.service import links_allowed, profile_link_url
+from blueprints.staff_notifications.service import notify_staff, register_kind
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
@@ -34,6 +35,8 @@ from tenants.encryption import register_sealing_step
 from tenants.features import is_enabled, practice_settings, practice_zone
 
 MAX_BODY = 5000
+NEW_MESSAGE = "client_message"
+register_kind(NEW_MESSAGE, "New client message", "A client sent you a message.")
 
 
 class MessageError(Refusal):
@@ -150,6 +153,7 @@ def send_from_portal(viewer: Viewer, body: str) -> Message:
         author_name=viewer.name,
     )
     record("sent a message", client_id=viewer.client.id, detail=f"thread: {thread}", **viewer.audit_actor)
+    notify_staff(NEW_MESSAGE, viewer.client, "messaging.staff_messages", {"client_id": viewer.client.id})
     return message
 
 

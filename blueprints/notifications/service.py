@@ -12,10 +12,12 @@ look (`look`), and the attachment. Nothing of it but the sealed text is ever sto
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import func, select, update
 
@@ -32,6 +34,8 @@ from tenants.encryption import seal_text, unseal_text
 from tenants.features import practice_settings
 
 SEND_EMAIL_TASK = "notifications.send_email"
+# Sent with the OutboxEmail given up on, inside the practice; receivers add to the session (committed).
+email_undelivered = Namespace().signal("email-undelivered")
 # With the default 5 s base, 12 tries span about 1.5 to 3 hours (tests make the base tiny).
 MAIL_TRIES = 12
 
@@ -95,6 +99,15 @@ def queue_email_batch(items: list[dict], tried: bool = False) -> list[OutboxEmai
     return emails
 
 
+_kind_headers: dict[str, Callable[[OutboxEmail], dict[str, str]]] = {}
+
+
+def register_headers(kind: str, headers: Callable[[OutboxEmail], dict[str, str]]) -> None:
+    """Extra headers of the emails queued as `kind`, worked out when each is built (a higher
+    package's List-Unsubscribe, for example)."""
+    _kind_headers[kind] = headers
+
+
 def _new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@{current_app.config['PORTICO'].base_host}>"
 
@@ -128,6 +141,9 @@ def build_message(email: OutboxEmail, look: EmailLook | None = None) -> EmailMes
     contact = practice_settings().contact_email
     if contact and not email.discreet:
         message["Reply-To"] = formataddr((display_name, contact.strip()))
+    if email.kind in _kind_headers:
+        for name, value in _kind_headers[email.kind](email).items():
+            message[name] = value
     text = _unseal(email, "body_sealed")
     message.set_content(text)
     add_html_alternative(message, text, message["Subject"], settings.base_host, look=look)
@@ -191,8 +207,13 @@ def _seal_legacy_text(email: OutboxEmail) -> None:
 
 
 def give_up(error: Exception, email_id: int) -> None:
-    """The last try failed: show the email as undelivered (staff can retry it from /outbox)."""
+    """The last try failed: show the email as undelivered (staff can retry it from /outbox), and
+    announce it (`email_undelivered`: staff notifications tell the practice's managers)."""
     _update(email_id, failed_at=func.now(), last_error=_describe(error), only_unsent=True)
+    email = db.session.get(OutboxEmail, email_id)
+    if email is not None and email.state == "undelivered":
+        email_undelivered.send(email)
+        db.session.commit()
 
 
 def _update(email_id: int, only_unsent: bool = False, **values) -> None:

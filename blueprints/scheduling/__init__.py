@@ -9,7 +9,7 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("scheduling", __name__))
 
-from blueprints.scheduling import models  # noqa: E402,F401
+from blueprints.scheduling import digest, models  # noqa: E402,F401
 from blueprints.scheduling.views import (  # noqa: E402,F401
     availability,
     calendar,

@@ -12,4 +12,4 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("staff_notifications", __name__))
 
-from blueprints.staff_notifications import models, routes  # noqa: E402,F401
+from blueprints.staff_notifications import account, models, routes  # noqa: E402,F401

@@ -16,24 +16,36 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 
 from app.refusals import NotFound
-from app.roles import SEES_ALL_CLIENTS, STAFF_ROLES
+from app.roles import MANAGES_PRACTICE, SEES_ALL_CLIENTS, STAFF_ROLES
 from blueprints.auth.models import User
+from blueprints.notifications.service import email_undelivered
 from blueprints.people.models import Client, ClientClinician
 from blueprints.people.operations.access import visible_clients
+from blueprints.staff_notifications.email import ALERT_KIND, DIGEST_KIND, email_at_once
 from blueprints.staff_notifications.models import StaffNotification
 from tenants.database import db
 
 LIST_SIZE = 100
-_kinds: dict[str, str] = {}
 
 
-def register_kind(kind: str, text: str) -> None:
-    """What a notification of `kind` says, for example "New upload" (never clinical text)."""
-    _kinds[kind] = text
+@dataclass(frozen=True)
+class Kind:
+    text: str  # in the list: "New upload"
+    email_text: str  # in an email: "A client uploaded a file for you to review."
+    urgent: bool = False  # emailed at once whatever the staff member's preference (item-9 flags)
+
+
+_kinds: dict[str, Kind] = {}
+
+
+def register_kind(kind: str, text: str, email_text: str | None = None, *, urgent: bool = False) -> None:
+    """What a notification of `kind` says, for example "New upload", and what its email says
+    (never clinical text, never a client's name, a form, file or message name)."""
+    _kinds[kind] = Kind(text, email_text or "Something about a client needs your attention.", urgent)
 
 
 def kind_text(kind: str) -> str:
-    return _kinds.get(kind, "Something new")
+    return _kinds[kind].text if kind in _kinds else "Something new"
 
 
 def recipients(client: Client, exclude_user_id: int | None = None) -> list[User]:
@@ -64,19 +76,36 @@ def notify_staff(
 ) -> int:
     """Tell every staff member who may see `client` (but `exclude_user_id`, the one who did it) of
     `kind`, with a link to `link_endpoint(**link_args)`. Returns how many were told."""
-    told = recipients(client, exclude_user_id)
-    for user in told:
+    return _tell(recipients(client, exclude_user_id), kind, client.id, link_endpoint, link_args)
+
+
+def notify_managers(kind: str, link_endpoint: str, link_args: dict | None = None) -> int:
+    """Tell the practice's active owners and admins of `kind`, about no client (an undelivered email)."""
+    managers = db.session.scalars(
+        select(User)
+        .where(User.kind == "staff", User.role.in_(MANAGES_PRACTICE), User.is_active_account.is_(True))
+        .order_by(User.id)
+    ).all()
+    return _tell(list(managers), kind, None, link_endpoint, link_args)
+
+
+def _tell(users: list[User], kind: str, client_id: int | None, link_endpoint: str, link_args) -> int:
+    """A row for each of `users`, and an email to those who want one at once, in the caller's
+    transaction."""
+    for user in users:
         db.session.add(
             StaffNotification(
                 user_id=user.id,
                 kind=kind,
-                client_id=client.id,
+                client_id=client_id,
                 link_endpoint=link_endpoint,
                 link_args=dict(link_args or {}),
             )
         )
+    described = _kinds.get(kind) or Kind("Something new", "Something needs your attention.")
+    email_at_once(users, described.email_text, described.urgent)
     db.session.flush()
-    return len(told)
+    return len(users)
 
 
 def _visible_to(staff: User):
@@ -148,3 +177,14 @@ def mark_all_read(staff: User) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+UNDELIVERED_EMAIL = "email_undelivered"
+register_kind(UNDELIVERED_EMAIL, "Undelivered email", "An email from the practice could not be delivered.")
+
+
+@email_undelivered.connect
+def _on_undelivered(email) -> None:
+    # A staff email that could not be delivered tells no one: that would be a loop of emails.
+    if email.kind not in (ALERT_KIND, DIGEST_KIND):
+        notify_managers(UNDELIVERED_EMAIL, "notifications.outbox")

@@ -86,6 +86,11 @@ PAGES: dict[str, list[Visit]] = {
     "branding.edit": [Visit("owner", "/settings/branding")],
     "sso.settings": [Visit("owner", "/settings/sign-in")],
     "staff_notifications.index": [Visit("owner", "/notifications")],
+    "staff_notifications.preferences": [Visit("owner", "/account/notifications")],
+    "staff_notifications.unsubscribe_page": [
+        Visit("visitor", "/u/{unsubscribe_token}"),
+        Visit("visitor", "/u/1.forged", status=404),
+    ],
     "documents.library": [Visit("owner", "/documents/library")],
     "documents.staff_documents": [Visit("owner", "/clients/{adult}/documents")],
     "onboarding.forms": [Visit("owner", "/forms")],
@@ -179,6 +184,7 @@ class DemoIds:
     adult_phq9: int  # the demo's completed PHQ-9 of the adult
     flagged_phq9: int  # the teen's PHQ-9, item 9 answered above "Not at all"
     signature: int  # the adult's signed consent
+    unsubscribe_token: str  # the clinician's one-click unsubscribe token (its page has a button)
     week_of: str  # a day of the week with the adult's appointment (and a few more: the calendar's picture)
 
     def path(self, visit: Visit) -> str:
@@ -215,6 +221,7 @@ def demo(live_server) -> DemoIds:
     from blueprints.scheduling.models import Appointment, Service
     from blueprints.scheduling.operations.availability import available_slots
     from blueprints.scheduling.operations.requests import request_new
+    from blueprints.staff_notifications.email import unsubscribe_token
     from tenants.database import db, practice_scope
     from tenants.registry import lookup_address
 
@@ -256,6 +263,7 @@ def demo(live_server) -> DemoIds:
                 service=therapy.id,
                 teen=teen.id,
                 **forms,
+                unsubscribe_token=unsubscribe_token(clinician.id),
                 week_of=appointment.starts_at.date().isoformat(),
             )
             db.session.commit()

@@ -44,7 +44,7 @@ MAX_NOTE = 1000
 RESCAN_TASK = "documents.rescan"
 RESCAN_TRIES = 12  # about 1.5 to 3 hours with the 5 s base: the scanner is back, or staff see "pending"
 NEW_UPLOAD = "document_uploaded"
-register_kind(NEW_UPLOAD, "New upload")
+register_kind(NEW_UPLOAD, "New upload", "A client uploaded a file for you to review.")
 
 
 class UploadRefused(Refusal):

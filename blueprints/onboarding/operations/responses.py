@@ -37,11 +37,15 @@ from tenants.encryption import seal_text, unseal_text
 from tenants.features import practice_settings
 
 SAFETY_REASON = "PHQ-9 item 9 answered above 'Not at all'"
-# Staff notifications (the list now; emails and the digest come with the notifications issue).
-# Neither says anything clinical: who, and a link to the client's forms.
-ONBOARDING_DONE, NEEDS_ATTENTION = "onboarding_completed", "form_needs_attention"
-register_kind(ONBOARDING_DONE, "Onboarding completed")
-register_kind(NEEDS_ATTENTION, "A client's form needs your attention")
+# Staff notifications (the list, and email by each staff member's preference). Neither says anything
+# clinical: who, and a link to the client's forms.
+FORM_COMPLETED = "form_completed"
+ONBOARDING_DONE = "onboarding_completed"
+FORM_FLAGGED = "form_flagged"
+register_kind(FORM_COMPLETED, "Form completed", "A client completed a form.")
+register_kind(ONBOARDING_DONE, "Onboarding completed", "A client completed their onboarding.")
+# Always emailed at once, whatever the staff member chose: a client may be at risk.
+register_kind(FORM_FLAGGED, "Form needs attention", "A client's form needs your attention.", urgent=True)
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,12 @@ def submit(
     attention = bool(score and score.needs_attention and instrument is instruments.PHQ9)
     if attention:
         _raise_flag(viewer, response)
+    notify_staff(
+        FORM_COMPLETED,
+        viewer.client,
+        "onboarding.client_response",
+        {"client_id": viewer.client.id, "response_id": response.id},
+    )
     _tell_if_onboarding_done(viewer, form)
     return Submitted(response, score, attention)
 
@@ -249,7 +259,6 @@ def _tell_if_onboarding_done(viewer: Viewer, form: Form) -> None:
 def _raise_flag(viewer: Viewer, response: FormResponse) -> None:
     db.session.add(FormFlag(client_id=viewer.client.id, response_id=response.id, reason=SAFETY_REASON))
     db.session.flush()
-    notify_staff(NEEDS_ATTENTION, viewer.client, "onboarding.client_forms", {"client_id": viewer.client.id})
     # The audit line says that a response needs attention, never what was answered.
     record(
         "form flagged for attention",
@@ -257,6 +266,7 @@ def _raise_flag(viewer: Viewer, response: FormResponse) -> None:
         detail=f"response {response.id}",
         **viewer.audit_actor,
     )
+    notify_staff(FORM_FLAGGED, viewer.client, "onboarding.client_forms", {"client_id": viewer.client.id})
 
 
 def answers_of(response: FormResponse) -> dict[str, list[str]]:

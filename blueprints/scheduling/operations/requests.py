@@ -28,6 +28,7 @@ from blueprints.scheduling.operations.appointments import (
 from blueprints.scheduling.operations.catalog import duration_problem, offers
 from blueprints.scheduling.operations.common import audit
 from blueprints.scheduling.operations.visibility import visible_requests
+from blueprints.staff_notifications.service import notify_staff, register_kind
 from tenants.database import db
 from tenants.features import practice_today, practice_zone
 
@@ -42,6 +43,19 @@ TAKEN = (
     "That time is already taken for this clinician (buffers included). "
     "The request is still pending: decline it, or book another time."
 )
+NEW_REQUEST = "appointment_request"
+register_kind(NEW_REQUEST, "New appointment request", "A client asked for an appointment change or booking.")
+
+
+def _tell_staff(request: AppointmentRequest, client: Client, requested_by: User | None) -> None:
+    """Staff who may see the client hear of the request (but the staff member who made it)."""
+    notify_staff(
+        NEW_REQUEST,
+        client,
+        "scheduling.request_detail",
+        {"request_id": request.id},
+        exclude_user_id=requested_by.id if requested_by else None,
+    )
 
 
 def request_new(
@@ -63,6 +77,7 @@ def request_new(
     )
     db.session.add(request)
     db.session.flush()
+    _tell_staff(request, client, requested_by)
     return request
 
 
@@ -92,6 +107,7 @@ def request_change(
     )
     db.session.add(request)
     flush_guarded()
+    _tell_staff(request, appointment.client, requested_by)
     return request
 
 
