@@ -45,7 +45,9 @@ FORM_FLAGGED = "form_flagged"
 register_kind(FORM_COMPLETED, "Form completed", "A client completed a form.")
 register_kind(ONBOARDING_DONE, "Onboarding completed", "A client completed their onboarding.")
 # Always emailed at once, whatever the staff member chose: a client may be at risk.
-register_kind(FORM_FLAGGED, "Form needs attention", "A client's form needs your attention.", urgent=True)
+register_kind(
+    FORM_FLAGGED, "A client's form needs your attention", "A client's form needs your attention.", urgent=True
+)
 
 
 @dataclass(frozen=True)
