@@ -226,7 +226,7 @@ def submit(
         **viewer.audit_actor,
     )
     if form.instrument == profile.KEY:
-        profile.apply(viewer, viewer.client, answers, practice_settings())
+        profile.apply(viewer, viewer.client, answers, practice_settings(), response.id)
     attention = bool(score and score.needs_attention and instrument is instruments.PHQ9)
     if attention:
         _raise_flag(viewer, response)
