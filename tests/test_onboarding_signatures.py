@@ -331,6 +331,7 @@ def test_clinicians_are_told_when_onboarding_is_done_and_when_item_9_needs_atten
     with in_practice(practice):
         clinician_email = db.session.get(Client, client.id).clinicians[0].email
     elsewhere = make_staff(practice, "clinician")  # not this client's clinician
+    scheduler = logged_in(visit, practice, make_staff(practice, "scheduler"))
     assert put_in_onboarding(owner, consent).status_code == 302
     person = client_visitor(visit, practice, client)
     page = f"/portal/forms/{consent}"
@@ -355,6 +356,9 @@ def test_clinicians_are_told_when_onboarding_is_done_and_when_item_9_needs_atten
     )
     told = clinician.get("/notifications").get_data(as_text=True)
     assert "A client&#39;s form needs your attention" in told and "Minimal" not in told
+    # A scheduler (sees that forms were done, not answers) is not told of the flag.
+    bell = scheduler.get("/notifications").get_data(as_text=True)
+    assert "needs your attention" not in bell and "Onboarding completed" in bell
 
 
 def test_rendering_pdfs_leaves_pillows_truncated_image_check_on(consent_setup, visit):

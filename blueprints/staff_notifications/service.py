@@ -36,8 +36,10 @@ def kind_text(kind: str) -> str:
     return _kinds.get(kind, "Something new")
 
 
-def recipients(client: Client, exclude_user_id: int | None = None) -> list[User]:
-    """Active staff who may see `client`, in a stable order."""
+def recipients(
+    client: Client, exclude_user_id: int | None = None, roles: tuple[str, ...] | None = None
+) -> list[User]:
+    """Active staff who may see `client` (and hold one of `roles`, when given), in a stable order."""
     assigned = select(ClientClinician.user_id).where(ClientClinician.client_id == client.id)
     query = (
         select(User)
@@ -51,6 +53,8 @@ def recipients(client: Client, exclude_user_id: int | None = None) -> list[User]
     )
     if exclude_user_id is not None:
         query = query.where(User.id != exclude_user_id)
+    if roles is not None:
+        query = query.where(User.role.in_(roles))
     return list(db.session.scalars(query))
 
 
@@ -61,10 +65,12 @@ def notify_staff(
     link_args: dict | None = None,
     *,
     exclude_user_id: int | None = None,
+    roles: tuple[str, ...] | None = None,
 ) -> int:
-    """Tell every staff member who may see `client` (but `exclude_user_id`, the one who did it) of
-    `kind`, with a link to `link_endpoint(**link_args)`. Returns how many were told."""
-    told = recipients(client, exclude_user_id)
+    """Tell every staff member who may see `client` (but `exclude_user_id`, the one who did it;
+    only those holding one of `roles`, when given) of `kind`, with a link to
+    `link_endpoint(**link_args)`. Returns how many were told."""
+    told = recipients(client, exclude_user_id, roles)
     for user in told:
         db.session.add(
             StaffNotification(

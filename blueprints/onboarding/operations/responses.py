@@ -22,6 +22,7 @@ from blueprints.onboarding.operations import attachments, instruments, profile
 from blueprints.onboarding.operations.fhir_response import from_response, to_response
 from blueprints.onboarding.operations.items import build_items, check_answers, walk
 from blueprints.onboarding.operations.library import latest_version
+from blueprints.onboarding.operations.record import READS_RESPONSES
 from blueprints.onboarding.operations.todos import (
     completed_for,
     onboarding_progress,
@@ -249,7 +250,14 @@ def _tell_if_onboarding_done(viewer: Viewer, form: Form) -> None:
 def _raise_flag(viewer: Viewer, response: FormResponse) -> None:
     db.session.add(FormFlag(client_id=viewer.client.id, response_id=response.id, reason=SAFETY_REASON))
     db.session.flush()
-    notify_staff(NEEDS_ATTENTION, viewer.client, "onboarding.client_forms", {"client_id": viewer.client.id})
+    # Only the staff who may read answers: the flag says something about what was answered.
+    notify_staff(
+        NEEDS_ATTENTION,
+        viewer.client,
+        "onboarding.client_forms",
+        {"client_id": viewer.client.id},
+        roles=READS_RESPONSES,
+    )
     # The audit line says that a response needs attention, never what was answered.
     record(
         "form flagged for attention",
