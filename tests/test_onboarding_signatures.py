@@ -420,3 +420,24 @@ def test_a_scheduler_cannot_download_a_signed_forms_pdf(consent_setup, make_staf
     assert owner.get(f"/documents/{document_id}/download").status_code == 200
     owners_tab = owner.get(f"/clients/{client.id}/documents").get_data(as_text=True)
     assert f"/documents/{document_id}/download" in owners_tab
+
+
+def test_a_form_titled_with_percent_00_is_signed_as_signed_form(
+    make_practice, make_client, visit, in_practice
+):
+    """A title no upload's name could have (it holds "%00") names the PDF "Signed form"."""
+    practice = make_practice()
+    settings(in_practice, practice, portal_enabled=True)
+    client = make_client(practice, first="Robin", last="Signer", email=f"robin@{practice.slug}.example.com",
+                         login=True)
+    owner = logged_in(visit, practice, practice.owner_email)
+    title = "Late fee 100%00 policy"
+    imported = post(owner, "/forms/import", {"text": json.dumps({**CONSENT, "title": title})}, "/forms")
+    assert imported.status_code == 302
+    consent = form_ids(owner)[title]
+    assert post(owner, f"/clients/{client.id}/forms/share", {"form_id": consent},
+                f"/clients/{client.id}/forms").status_code == 302
+    _signed_by(logged_in(visit, practice, client.email), consent, "Robin Signer", "555-0100")
+    with in_practice(practice):
+        signed = db.session.scalars(select(Document).where(Document.kind == SIGNED)).one()
+        assert signed.name == "Signed form.pdf"
