@@ -584,3 +584,11 @@ def test_a_guardian_cannot_change_a_teens_birth_date_from_the_information_form(
     assert "PRIVATE-TEEN-NOTE" not in guardian.get("/portal/messages").get_data(as_text=True)
     shown = owner.get(f"/clients/{teen.id}/forms").get_data(as_text=True)
     assert "asked to change, not applied" in shown and younger in shown and f"new@{practice.slug}" in shown
+
+
+def test_the_builder_refuses_a_row_count_that_is_not_a_small_number(setup, visit, in_practice):
+    practice, clinician, client, owner = setup
+    for count in ("x", "-1", "10000000", "١"):
+        refused = post(owner, "/forms/new", {"title": "T", "count": count, "action": "add"}, "/forms/new")
+        assert refused.status_code == 400, count
+        assert "bad number of questions" in refused.get_data(as_text=True)

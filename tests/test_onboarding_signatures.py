@@ -441,3 +441,24 @@ def test_a_form_titled_with_percent_00_is_signed_as_signed_form(
     with in_practice(practice):
         signed = db.session.scalars(select(Document).where(Document.kind == SIGNED)).one()
         assert signed.name == "Signed form.pdf"
+
+
+def test_a_nan_decimal_answer_is_refused_when_signing(make_practice, make_client, visit, in_practice):
+    practice = make_practice()
+    settings(in_practice, practice, portal_enabled=True)
+    owner = logged_in(visit, practice, practice.owner_email)
+    data = {**CONSENT, "title": "Weighted consent",
+            "item": [*CONSENT["item"], {"linkId": "weight", "type": "decimal", "text": "Weight"}]}
+    assert post(owner, "/forms/import", {"text": json.dumps(data)}, "/forms").status_code == 302
+    consent = form_ids(owner)["Weighted consent"]
+    client = make_client(practice, first="Robin", last="Signer", email=f"robin@{practice.slug}.example.com",
+                         login=True)
+    assert post(owner, f"/clients/{client.id}/forms/share", {"form_id": consent},
+                f"/clients/{client.id}/forms").status_code == 302
+    signer = logged_in(visit, practice, client.email)
+    signer.get("/portal/choose")
+    page = f"/portal/forms/{consent}"
+    assert agree_to_erecords(signer, page).status_code == 302
+    refused = sign(signer, page, "Robin Signer", weight="NaN")
+    assert refused.status_code == 400 and "Enter a number." in refused.get_data(as_text=True)
+    assert sign(signer, page, "Robin Signer", weight="61.5").status_code == 200
