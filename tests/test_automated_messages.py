@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from app.cli import main
 from blueprints.auth.service import find_user_by_email
 from blueprints.notifications.automated import deliver_notice, message_settings
-from blueprints.notifications.merge import render, template_problem
+from blueprints.notifications.merge import render, subject_problem, template_problem
 from blueprints.notifications.models import ClientNotice
 from blueprints.people.models import Client
 from blueprints.scheduling.models import Appointment, Service
@@ -30,6 +30,15 @@ def test_unknown_tags_and_template_code_are_refused_with_their_names():
     assert "{{diagnosis}}" in problem and "{{client.notes}}" in problem and "{{first_name}}" in problem
     assert "template code" in template_problem("{% for x in y %}{{first_name}}{% endfor %}")
     assert "unclosed" in template_problem("Hello {{first_name")
+
+
+def test_subjects_refuse_the_link_service_and_clinician_tags_by_name():
+    """Subjects are stored in clear in the outbox (bodies are sealed)."""
+    assert subject_problem("Reminder from {{practice_name}} for {{first_name}} on {{date_time}}") is None
+    for tag in ("profile_link", "service", "clinician"):
+        problem = subject_problem(f"Your visit {{{{ {tag} }}}}")
+        assert problem and f"{{{{{tag}}}}}" in problem and "subject" in problem
+    assert "Unknown merge tag {{diagnosis}}" in subject_problem("{{diagnosis}}")
 
 
 def test_rendering_is_plain_substitution_never_re_read():
@@ -242,6 +251,8 @@ def test_settings_page_refuses_an_unknown_tag_and_saves_good_templates(
     refused = owner.post("/settings/messages", {**form, "body_reminder": "Hi {{first_name}} {{diagnosis}}"})
     assert refused.status_code == 400
     assert "Unknown merge tag {{diagnosis}}" in refused.get_data(as_text=True)
+    leaky = owner.post("/settings/messages", {**form, "subject_reminder": "Your link {{profile_link}}"})
+    assert leaky.status_code == 400 and "cannot use {{profile_link}}" in leaky.get_data(as_text=True)
     saved = owner.post(
         "/settings/messages",
         {

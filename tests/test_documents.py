@@ -236,3 +236,52 @@ def test_an_upload_is_never_spooled_to_disk_in_clear(app):
     with app.test_request_context("/portal/documents", method="POST", data=data):
         stream = request.files["file"].stream
         assert isinstance(stream, io.BytesIO) and stream.getvalue() == big
+
+
+def _hold_the_row(app, practice, document_id: int, change: str):
+    """Another transaction locks the document's row and makes `change` to it; commits when told."""
+    import threading
+
+    from sqlalchemy import text as sql
+
+    from tenants.database import enter_practice_sql, owner_engine
+
+    locked, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def hold():
+        with app.app_context(), owner_engine().begin() as conn:
+            conn.exec_driver_sql(enter_practice_sql(f"tenant_{practice.id}"))
+            conn.execute(sql("SELECT id FROM documents WHERE id = :id FOR UPDATE"), {"id": document_id})
+            conn.execute(sql(change), {"id": document_id})
+            locked.set()
+            release.wait(10)
+        done.set()
+
+    threading.Thread(target=hold, daemon=True).start()
+    assert locked.wait(10)
+    # Commit once the request below is waiting on the lock.
+    threading.Timer(2.0, release.set).start()
+    return done
+
+
+def test_removing_and_reviewing_at_once_answer_409_never_500(app, documents_practice, visit, in_practice):
+    setting = documents_practice()
+    client = client_visitor(visit, setting)
+    clinician = staff_visitor(visit, setting.practice, setting.clinician)
+    assert upload(client, pdf_bytes(), "first.pdf").status_code == 302
+    [first] = documents_of(in_practice, setting.practice)
+    # Staff review while the client's removal waits: the file stays.
+    review_it = "UPDATE documents SET reviewed_at = now() WHERE id = :id"
+    done = _hold_the_row(app, setting.practice, first.id, review_it)
+    removed = staff_post(client, f"/portal/documents/{first.id}/remove", page="/portal/documents")
+    assert done.wait(10)
+    assert removed.status_code == 409 and "already reviewed" in removed.get_data(as_text=True)
+    assert clinician.get(f"/documents/{first.id}/download").status_code == 200  # its bytes are there
+
+    assert upload(client, pdf_bytes(), "second.pdf").status_code == 302
+    second = documents_of(in_practice, setting.practice)[-1]
+    # The client removes while staff's review waits: nothing to review.
+    done = _hold_the_row(app, setting.practice, second.id, "DELETE FROM documents WHERE id = :id")
+    reviewed = staff_post(clinician, f"/documents/{second.id}/review")
+    assert done.wait(10)
+    assert reviewed.status_code == 409 and "removed this file" in reviewed.get_data(as_text=True)

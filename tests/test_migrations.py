@@ -175,3 +175,31 @@ def test_prices_move_to_price_minor_and_zero_becomes_no_price(app, make_practice
         currency = conn.execute(text(f"SELECT currency FROM {schema}.practice_settings")).scalar()
     assert [tuple(row) for row in rows] == [("Check-in", None, 0), ("Therapy", 15000, 15000)]
     assert currency == "USD"
+
+
+def test_existing_guardian_grants_lose_forms_and_documents(app, make_practice, make_client, grant_portal):
+    """t0019 (data): guardian rows that silently gained forms and documents (defaults since t0002)
+    have both turned off for staff to decide; the client's own row keeps them."""
+    from alembic import command
+
+    from tenants.database import enter_practice_sql
+    from tenants.migrate import alembic_config, upgrade_schema
+
+    practice = make_practice()
+    client = make_client(practice, first="Kit", email=f"kit@{practice.slug}.example.com", login=True)
+    grant_portal(practice, client, f"parent@{practice.slug}.example.com", can_forms=True, can_documents=True)
+    schema = f"tenant_{practice.id}"
+    with app.app_context(), owner_engine().begin() as conn:
+        conn.exec_driver_sql(enter_practice_sql(schema))
+        config = alembic_config()
+        config.attributes.update(connection=conn, branch="tenant", schema=schema)
+        command.downgrade(config, "t0018")
+        conn.exec_driver_sql("UPDATE portal_access SET can_forms = true, can_documents = true")
+    with app.app_context(), owner_engine().begin() as conn:
+        upgrade_schema(conn, practice.id, schema)
+    with app.app_context(), owner_engine().begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL ROLE {schema}")
+        rows = conn.execute(
+            text(f"SELECT relationship_kind, can_forms, can_documents FROM {schema}.portal_access ORDER BY 1")
+        ).all()
+    assert [tuple(row) for row in rows] == [("guardian", False, False), ("self", True, True)]

@@ -541,3 +541,54 @@ def test_a_profile_link_session_steps_up_before_forms(setup, visit, in_practice)
     assert f"/portal/forms/{intake}" not in home  # no to-dos shown before the step-up
     answer = linked.get(f"/portal/forms/{intake}")
     assert answer.status_code == 302 and "/verify" in answer.headers["Location"]
+
+
+def test_a_guardian_cannot_change_a_teens_birth_date_from_the_information_form(
+    make_practice, make_client, grant_portal, visit, in_practice
+):
+    """A guardian making a teen younger would read the teen's private messages: the date of birth
+    (and the email) are only proposed, audited and shown to staff with the proposed value."""
+    from blueprints.messaging.models import Message
+    from blueprints.people.models import Client
+
+    practice = make_practice()
+    settings(in_practice, practice, portal_enabled=True, ask_demographics=True, ask_contact=True)
+    teen = make_client(practice, first="Tess", last="Teen", date_of_birth=years_ago(15),
+                       email=f"tess@{practice.slug}.example.com", login=True)
+    parent = f"parent@{practice.slug}.example.com"
+    grant_portal(practice, teen, parent)  # forms on; the teen's messages hidden from the guardian
+    owner = logged_in(visit, practice, practice.owner_email)
+    info = form_ids(owner)["Client information"]
+    assert put_in_onboarding(owner, info).status_code == 302
+    minor = logged_in(visit, practice, teen.email)
+    minor.get("/portal/choose")
+    sent = post(minor, "/portal/messages", {"body": "PRIVATE-TEEN-NOTE"}, "/portal/messages")
+    assert sent.status_code in (200, 302)
+    with in_practice(practice):
+        assert db.session.scalars(select(Message)).first() is not None
+
+    guardian = logged_in(visit, practice, parent)
+    guardian.get("/portal/choose")
+    page = f"/portal/forms/{info}"
+    younger = years_ago(9).isoformat()
+    answers = {"date_of_birth": younger, "email": f"new@{practice.slug}.example.com", "phone": "555-0142",
+               "action": "submit"}
+    assert post(guardian, page, answers, page).status_code == 200
+    with in_practice(practice):
+        record = db.session.get(Client, teen.id)
+        assert (record.date_of_birth, record.email, record.phone) == (years_ago(15), teen.email, "555-0142")
+        asked = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "profile change asked from a form")
+        ).one()
+        assert younger not in asked.detail and "date_of_birth, email" in asked.detail
+    assert "PRIVATE-TEEN-NOTE" not in guardian.get("/portal/messages").get_data(as_text=True)
+    shown = owner.get(f"/clients/{teen.id}/forms").get_data(as_text=True)
+    assert "asked to change, not applied" in shown and younger in shown and f"new@{practice.slug}" in shown
+
+
+def test_the_builder_refuses_a_row_count_that_is_not_a_small_number(setup, visit, in_practice):
+    practice, clinician, client, owner = setup
+    for count in ("x", "-1", "10000000", "١"):
+        refused = post(owner, "/forms/new", {"title": "T", "count": count, "action": "add"}, "/forms/new")
+        assert refused.status_code == 400, count
+        assert "bad number of questions" in refused.get_data(as_text=True)

@@ -246,6 +246,16 @@ def test_the_server_rechecks_enable_when_required_types_and_max_length():
     }
 
 
+def test_a_decimal_answer_must_be_a_finite_number():
+    """NaN and Infinity broke the signed PDF (a 500) and the response's JSON."""
+    questionnaire = {"resourceType": "Questionnaire", "status": "active", "title": "Weight",
+                     "item": [{"linkId": "weight", "type": "decimal", "text": "Weight"}]}
+    items = build_items(validate_questionnaire(questionnaire))
+    assert check_answers(items, {"weight": ["61.5"]}, complete=True) == {}
+    for text in ("NaN", "-nan", "Infinity", "-Inf", "sNaN"):
+        assert check_answers(items, {"weight": [text]}, complete=True) == {"weight": "Enter a number."}
+
+
 def test_answers_round_trip_through_a_questionnaire_response():
     items = build_items(validate_questionnaire(copy.deepcopy(CONDITIONAL)))
     post = MultiDict(

@@ -331,6 +331,7 @@ def test_clinicians_are_told_when_onboarding_is_done_and_when_item_9_needs_atten
     with in_practice(practice):
         clinician_email = db.session.get(Client, client.id).clinicians[0].email
     elsewhere = make_staff(practice, "clinician")  # not this client's clinician
+    scheduler = logged_in(visit, practice, make_staff(practice, "scheduler"))
     assert put_in_onboarding(owner, consent).status_code == 302
     person = client_visitor(visit, practice, client)
     page = f"/portal/forms/{consent}"
@@ -355,6 +356,9 @@ def test_clinicians_are_told_when_onboarding_is_done_and_when_item_9_needs_atten
     )
     told = clinician.get("/notifications").get_data(as_text=True)
     assert "A client&#39;s form needs your attention" in told and "Minimal" not in told
+    # A scheduler (sees that forms were done, not answers) is not told of the flag.
+    bell = scheduler.get("/notifications").get_data(as_text=True)
+    assert "needs your attention" not in bell and "Onboarding completed" in bell
 
 
 def test_rendering_pdfs_leaves_pillows_truncated_image_check_on(consent_setup, visit):
@@ -365,3 +369,96 @@ def test_rendering_pdfs_leaves_pillows_truncated_image_check_on(consent_setup, v
     person = client_visitor(visit, practice, client)
     assert person.get("/portal/forms/disclosure.pdf").status_code == 200
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def _signed_by(person, consent, name, contact):
+    person.get("/portal/choose")
+    page = f"/portal/forms/{consent}"
+    assert agree_to_erecords(person, page).status_code == 302
+    assert sign(person, page, name, contact=contact).status_code == 200
+
+
+def test_a_guardian_without_the_forms_grant_cannot_download_the_minors_signed_consent(
+    consent_setup, make_client, grant_portal, visit, in_practice
+):
+    practice, _, owner, consent = consent_setup
+    teen = make_client(
+        practice, first="Tess", last="Teen", date_of_birth=years_ago(15),
+        email=f"tess@{practice.slug}.example.com", login=True,
+    )
+    parent = f"parent@{practice.slug}.example.com"
+    grant_portal(practice, teen, parent, can_forms=False, can_documents=True, can_see_minor_uploads=False)
+    assert post(owner, f"/clients/{teen.id}/forms/share", {"form_id": consent},
+                f"/clients/{teen.id}/forms").status_code == 302
+    _signed_by(logged_in(visit, practice, teen.email), consent, "Tess Teen", "SECRET-555-0199")
+    with in_practice(practice):
+        signature = db.session.scalars(select(FormSignature)).one()
+        document_id, signature_id = signature.document_id, signature.id
+
+    guardian = logged_in(visit, practice, parent)
+    guardian.get("/portal/choose")
+    assert guardian.get("/portal/forms").status_code == 403  # the grant says no forms
+    assert f"/portal/documents/{document_id}" not in guardian.get("/portal/documents").get_data(as_text=True)
+    assert guardian.get(f"/portal/documents/{document_id}/download").status_code == 404
+    assert guardian.get(f"/portal/forms/signatures/{signature_id}/pdf").status_code in (403, 404)
+
+
+def test_a_scheduler_cannot_download_a_signed_forms_pdf(consent_setup, make_staff, visit, in_practice):
+    practice, client, owner, consent = consent_setup
+    assert post(owner, f"/clients/{client.id}/forms/share", {"form_id": consent},
+                f"/clients/{client.id}/forms").status_code == 302
+    _signed_by(logged_in(visit, practice, client.email), consent, "Robin Signer", "SECRET-ANSWER-42")
+    with in_practice(practice):
+        signature = db.session.scalars(select(FormSignature)).one()
+        document_id, response_id = signature.document_id, signature.response_id
+    scheduler = logged_in(visit, practice, make_staff(practice, "scheduler"))
+    # A scheduler sees what is done, not answers.
+    assert scheduler.get(f"/clients/{client.id}/forms/responses/{response_id}").status_code == 403
+    assert scheduler.get(f"/documents/{document_id}/download").status_code == 403
+    tab = scheduler.get(f"/clients/{client.id}/documents").get_data(as_text=True)
+    assert f"/documents/{document_id}/download" not in tab
+    assert owner.get(f"/documents/{document_id}/download").status_code == 200
+    owners_tab = owner.get(f"/clients/{client.id}/documents").get_data(as_text=True)
+    assert f"/documents/{document_id}/download" in owners_tab
+
+
+def test_a_form_titled_with_percent_00_is_signed_as_signed_form(
+    make_practice, make_client, visit, in_practice
+):
+    """A title no upload's name could have (it holds "%00") names the PDF "Signed form"."""
+    practice = make_practice()
+    settings(in_practice, practice, portal_enabled=True)
+    client = make_client(practice, first="Robin", last="Signer", email=f"robin@{practice.slug}.example.com",
+                         login=True)
+    owner = logged_in(visit, practice, practice.owner_email)
+    title = "Late fee 100%00 policy"
+    imported = post(owner, "/forms/import", {"text": json.dumps({**CONSENT, "title": title})}, "/forms")
+    assert imported.status_code == 302
+    consent = form_ids(owner)[title]
+    assert post(owner, f"/clients/{client.id}/forms/share", {"form_id": consent},
+                f"/clients/{client.id}/forms").status_code == 302
+    _signed_by(logged_in(visit, practice, client.email), consent, "Robin Signer", "555-0100")
+    with in_practice(practice):
+        signed = db.session.scalars(select(Document).where(Document.kind == SIGNED)).one()
+        assert signed.name == "Signed form.pdf"
+
+
+def test_a_nan_decimal_answer_is_refused_when_signing(make_practice, make_client, visit, in_practice):
+    practice = make_practice()
+    settings(in_practice, practice, portal_enabled=True)
+    owner = logged_in(visit, practice, practice.owner_email)
+    data = {**CONSENT, "title": "Weighted consent",
+            "item": [*CONSENT["item"], {"linkId": "weight", "type": "decimal", "text": "Weight"}]}
+    assert post(owner, "/forms/import", {"text": json.dumps(data)}, "/forms").status_code == 302
+    consent = form_ids(owner)["Weighted consent"]
+    client = make_client(practice, first="Robin", last="Signer", email=f"robin@{practice.slug}.example.com",
+                         login=True)
+    assert post(owner, f"/clients/{client.id}/forms/share", {"form_id": consent},
+                f"/clients/{client.id}/forms").status_code == 302
+    signer = logged_in(visit, practice, client.email)
+    signer.get("/portal/choose")
+    page = f"/portal/forms/{consent}"
+    assert agree_to_erecords(signer, page).status_code == 302
+    refused = sign(signer, page, "Robin Signer", weight="NaN")
+    assert refused.status_code == 400 and "Enter a number." in refused.get_data(as_text=True)
+    assert sign(signer, page, "Robin Signer", weight="61.5").status_code == 200

@@ -21,6 +21,7 @@ from blueprints.notifications.automated import message_settings
 from blueprints.notifications.models import SmsMessage
 from blueprints.people.models import Client
 from tenants.database import db
+from tests.test_profile_links import follow_link, issue_link  # noqa: F401 (the fixture issue_link)
 from tests.test_reminders import book_long_ago
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -213,3 +214,21 @@ def test_without_an_account_the_webhooks_are_not_there(make_practice, visit):
         "/sms/inbound", base_url=f"http://{practice.host}", data={"Body": "STOP"}
     )
     assert answer.status_code == 404
+
+
+def test_a_link_session_steps_up_before_changing_the_texts_number(
+    texting, issue_link, visit, in_practice  # noqa: F811
+):
+    """The number on the texts page gets every reminder's fresh profile link: a link holder who
+    has not stepped up is sent to the step-up, and the number stays."""
+    practice, ids = texting
+    with in_practice(practice):
+        client = db.session.get(Client, ids["client"])
+        before = client.sms_number
+    holder = visit(practice)
+    follow_link(holder, issue_link(practice, client))
+    changed = holder.post("/portal/texts", {"number": "+1 (415) 555-0199"}, form_page="/verify")
+    assert changed.status_code == 302 and "/verify" in changed.headers["Location"]
+    assert holder.get("/portal/texts").status_code == 302
+    with in_practice(practice):
+        assert db.session.get(Client, ids["client"]).sms_number == before

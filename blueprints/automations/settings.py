@@ -13,7 +13,7 @@ from blueprints.notifications.automated import (
     message_settings,
     template_for,
 )
-from blueprints.notifications.merge import MAX_SUBJECT, template_problem
+from blueprints.notifications.merge import subject_problem, template_problem
 from blueprints.notifications.models import MessageSettings
 
 FLAGS = ("show_clinician", "show_service", "discreet_mode")
@@ -64,9 +64,9 @@ def save(actor, form: dict) -> MessageSettings:
     for kind, definition in KINDS.items():
         subject = (form.get(f"subject_{kind}") or "").strip()
         body = (form.get(f"body_{kind}") or "").replace("\r\n", "\n").strip()
-        subject_problem = template_problem(subject, "subject", MAX_SUBJECT)
-        if subject_problem:
-            problems[f"subject_{kind}"] = subject_problem
+        refused_subject = subject_problem(subject)
+        if refused_subject:
+            problems[f"subject_{kind}"] = refused_subject
         if template_problem(body, "message"):
             problems[f"body_{kind}"] = template_problem(body, "message")
         own = {}

@@ -51,7 +51,8 @@ class TextsForm(FlaskForm):
 
 
 @bp.route("/portal/texts", methods=["GET", "POST"])
-@portal_page()
+# A link holder steps up first: the number chosen here gets every reminder's fresh profile link.
+@portal_page(step_up=True)
 def portal_texts():
     viewer = current_viewer()
     if viewer.kind not in ("client", "profile_link"):

@@ -4,7 +4,9 @@ A template is plain text with `{{tag}}` placeholders from a fixed whitelist (`TA
 plain substitution: no expressions, filters, loops or attribute access, so a practice can never
 program a template (no user-edited Jinja), and a value can never be re-read as a tag. A tag outside
 the whitelist, or anything that looks like template code (`{%`, `{#`, an unclosed `{{`), is refused
-when the template is saved, with a message naming it.
+when the template is saved, with a message naming it. Subjects are stored in clear in the outbox
+(bodies are sealed), so the tags in `NOT_IN_SUBJECTS` (a link that opens the portal, and names that
+say what care the client gets) are refused in a subject, naming the tag.
 
 No tag reaches clinical content: there is no tag for a form or assessment name, a message's text or
 a note. Service names and clinician names are values the sender may blank (`service` is empty unless
@@ -23,6 +25,7 @@ TAGS = {
     "service": "the service's name (empty unless the practice shows it)",
     "profile_link": "a fresh link that opens the client's portal in one tap",
 }
+NOT_IN_SUBJECTS = ("profile_link", "service", "clinician")
 _TAG = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _CODE = re.compile(r"\{[%#]|\{\{|\}\}")
 MAX_SUBJECT = 200
@@ -40,6 +43,21 @@ def template_problem(text: str, field: str = "template", limit: int = MAX_BODY) 
         return f"Unknown merge tag {names} in the {field}. The tags you can use are {allowed}."
     if _CODE.search(_TAG.sub("", text)):
         return f"The {field} has template code or an unclosed tag: only {{{{tag}}}} placeholders are allowed."
+    return None
+
+
+def subject_problem(text: str) -> str | None:
+    """Why `text` may not be saved as a subject (None when it may)."""
+    problem = template_problem(text, "subject", MAX_SUBJECT)
+    if problem:
+        return problem
+    kept_out = [name for name in _TAG.findall(text) if name in NOT_IN_SUBJECTS]
+    if kept_out:
+        names = ", ".join(f"{{{{{name}}}}}" for name in dict.fromkeys(kept_out))
+        return (
+            f"The subject cannot use {names}: subjects are stored and shown unprotected. "
+            "Put it in the message instead."
+        )
     return None
 
 

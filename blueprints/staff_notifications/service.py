@@ -48,8 +48,10 @@ def kind_text(kind: str) -> str:
     return _kinds[kind].text if kind in _kinds else "Something new"
 
 
-def recipients(client: Client, exclude_user_id: int | None = None) -> list[User]:
-    """Active staff who may see `client`, in a stable order."""
+def recipients(
+    client: Client, exclude_user_id: int | None = None, roles: tuple[str, ...] | None = None
+) -> list[User]:
+    """Active staff who may see `client` (and hold one of `roles`, when given), in a stable order."""
     assigned = select(ClientClinician.user_id).where(ClientClinician.client_id == client.id)
     query = (
         select(User)
@@ -63,6 +65,8 @@ def recipients(client: Client, exclude_user_id: int | None = None) -> list[User]
     )
     if exclude_user_id is not None:
         query = query.where(User.id != exclude_user_id)
+    if roles is not None:
+        query = query.where(User.role.in_(roles))
     return list(db.session.scalars(query))
 
 
@@ -73,10 +77,12 @@ def notify_staff(
     link_args: dict | None = None,
     *,
     exclude_user_id: int | None = None,
+    roles: tuple[str, ...] | None = None,
 ) -> int:
-    """Tell every staff member who may see `client` (but `exclude_user_id`, the one who did it) of
-    `kind`, with a link to `link_endpoint(**link_args)`. Returns how many were told."""
-    return _tell(recipients(client, exclude_user_id), kind, client.id, link_endpoint, link_args)
+    """Tell every staff member who may see `client` (but `exclude_user_id`, the one who did it;
+    only those holding one of `roles`, when given) of `kind`, with a link to
+    `link_endpoint(**link_args)`. Returns how many were told."""
+    return _tell(recipients(client, exclude_user_id, roles), kind, client.id, link_endpoint, link_args)
 
 
 def notify_managers(kind: str, link_endpoint: str, link_args: dict | None = None) -> int:

@@ -11,7 +11,7 @@ rule). Anything else: not found (404), whatever the id names elsewhere.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from app.refusals import NotFound
 from blueprints.auth.models import User
@@ -49,8 +49,12 @@ def portal_query(viewer: Viewer):
     if is_enabled("shared_documents"):
         # A file the practice shares shows once it passed its checks.
         shown.append((Document.kind == SHARED) & Document.scan_status.in_(SERVABLE))
-    # A signed form is the record side's own copy of what it signed: shown whatever the toggles.
-    shown.append(Document.kind == SIGNED)
+    # A signed form is the record side's own copy of what it signed: shown whatever the toggles,
+    # but only with the grant's forms (it carries the answers, the signer's IP and browser).
+    if viewer.permissions.forms:
+        shown.append(Document.kind == SIGNED)
+    if not shown:
+        return select(Document).where(false())
     query = select(Document).where(Document.client_id == viewer.client.id, Document.archived_at.is_(None))
     condition = shown[0]
     for more in shown[1:]:

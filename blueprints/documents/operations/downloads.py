@@ -1,7 +1,8 @@
 """The one way a document's bytes leave: an audited download (who, which document, when), for the
 client side and for staff. A file that has not passed its checks ("pending", or quarantined) is
 never served: 409 with a message saying why. Bytes come from the storage interface, sealed per
-practice; there is no public or pre-signed address.
+practice; there is no public or pre-signed address. A signed form's PDF carries the answers: only
+staff who may read answers (`READS_SIGNED_FORMS`, the clinical roles) download it (403 otherwise).
 """
 
 from __future__ import annotations
@@ -11,14 +12,22 @@ from dataclasses import dataclass
 
 from sqlalchemy import func
 
-from app.refusals import Conflict
+from app.refusals import Conflict, NotAllowed
+from app.roles import OFFERS_SERVICES
 from blueprints.audit.service import record
 from blueprints.auth.models import User
-from blueprints.documents.models import INFECTED, SHARED, Document, LibraryItem
+from blueprints.documents.models import INFECTED, SHARED, SIGNED, Document, LibraryItem
 from blueprints.documents.operations.access import document_for_staff, document_for_viewer
 from blueprints.documents.operations.uploads import object_id
 from blueprints.documents.storage import iter_object
 from blueprints.portal.viewer import Viewer
+
+# The same roles as onboarding's READS_RESPONSES (a scheduler sees that a form is done, not its answers).
+READS_SIGNED_FORMS = OFFERS_SERVICES
+
+
+def may_download(staff: User, document: Document) -> bool:
+    return document.kind != SIGNED or staff.role in READS_SIGNED_FORMS
 
 
 class NotServable(Conflict):
@@ -62,6 +71,8 @@ def download_for_viewer(viewer: Viewer, document_id: int) -> Served:
 
 def download_for_staff(staff: User, document_id: int) -> Served:
     document, client = document_for_staff(staff, document_id)
+    if not may_download(staff, document):
+        raise NotAllowed("Only clinical staff can open a signed form: it holds the answers.")
     served = _bytes_of(document)
     record(
         "downloaded a document", client_id=client.id, detail=f"document #{document.id}", **staff.audit_actor

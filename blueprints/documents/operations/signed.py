@@ -11,7 +11,7 @@ import hashlib
 
 from blueprints.audit.service import record
 from blueprints.documents.models import NOT_SCANNED, SIGNED, Document
-from blueprints.documents.names import safe_name, split_name
+from blueprints.documents.names import BadName, safe_name, split_name
 from blueprints.documents.storage import put_object
 from blueprints.people.models import Client
 from tenants.database import db
@@ -23,7 +23,10 @@ def store_signed_form(
     client: Client, title: str, data: bytes, *, signer_user_id: int | None, relationship: str, actor: dict
 ) -> Document:
     """Put the signed PDF on the client's record (sealed per practice); the audit line names it by id."""
-    stem, _ = split_name(f"Signed {title}")
+    try:
+        stem, _ = split_name(f"Signed {title}")
+    except BadName:  # a title an upload's name could not have ("100%00"): the signing goes on
+        stem = "Signed form"
     document = Document(
         client_id=client.id,
         kind=SIGNED,

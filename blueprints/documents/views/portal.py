@@ -116,6 +116,11 @@ def portal_download(document_id: int):
     )
 
 
+def _removed(key: str | None):
+    review.delete_stored_bytes(key)  # only now: the removal is committed
+    return redirect(url_for("documents.portal_documents"))
+
+
 @bp.post("/portal/documents/<int:document_id>/remove")
 @documents_open
 @portal_page("documents", step_up=True)
@@ -124,6 +129,6 @@ def portal_remove(document_id: int):
     return carry_out(
         lambda: review.remove_own_upload(viewer, document_id),
         success="The file was removed.",
-        then=url_for("documents.portal_documents"),
+        then=_removed,
         back=url_for("documents.portal_documents"),
     )

@@ -48,6 +48,7 @@ def staff_documents(client_id: int):
             share_form=_share_form(),
             action_form=ActionForm(),
             accept=ACCEPT,
+            may_download=lambda document: downloads.may_download(current_user, document),
             zone=practice_zone(),
         ), form_status(form)
 

@@ -33,6 +33,8 @@ TYPES = {
 }
 CONTROLS = {"radio-button": "Radio buttons", "check-box": "Check boxes", "drop-down": "Drop-down"}
 MAX_ROWS = 100
+# The rows a page may say it posted (removed rows leave gaps): more is refused before any is read.
+MAX_POSTED_ROWS = 200
 BUILDER_KEYS = {"linkId", "text", "type", "required", "answerOption", "extension", "enableWhen", "repeats"}
 
 
@@ -49,9 +51,13 @@ class Row:
 
 
 def rows_from_post(form) -> tuple[str, list[Row]]:
-    """The title and rows a builder page posted (in page order)."""
+    """The title and rows a builder page posted (in page order); Problems when its row count is not
+    a number from 0 to MAX_POSTED_ROWS."""
+    count = (form.get("count") or "0").strip()
+    if not (count.isascii() and count.isdigit() and int(count) <= MAX_POSTED_ROWS):
+        raise Problems({"count": f"The page sent a bad number of questions: at most {MAX_POSTED_ROWS}."})
     rows = []
-    for index in range(int(form.get("count") or 0)):
+    for index in range(int(count)):
         prefix = f"item-{index}-"
         if not form.get(prefix + "link"):
             continue

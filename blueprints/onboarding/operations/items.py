@@ -167,6 +167,14 @@ def read_answers(items: list[Item], form) -> dict[str, list[str]]:
 # ------------------------------------------------------------------ typed values and conditions
 
 
+def _finite_decimal(text: str) -> Decimal:
+    """A decimal answer; NaN and Infinity are refused (they break the signed PDF and the JSON)."""
+    value = Decimal(text)
+    if not value.is_finite():
+        raise ValueError(text)
+    return value
+
+
 def typed(item: Item, text: str):
     """The value an answer stands for (ValueError when it is not one: a bad number, an unknown option)."""
     if item.type in CHOICE_TYPES:
@@ -184,7 +192,7 @@ def typed(item: Item, text: str):
     converters = {
         "boolean": lambda t: {"true": True, "false": False}[t],
         "integer": int,
-        "decimal": Decimal,
+        "decimal": _finite_decimal,
         "date": date.fromisoformat,
     }
     try:

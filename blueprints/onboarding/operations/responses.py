@@ -22,6 +22,7 @@ from blueprints.onboarding.operations import attachments, instruments, profile
 from blueprints.onboarding.operations.fhir_response import from_response, to_response
 from blueprints.onboarding.operations.items import build_items, check_answers, walk
 from blueprints.onboarding.operations.library import latest_version
+from blueprints.onboarding.operations.record import READS_RESPONSES
 from blueprints.onboarding.operations.todos import (
     completed_for,
     onboarding_progress,
@@ -232,16 +233,13 @@ def submit(
         **viewer.audit_actor,
     )
     if form.instrument == profile.KEY:
-        profile.apply(viewer, viewer.client, answers, practice_settings())
+        profile.apply(viewer, viewer.client, answers, practice_settings(), response.id)
     attention = bool(score and score.needs_attention and instrument is instruments.PHQ9)
     if attention:
         _raise_flag(viewer, response)
-    notify_staff(
-        FORM_COMPLETED,
-        viewer.client,
-        "onboarding.client_response",
-        {"client_id": viewer.client.id, "response_id": response.id},
-    )
+    # To the client's forms page, which every staff member who is told may open (schedulers see
+    # what was done there, not the answers).
+    notify_staff(FORM_COMPLETED, viewer.client, "onboarding.client_forms", {"client_id": viewer.client.id})
     _tell_if_onboarding_done(viewer, form)
     return Submitted(response, score, attention)
 
@@ -261,6 +259,14 @@ def _tell_if_onboarding_done(viewer: Viewer, form: Form) -> None:
 def _raise_flag(viewer: Viewer, response: FormResponse) -> None:
     db.session.add(FormFlag(client_id=viewer.client.id, response_id=response.id, reason=SAFETY_REASON))
     db.session.flush()
+    # Only the staff who may read answers: the flag says something about what was answered.
+    notify_staff(
+        FORM_FLAGGED,
+        viewer.client,
+        "onboarding.client_forms",
+        {"client_id": viewer.client.id},
+        roles=READS_RESPONSES,
+    )
     # The audit line says that a response needs attention, never what was answered.
     record(
         "form flagged for attention",
@@ -268,7 +274,6 @@ def _raise_flag(viewer: Viewer, response: FormResponse) -> None:
         detail=f"response {response.id}",
         **viewer.audit_actor,
     )
-    notify_staff(FORM_FLAGGED, viewer.client, "onboarding.client_forms", {"client_id": viewer.client.id})
 
 
 def answers_of(response: FormResponse) -> dict[str, list[str]]:

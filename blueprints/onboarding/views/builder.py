@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.refusals import Problems
 from app.web import carry_out, staff_required
 from blueprints.onboarding import bp
 from blueprints.onboarding.forms import BuilderForm
@@ -53,7 +54,11 @@ def _build(form_id: int | None):
         return _page(form_id, form.title, rows)
     if not BuilderForm().validate_on_submit():
         abort(400)
-    title, rows = builder.rows_from_post(request.form)
+    try:
+        title, rows = builder.rows_from_post(request.form)
+    except Problems as refused:
+        title = (request.form.get("title") or "").strip()
+        return _page(form_id, title, [builder.Row(link_id="q1")], refused.problems, status=400)
     action = request.form.get("action", "")
     if action not in ("save", "preview"):
         return _page(form_id, title, builder.apply_action(rows, action))

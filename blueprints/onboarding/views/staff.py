@@ -97,6 +97,7 @@ def client_signature(client_id: int, signature_id: int):
             client=client,
             signature=signature,
             verified=signatures.verifies(signature),
+            may_read=current_user.role in record.READS_RESPONSES,
             events=signatures.events_for(client.id, signature.form_id),
             zone=practice_zone(),
         )
