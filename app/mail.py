@@ -43,8 +43,13 @@ def deliver_batch(messages: list[EmailMessage], smtp_url: str | None, data_dir: 
             try:
                 client.send_message(message)
                 results.append(f"{host}:{port or 25}")
-            except smtplib.SMTPServerDisconnected:
-                raise
+            except (smtplib.SMTPServerDisconnected, OSError) as error:
+                if len(messages) == 1:
+                    raise
+                # The connection is gone mid-batch: what was sent stays sent (handing it back would
+                # send it twice); the rest come back as failed, for their own retries.
+                results.extend([error] * (len(messages) - len(results)))
+                return results
             except smtplib.SMTPException as error:  # this message refused; the others still go
                 if len(messages) == 1:
                     raise

@@ -416,3 +416,39 @@ def test_rows_from_before_t0007_lose_sent_bodies_and_are_sealed_by_their_next_tr
     assert Mailbox.body(message).strip() == "pending link SECRET-2"
     assert [a.get_filename() for a in message.iter_attachments()] == ["invite.ics"]
     assert outbox_row(in_practice, practice, pending).body_sealed is None
+
+
+def test_a_connection_lost_mid_batch_keeps_what_was_sent_as_sent(tmp_path):
+    """A batch over one SMTP connection that the server closes halfway: the messages it accepted
+    count as sent (handing them back would send them twice), the rest come back as failed."""
+    from email.message import EmailMessage
+
+    from app.mail import deliver_batch
+
+    class ClosesAfterOne:
+        def __init__(self):
+            self.accepted = []
+
+        async def handle_DATA(self, server, session, envelope):
+            if self.accepted:
+                return "421 closing the connection"
+            self.accepted.append(envelope.content)
+            return "250 OK"
+
+    handler = ClosesAfterOne()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        messages = []
+        for number in range(3):
+            message = EmailMessage()
+            message["From"], message["To"] = "a@example.com", "b@example.com"
+            message["Subject"] = f"#{number}"
+            message.set_content("hello")
+            messages.append(message)
+        results = deliver_batch(messages, f"smtp://127.0.0.1:{port}", tmp_path)
+    finally:
+        controller.stop()
+    assert len(handler.accepted) == 1 and isinstance(results[0], str)
+    assert all(isinstance(result, Exception) for result in results[1:])
