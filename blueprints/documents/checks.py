@@ -161,6 +161,8 @@ def check_docx(raw: bytes) -> None:
                         parts.append(chunk)
             if kept:
                 _check_package_part(entry.filename, b"".join(parts))
+    # Fail closed on whatever zipfile raises for a file it cannot read: a broken archive, a cut-off
+    # one, an unsupported compression method (NotImplementedError), an encrypted entry (RuntimeError).
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
         raise Refused("The Word document is damaged and cannot be read.") from None
 
