@@ -35,8 +35,8 @@ from blueprints.people.models import Client, PortalAccess
 from blueprints.profile_links.models import ProfileLink
 from blueprints.scheduling.models import (
     Appointment,
-    AppointmentSeries,
     AppointmentRequest,
+    AppointmentSeries,
     AvailabilityException,
     AvailabilityRule,
     Service,

@@ -87,13 +87,13 @@ def pattern_problems(pattern: Pattern, *, by: str = "staff") -> dict[str, str]:
         problems["repeat_until"] = "The last date comes after the first."
     if problems:
         return problems
-    last = expand(pattern)[-1]
+    days = expand(pattern)
     limit = today + timedelta(days=STAFF_DAYS_AHEAD)
-    if by == "staff" and last > limit:
-        field = "repeat_count" if pattern.count is not None else "repeat_until"
+    field = "repeat_count" if pattern.count is not None else "repeat_until"
+    if by == "staff" and days[-1] > limit:
         problems[field] = f"A series can run up to a year ahead (until {limit.isoformat()})."
-    if len(expand(pattern)) > MAX_OCCURRENCES:
-        problems["repeat_until"] = f"A series has at most {MAX_OCCURRENCES} dates."
+    elif len(days) > MAX_OCCURRENCES:
+        problems[field] = f"A series has at most {MAX_OCCURRENCES} dates."
     return problems
 
 
@@ -147,7 +147,11 @@ def plan(
         return occurrences
     first, last = min(known), max(known) + length
     busy = busy_for(clinician.id, first - timedelta(days=1), last + timedelta(days=1))
-    windows = open_windows(rules, min(o.day for o in occurrences) - timedelta(days=1), max(o.day for o in occurrences) + timedelta(days=1))
+    windows = open_windows(
+        rules,
+        min(o.day for o in occurrences) - timedelta(days=1),
+        max(o.day for o in occurrences) + timedelta(days=1),
+    )
     client_slots = set(available_slots(clinician.id, service, now=now)) if by == "client" else None
     taken: list[tuple[datetime, datetime]] = []  # this series' own earlier occurrences
     for occurrence in occurrences:
@@ -171,12 +175,14 @@ def _problem(occurrence, length, rules, busy, windows, client_slots, clinician, 
     block = (start - rules.buffer_before, start + length + rules.buffer_after)
     if any(b_start < block[1] and block[0] < b_end for b_start, b_end in busy):
         return (
-            "Not available: that time is taken." if by == "client"
+            "Not available: that time is taken."
+            if by == "client"
             else f"{clinician.name} already has an appointment then (buffers included)."
         )
     if not any(w_start <= start and start + length <= w_end for w_start, w_end in windows):
         return (
-            "Not available: outside the practice's hours." if by == "client"
+            "Not available: outside the practice's hours."
+            if by == "client"
             else f"Outside {clinician.name}'s hours (or a day off)."
         )
     if client_slots is not None and start not in client_slots:
@@ -197,8 +203,14 @@ def _check_booking(client: Client, clinician: User, service: Service, duration_m
 
 
 def check_series(
-    client: Client, clinician: User, service: Service, pattern: Pattern, *, duration_minutes=None,
-    moves=None, by: str = "staff",
+    client: Client,
+    clinician: User,
+    service: Service,
+    pattern: Pattern,
+    *,
+    duration_minutes=None,
+    moves=None,
+    by: str = "staff",
 ) -> list[Occurrence]:
     """The plan of a series, after the checks of its values (a refused value: `Problems`)."""
     _check_booking(client, clinician, service, duration_minutes)
@@ -253,11 +265,20 @@ def book_series(
     for occurrence in chosen:
         check_starts_at(occurrence.starts_at)
         book(
-            client, clinician, service, occurrence.starts_at, duration_minutes=duration_minutes,
-            alert=alert, taken=taken, by=by, series_id=series.id,
+            client,
+            clinician,
+            service,
+            occurrence.starts_at,
+            duration_minutes=duration_minutes,
+            alert=alert,
+            taken=taken,
+            by=by,
+            series_id=series.id,
         )
     audit(
-        actor, "booked a series", client.id,
+        actor,
+        "booked a series",
+        client.id,
         detail=f"series {series.id}: {len(chosen)} appointments with {clinician.name}",
     )
     return series
@@ -290,7 +311,9 @@ def occurrences_of(series: AppointmentSeries) -> list[Appointment]:
     )
 
 
-def cancel_occurrences(actor: User, series: AppointmentSeries, appointment_id: int, *, following: bool) -> int:
+def cancel_occurrences(
+    actor: User, series: AppointmentSeries, appointment_id: int, *, following: bool
+) -> int:
     """Cancel one occurrence, or it and every later booked one ("this and all following"): each sends
     its CANCEL invite to client and clinician. Returns how many were cancelled."""
     rows = occurrences_of(series)
@@ -299,11 +322,17 @@ def cancel_occurrences(actor: User, series: AppointmentSeries, appointment_id: i
         raise NotFound()
     if start.status != "booked":
         raise SchedulingError("This appointment was already cancelled.")
-    chosen = [row for row in rows if row.status == "booked" and row.starts_at >= start.starts_at] if following else [start]
+    chosen = (
+        [row for row in rows if row.status == "booked" and row.starts_at >= start.starts_at]
+        if following
+        else [start]
+    )
     for row in chosen:
         cancel(row)
     audit(
-        actor, "cancelled appointments of a series", series.client_id,
+        actor,
+        "cancelled appointments of a series",
+        series.client_id,
         detail=f"series {series.id}: {len(chosen)} cancelled",
     )
     return len(chosen)

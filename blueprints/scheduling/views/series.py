@@ -99,7 +99,8 @@ def book_from_form(form, client, clinician, chosen, page):
             skip=conflicts,
             moves=moves,
         ),
-        success=f"Booked {free} appointments: {client.display_name} with {clinician.name}. Invites were sent.",
+        success=f"Booked {free} appointments: {client.display_name} with {clinician.name}. "
+        "Invites were sent.",
         then=lambda booked: redirect(url_for("scheduling.series", series_id=booked.id)),
         form=form,
         invalid=lambda: page(form, occurrences=checked),
@@ -145,7 +146,12 @@ def cancel_series_occurrences(series_id: int):
     form = ActionForm()
     raw = request.form.get("appointment_id", "")
     scope = request.form.get("scope")
-    if not form.validate_on_submit() or not raw.isdigit() or len(raw) > 18 or scope not in ("one", "following"):
+    if (
+        not form.validate_on_submit()
+        or not raw.isdigit()
+        or len(raw) > 18
+        or scope not in ("one", "following")
+    ):
         abort(400)
     back = url_for("scheduling.series", series_id=series_id)
     return carry_out(

@@ -45,7 +45,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["clinician_user_id"], ["users.id"], name="fk_appointment_series_clinician_user_id_users"
         ),
-        sa.ForeignKeyConstraint(["service_id"], ["services.id"], name="fk_appointment_series_service_id_services"),
+        sa.ForeignKeyConstraint(
+            ["service_id"], ["services.id"], name="fk_appointment_series_service_id_services"
+        ),
         sa.ForeignKeyConstraint(
             ["created_by_user_id"],
             ["users.id"],
