@@ -52,6 +52,10 @@ class ServiceForm(FlaskForm):
     service_code = StringField("Service code", validators=[Optional(), Length(max=20)])
     price = StringField("Price", validators=[Optional(), Length(max=20)])  # label and help: the currency
     bookable_online = BooleanField("Clients may book it online")
+    series_bookable = BooleanField(
+        "Clients may book it as a recurring series",
+        description="Only when the practice's settings let clients book series.",
+    )
     is_active = BooleanField("Active (offered)", default=True)
     clinician_ids = SelectMultipleField("Offered by", coerce=int, validate_choice=False)
 
@@ -62,6 +66,7 @@ class ServiceForm(FlaskForm):
             "service_code": self.service_code.data,
             "price": self.price.data,
             "bookable_online": self.bookable_online.data,
+            "series_bookable": self.series_bookable.data,
             "is_active": self.is_active.data,
             "clinician_ids": self.clinician_ids.data or [],
         }

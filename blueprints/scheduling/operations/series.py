@@ -42,7 +42,7 @@ from blueprints.scheduling.operations.catalog import duration_problem, offers
 from blueprints.scheduling.operations.common import audit, number_problem
 from blueprints.scheduling.slots import open_windows
 from tenants.database import db
-from tenants.features import practice_settings, practice_today, practice_zone
+from tenants.features import is_enabled, practice_settings, practice_today, practice_zone
 
 INTERVALS = {1: "Every week", 2: "Every 2 weeks", 3: "Every 3 weeks", 4: "Every 4 weeks"}
 MAX_OCCURRENCES = 53  # weekly for a year, both ends included
@@ -339,5 +339,28 @@ def cancel_occurrences(
 
 
 def client_series_allowed(service: Service) -> bool:
-    """May clients book `service` as a series? The practice allows it and marks the service."""
-    return bool(practice_settings().client_series_enabled and service.series_bookable)
+    """May clients book `service` as a series? The practice lets clients book outright, allows
+    series and marks the service."""
+    return bool(
+        is_enabled("self_scheduling")
+        and practice_settings().client_series_enabled
+        and service.series_bookable
+    )
+
+
+def client_book_series(
+    actor: dict,
+    client: Client,
+    clinician: User,
+    service: Service,
+    pattern: Pattern,
+    *,
+    skip: set[int] | frozenset = frozenset(),
+    moves: dict[int, tuple[date, time]] | None = None,
+) -> AppointmentSeries:
+    """A client books a series in the portal: only where the practice lets clients book outright
+    and allows series of this service (else 404); each date must be a free slot for them (notice,
+    horizon, hours, appointments), as a single booking must."""
+    if not client_series_allowed(service):
+        raise NotFound()
+    return book_series(actor, client, clinician, service, pattern, skip=skip, moves=moves, by="client")

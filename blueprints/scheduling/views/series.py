@@ -15,6 +15,7 @@ from blueprints.scheduling.forms import ActionForm
 from blueprints.scheduling.operations import series as series_ops
 from blueprints.scheduling.operations.series import INTERVALS, Pattern
 from blueprints.scheduling.operations.visibility import appointment_for_staff
+from blueprints.scheduling.portal_forms import SeriesForm
 from tenants.features import practice_zone
 
 MAX_INDEX = 99
@@ -105,6 +106,63 @@ def book_from_form(form, client, clinician, chosen, page):
         form=form,
         invalid=lambda: page(form, occurrences=checked),
         back=url_for("scheduling.new_appointment"),
+    )
+
+
+def portal_book(viewer, clinician, chosen, starts_at, slot_form):
+    """The series half of the portal's booking: the picked time repeated (in the practice's zone),
+    every date checked as a single booking would be; conflicts shown (409) until the client books
+    the free ones (or gives some another free time)."""
+    form = SeriesForm()
+    if not series_ops.client_series_allowed(chosen):
+        abort(404)
+    if not form.validate() or form.repeat.data not in INTERVALS:
+        abort(400)
+    local = starts_at.astimezone(practice_zone())
+    pattern = Pattern(
+        local.date(), local.time(), form.repeat.data, form.repeat_count.data, form.repeat_until.data
+    )
+    seen = _indexes(form.skip.data)
+    moves, move_problems = _moves(seen)
+
+    def page(occurrences=None, status=400):
+        return render_template(
+            "scheduling/portal_series.html",
+            viewer=viewer,
+            form=form,
+            slot=slot_form,
+            chosen=chosen,
+            clinician=clinician,
+            starts_at=starts_at,
+            interval=INTERVALS[form.repeat.data],
+            occurrences=occurrences,
+            zone=practice_zone().key,
+        ), status
+
+    if move_problems:
+        form.form_errors.extend(move_problems.values())
+        return page()
+    checked = carry_out(
+        lambda: series_ops.check_series(viewer.client, clinician, chosen, pattern, moves=moves, by="client"),
+        form=form,
+        invalid=page,
+    )
+    if not isinstance(checked, list):
+        return checked
+    conflicts = {o.index for o in checked if o.problem}
+    if conflicts - (seen - set(moves)) or (conflicts and request.form.get("action") != "book"):
+        form.skip.data = ",".join(str(index) for index in sorted(conflicts))
+        return page(checked, 409)
+    free = sum(1 for o in checked if not o.problem)
+    return carry_out(
+        lambda: series_ops.client_book_series(
+            viewer.audit_actor, viewer.client, clinician, chosen, pattern, skip=conflicts, moves=moves
+        ),
+        success=f"Your {free} appointments are booked. Calendar invites are on their way.",
+        then=lambda _: redirect(url_for("scheduling.portal_appointments")),
+        form=form,
+        invalid=lambda: page(checked),
+        back=url_for("scheduling.book_start", service=chosen.id, clinician=clinician.id),
     )
 
 
