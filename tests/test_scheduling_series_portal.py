@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from blueprints.scheduling.models import Appointment, AppointmentSeries, Service
+from blueprints.scheduling.operations import portal as portal_rules
 from tenants.database import db
 from tenants.features import practice_settings
 from tests.test_scheduling_portal import (
@@ -76,6 +77,16 @@ def test_a_client_books_a_series_only_where_allowed(booking, visit, in_practice)
     with in_practice(practice):
         made = db.session.scalars(select(AppointmentSeries)).one()
         assert made.created_by_client and made.created_by_user_id is None
+        # Each date keeps the single-appointment rules: the first (within the 24-hour cancellation
+        # window, as the picker's first time always is here) may not be cancelled or moved online, the
+        # second (a week later) may.
+        first, second = (db.session.get(Appointment, row.id) for row in rows)
+        assert portal_rules.client_cancel_refusal(first) is not None
+        assert portal_rules.client_reschedule_refusal(first) is not None
+        assert portal_rules.client_cancel_refusal(second) is None
+        assert portal_rules.client_reschedule_refusal(second) is None
+    listing = visitor.get("/portal/appointments").get_data(as_text=True)
+    assert listing.count("Therapy with") == 2
 
 
 def test_dates_beyond_the_horizon_are_shown_and_the_free_ones_booked(booking, visit, in_practice):
