@@ -36,9 +36,7 @@ def upgrade() -> None:
         sa.Column("created_by_client", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.CheckConstraint("interval_weeks BETWEEN 1 AND 4", name="interval"),
-        sa.CheckConstraint(
-            "(occurrence_count IS NULL) <> (until_date IS NULL)", name="count_or_until"
-        ),
+        sa.CheckConstraint("(occurrence_count IS NULL) <> (until_date IS NULL)", name="count_or_until"),
         sa.ForeignKeyConstraint(
             ["client_id"], ["clients.id"], ondelete="CASCADE", name="fk_appointment_series_client_id_clients"
         ),
