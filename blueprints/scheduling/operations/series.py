@@ -172,6 +172,8 @@ def _problem(occurrence, length, rules, busy, windows, client_slots, clinician, 
         return starts_at_problem(start)
     if start < now:
         return "That time has passed."
+    if by == "staff" and occurrence.day > practice_today() + timedelta(days=STAFF_DAYS_AHEAD):
+        return "A series can run up to a year ahead."
     block = (start - rules.buffer_before, start + length + rules.buffer_after)
     if any(b_start < block[1] and block[0] < b_end for b_start, b_end in busy):
         return (
