@@ -57,6 +57,8 @@ class PracticeSettings(TenantModel):
     min_notice_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     new_clients_choose_clinician: Mapped[bool] = _toggle(False)
+    # Clients may book a recurring series of the services marked "series bookable".
+    client_series_enabled: Mapped[bool] = _toggle(False)
     cancellation_policy: Mapped[str | None] = mapped_column(Text)
     # The local hour (0-23) the staff's daily digest goes out at.
     digest_hour: Mapped[int] = mapped_column(Integer, default=7, server_default="7")

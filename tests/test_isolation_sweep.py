@@ -36,6 +36,7 @@ from blueprints.profile_links.models import ProfileLink
 from blueprints.scheduling.models import (
     Appointment,
     AppointmentRequest,
+    AppointmentSeries,
     AvailabilityException,
     AvailabilityRule,
     Service,
@@ -84,6 +85,7 @@ ARGUMENTS = {
     "client_id": lambda rule: "client",
     "user_id": lambda rule: "clinician",
     "appointment_id": lambda rule: "appointment",
+    "series_id": lambda rule: "series",
     "request_id": lambda rule: "request",
     "service_id": lambda rule: "service",
     "rule_id": _own_or_practice("hours"),
@@ -106,6 +108,7 @@ ID_MODELS = {
     "client": Client,
     "clinician": User,
     "appointment": Appointment,
+    "series": AppointmentSeries,
     "request": AppointmentRequest,
     "service": Service,
     "practice_hours": AvailabilityRule,
@@ -284,6 +287,17 @@ def _objects_of_b(
         }
         db.session.add_all(rows.values())
         appointment = book(teen, clinician, therapy, soon, notify=False)
+        series = AppointmentSeries(
+            client_id=teen.id,
+            clinician_user_id=clinician.id,
+            service_id=therapy.id,
+            interval_weeks=1,
+            occurrence_count=2,
+            local_time=time(10),
+        )
+        db.session.add(series)
+        db.session.flush()
+        appointment.series_id = series.id
         request = request_new(teen, clinician, therapy, soon + timedelta(hours=3), requested_by=None)
         teen_viewer = Viewer("client", teen, SELF, user_id=own_login.id, name=teen.display_name)
         send_from_portal(teen_viewer, f"{marker} private message")
@@ -308,6 +322,7 @@ def _objects_of_b(
             "client": teen.id,
             "clinician": clinician.id,
             "appointment": appointment.id,
+            "series": series.id,
             "request": request.id,
             "service": therapy.id,
             "practice_hours": db.session.scalar(

@@ -17,5 +17,6 @@ from blueprints.scheduling.views import (  # noqa: E402,F401
     home,
     portal,
     requests,
+    series,
     services,
 )

@@ -25,6 +25,14 @@ from blueprints.scheduling.operations.availability import EXCEPTION_KINDS, WEEKD
 from blueprints.scheduling.operations.requests import REQUEST_KINDS, REQUEST_STATUSES
 
 DURATION_HELP = "Leave empty for the service's usual length."
+REPEAT_CHOICES = [
+    (0, "Does not repeat"),
+    (1, "Every week"),
+    (2, "Every 2 weeks"),
+    (3, "Every 3 weeks"),
+    (4, "Every 4 weeks"),
+]
+REPEAT_HELP = "For a series: the number of dates, or leave empty and give the last date."
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 
 
@@ -44,6 +52,10 @@ class ServiceForm(FlaskForm):
     service_code = StringField("Service code", validators=[Optional(), Length(max=20)])
     price = StringField("Price", validators=[Optional(), Length(max=20)])  # label and help: the currency
     bookable_online = BooleanField("Clients may book it online")
+    series_bookable = BooleanField(
+        "Clients may book it as a recurring series",
+        description="Only when the practice's settings let clients book series.",
+    )
     is_active = BooleanField("Active (offered)", default=True)
     clinician_ids = SelectMultipleField("Offered by", coerce=int, validate_choice=False)
 
@@ -54,6 +66,7 @@ class ServiceForm(FlaskForm):
             "service_code": self.service_code.data,
             "price": self.price.data,
             "bookable_online": self.bookable_online.data,
+            "series_bookable": self.series_bookable.data,
             "is_active": self.is_active.data,
             "clinician_ids": self.clinician_ids.data or [],
         }
@@ -135,6 +148,14 @@ class AppointmentForm(FlaskForm):
     at_time = TimeField("Time", format=TIME_FORMATS, validators=[InputRequired("Enter the time.")])
     duration_minutes = IntegerField("Length (minutes)", validators=[Optional()], description=DURATION_HELP)
     alert = TextAreaField("Alert for staff", validators=[Optional(), Length(max=1000)], render_kw={"rows": 2})
+    # A recurring series (0: a single appointment); see operations.series.
+    repeat = SelectField(
+        "Repeat", coerce=int, default=0, choices=choices(REPEAT_CHOICES), validate_choice=False
+    )
+    repeat_count = IntegerField("How many times", validators=[Optional()], description=REPEAT_HELP)
+    repeat_until = DateField("Or until (last date)", validators=[Optional()], render_kw={"max": "9999-12-31"})
+    # The conflicting dates the person saw and chose to leave out (indexes, comma-separated).
+    skip = HiddenField(id=False, validators=[Optional(), Length(max=400)])
 
 
 class MoveForm(FlaskForm):

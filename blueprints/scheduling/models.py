@@ -85,6 +85,8 @@ class Service(TenantModel):
     # contract migration drops it: read price_minor, write both (catalog.set_price).
     price_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     bookable_online: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Clients may book it as a recurring series (where the practice allows series at all).
+    series_bookable: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
 
     clinicians: Mapped[list[User]] = relationship(secondary="tenant.service_clinicians", order_by=User.name)
@@ -146,6 +148,34 @@ class AvailabilityException(TenantModel):
     end_time: Mapped[time | None] = mapped_column(Time)
 
 
+class AppointmentSeries(TenantModel):
+    """A recurring series: every `interval_weeks` weeks at `local_time` (the practice's zone), either
+    `occurrence_count` times or until `until_date`. Each occurrence is an appointment of its own
+    carrying the series' id; the series row only records how it was asked for."""
+
+    __tablename__ = "appointment_series"
+    __table_args__ = (
+        CheckConstraint("interval_weeks BETWEEN 1 AND 4", name="interval"),
+        CheckConstraint("(occurrence_count IS NULL) <> (until_date IS NULL)", name="count_or_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("tenant.clients.id", ondelete="CASCADE"), index=True)
+    clinician_user_id: Mapped[int] = mapped_column(ForeignKey("tenant.users.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("tenant.services.id"))
+    interval_weeks: Mapped[int] = mapped_column(SmallInteger)
+    occurrence_count: Mapped[int | None] = mapped_column(Integer)
+    until_date: Mapped[date | None] = mapped_column(Date)
+    local_time: Mapped[time] = mapped_column(Time)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.users.id", ondelete="SET NULL"))
+    created_by_client: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    client: Mapped[Client] = relationship()
+    clinician: Mapped[User] = relationship(foreign_keys=[clinician_user_id])
+    service: Mapped[Service] = relationship()
+
+
 class Appointment(TenantModel):
     __tablename__ = "appointments"
     __table_args__ = (
@@ -171,6 +201,9 @@ class Appointment(TenantModel):
     duration_overridden: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     group_id: Mapped[int | None] = mapped_column()
     is_group_primary: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenant.appointment_series.id", ondelete="SET NULL"), index=True
+    )
     alert: Mapped[str | None] = mapped_column(Text)
     ics_uid: Mapped[str] = mapped_column(String(100), unique=True)
     ics_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

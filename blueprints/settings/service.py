@@ -43,6 +43,7 @@ TOGGLES = {
     "guardian_access_enabled": "Guardian access",
     "forms_enabled": "Online forms",
     "new_clients_choose_clinician": "New clients may choose any clinician who offers a service",
+    "client_series_enabled": "Clients may book recurring series (of the services marked for it)",
 }
 ASKED_INFORMATION = {
     "ask_demographics": "Demographics",

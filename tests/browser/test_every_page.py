@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -73,6 +73,7 @@ PAGES: dict[str, list[Visit]] = {
     "scheduling.calendar": [Visit("owner", "/calendar")],
     "scheduling.new_appointment": [Visit("owner", "/calendar/new")],
     "scheduling.appointment": [Visit("owner", "/calendar/appointments/{appointment}")],
+    "scheduling.series": [Visit("owner", "/calendar/series/{series}")],
     "scheduling.feed": [Visit("owner", "/calendar/feed")],
     "scheduling.requests": [Visit("owner", "/requests")],
     "scheduling.request_detail": [Visit("owner", "/requests/{request}")],
@@ -186,6 +187,7 @@ class DemoIds:
     signature: int  # the adult's signed consent
     unsubscribe_token: str  # the clinician's one-click unsubscribe token (its page has a button)
     week_of: str  # a day of the week with the adult's appointment (and a few more: the calendar's picture)
+    series: int  # a recurring series of the adult's (two weekly dates)
 
     def path(self, visit: Visit) -> str:
         return visit.path.format(**self.__dict__)
@@ -241,6 +243,7 @@ def demo(live_server) -> DemoIds:
             ).first()
             teen = db.session.scalars(select(Client).where(Client.first_name == "Tessa")).one()
             fill_the_week(appointment, (adult, teen, minor), clinician, therapy)
+            series = book_a_series(adult, clinician, therapy)
             slot = available_slots(clinician.id, therapy)[-1]
             request = request_new(adult, clinician, therapy, slot, requested_by=None)
             welcome = "Welcome to the portal: write to us here any time."
@@ -265,6 +268,7 @@ def demo(live_server) -> DemoIds:
                 **forms,
                 unsubscribe_token=unsubscribe_token(clinician.id),
                 week_of=appointment.starts_at.date().isoformat(),
+                series=series,
             )
             db.session.commit()
     return ids
@@ -282,6 +286,31 @@ def fill_the_week(appointment, clients, clinician, service) -> None:
         if in_week and slot.date() not in days and slot.hour in (9, 10, 11, 13, 14, 15):
             days.add(slot.date())
             book(clients[len(days) % len(clients)], clinician, service, slot, notify=False)
+
+
+def book_a_series(client, clinician, service) -> int:
+    """Two weekly dates of a series, at the latest free time that is free a week earlier too."""
+    from blueprints.scheduling.models import AppointmentSeries
+    from blueprints.scheduling.operations.appointments import book
+    from blueprints.scheduling.operations.availability import available_slots
+    from tenants.database import db
+    from tenants.features import practice_zone
+
+    free = available_slots(clinician.id, service)
+    start = next(slot for slot in reversed(free) if slot - timedelta(weeks=1) in set(free))
+    series = AppointmentSeries(
+        client_id=client.id,
+        clinician_user_id=clinician.id,
+        service_id=service.id,
+        interval_weeks=1,
+        occurrence_count=2,
+        local_time=start.astimezone(practice_zone()).time(),
+    )
+    db.session.add(series)
+    db.session.flush()
+    for when in (start - timedelta(weeks=1), start):
+        book(client, clinician, service, when, notify=False, series_id=series.id)
+    return series.id
 
 
 def fill_in_forms_and_upload(adult, teen) -> dict[str, int]:

@@ -10,4 +10,5 @@ visibility     who sees which appointments and requests
 calendar       the staff calendar page
 feeds          private calendar feeds (staff and client)
 portal         what a client may do: book or request, reschedule, cancel
+series         recurring series: every date checked, booked all at once, cancel one or all following
 """

@@ -122,9 +122,11 @@ def book(
     notify: bool = True,
     taken: str = TAKEN,
     by: str = "staff",
+    series_id: int | None = None,
 ) -> Appointment:
     """Book `client` with `clinician` (who must offer `service`); both get an invite unless `notify`
-    is off (`by`: "client" or "staff", whose switch decides the client's message). No audit line:
+    is off (`by`: "client" or "staff", whose switch decides the client's message; `series_id`: the
+    recurring series it is an occurrence of). No audit line:
     the operation that calls this one writes it (or, seeding, nobody)."""
     if not offers(clinician.id, service):
         raise SchedulingError(f"{clinician.name} does not offer {service.name}.")
@@ -145,6 +147,7 @@ def book(
         duration_overridden=minutes != service.duration_minutes,
         alert=alert,
         ics_uid=_new_uid(),
+        series_id=series_id,
     )
     db.session.add(appointment)
     flush_guarded(taken)
@@ -265,6 +268,8 @@ def add_to_group(appointment: Appointment, client: Client, *, notify: bool = Tru
     No audit line: `add_client_to_group` writes it (or, seeding, nobody)."""
     if appointment.status != "booked":
         raise SchedulingError("This appointment was cancelled.")
+    if appointment.series_id is not None:
+        raise SchedulingError("An appointment of a recurring series cannot become a group appointment.")
     members = group_members(appointment)
     primary = members[0]
     if any(member.client_id == client.id for member in members):

@@ -143,7 +143,7 @@ def service_problems(existing: Service | None, values: dict) -> dict[str, str]:
 
 def save_service(actor: User, existing: Service | None, values: dict) -> Service:
     """Create (existing=None) or change a service. `values`: name, duration_minutes, service_code,
-    price (text), bookable_online, is_active, clinician_ids."""
+    price (text), bookable_online, series_bookable, is_active, clinician_ids."""
     if actor.role not in MANAGES_PRACTICE:
         raise NotAllowed("Only the owner or an admin can change services.")
     problems = service_problems(existing, values)
@@ -156,6 +156,7 @@ def save_service(actor: User, existing: Service | None, values: dict) -> Service
     item.service_code = (values.get("service_code") or "").strip() or None
     set_price(item, parse_price(values.get("price")))
     item.bookable_online = bool(values.get("bookable_online"))
+    item.series_bookable = bool(values.get("series_bookable"))
     item.is_active = bool(values.get("is_active"))
     item.clinicians = [eligible[user_id] for user_id in dict.fromkeys(values.get("clinician_ids") or [])]
     if existing is None:

@@ -24,6 +24,7 @@ from blueprints.scheduling.operations.catalog import (
 )
 from blueprints.scheduling.operations.requests import REQUEST_KINDS, requests_of
 from blueprints.scheduling.operations.visibility import appointment_for_staff, bookable_clients, pending_count
+from blueprints.scheduling.views import series as series_views
 from blueprints.scheduling.views.common import clinician_choices, date_arg, int_arg, is_staff
 from tenants.database import db
 from tenants.features import practice_today, practice_zone
@@ -55,7 +56,7 @@ def calendar():
     )
 
 
-def _booking_page(form):
+def _booking_page(form, occurrences=None, status: int | None = None):
     services = list_services(active_only=True)
     form.client_id.choices = choices((c.id, c.display_name) for c in bookable_clients(current_user))
     clinicians = offering_staff()
@@ -72,8 +73,9 @@ def _booking_page(form):
         zone=practice_zone().key,
         # For the page's script: who offers each service (it preselects one on a change of service).
         offered_by={str(s.id): [user.id for user in s.clinicians if user in clinicians] for s in services},
+        occurrences=occurrences,
     )
-    return page, form_status(form)
+    return page, status or form_status(form)
 
 
 def _first_service_of(clinician_id: int | None) -> int | None:
@@ -103,6 +105,8 @@ def new_appointment():
     chosen = db.session.get(Service, form.service_id.data) if form.service_id.data else None
     if client is None or clinician is None or chosen is None:
         abort(404)  # another practice's id, or a client this person may not see
+    if form.repeat.data:
+        return series_views.book_from_form(form, client, clinician, chosen, _booking_page)
     return carry_out(
         lambda: appointments.create_appointment(
             current_user,

@@ -22,12 +22,14 @@ from blueprints.scheduling import bp
 from blueprints.scheduling.models import Appointment, Service
 from blueprints.scheduling.operations import portal as rules
 from blueprints.scheduling.operations.picker import Picker
+from blueprints.scheduling.operations.series import INTERVALS, client_series_allowed
 from blueprints.scheduling.operations.visibility import (
     client_appointment,
     past_for_client,
     upcoming_for_client,
 )
 from blueprints.scheduling.portal_forms import SlotForm
+from blueprints.scheduling.views import series as series_views
 from blueprints.scheduling.views.picker import (
     PICK_A_TIME,
     PickerPage,
@@ -191,6 +193,8 @@ def book_start():
         policy=_policy(settings),
         zone=_viewer_zone(),
         form=SlotForm(),
+        # Clients may book this service as a recurring series (the confirmation step offers it).
+        series_intervals=INTERVALS if chosen and mode == "book" and client_series_allowed(chosen) else None,
     ), status
 
 
@@ -223,6 +227,8 @@ def book_submit():
     if clinician is None:
         abort(404)
     starts_at = parse_start(form.starts_at.data)
+    if request.form.get("repeat", "0").strip() not in ("", "0"):
+        return series_views.portal_book(viewer, clinician, chosen, starts_at, form)
     day = starts_at.astimezone(practice_zone(viewer.client.time_zone)).date().isoformat()
     return carry_out(
         lambda: rules.client_book(viewer.audit_actor, viewer.client, clinician, chosen, starts_at),

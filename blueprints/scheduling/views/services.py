@@ -82,6 +82,7 @@ def edit_service(service_id: int):
             "service_code": item.service_code or "",
             "price": catalog.price_input(item),
             "bookable_online": item.bookable_online,
+            "series_bookable": item.series_bookable,
             "is_active": item.is_active,
             "clinician_ids": [user.id for user in item.clinicians],
         }
