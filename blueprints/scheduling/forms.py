@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from blueprints.scheduling.models import DELIVERIES
 from blueprints.scheduling.operations.availability import EXCEPTION_KINDS, WEEKDAYS
 from blueprints.scheduling.operations.requests import REQUEST_KINDS, REQUEST_STATUSES
 
@@ -44,6 +45,12 @@ class ServiceForm(FlaskForm):
     service_code = StringField("Service code", validators=[Optional(), Length(max=20)])
     price = StringField("Price", validators=[Optional(), Length(max=20)])  # label and help: the currency
     bookable_online = BooleanField("Clients may book it online")
+    delivery = SelectField(
+        "Where it takes place",
+        choices=[SelectChoice(key, label) for key, label in DELIVERIES.items()],
+        default="in_person",
+        description="Invites of online sessions carry the room link; in-person ones the practice's address.",
+    )
     is_active = BooleanField("Active (offered)", default=True)
     clinician_ids = SelectMultipleField("Offered by", coerce=int, validate_choice=False)
 
@@ -54,6 +61,7 @@ class ServiceForm(FlaskForm):
             "service_code": self.service_code.data,
             "price": self.price.data,
             "bookable_online": self.bookable_online.data,
+            "delivery": self.delivery.data,
             "is_active": self.is_active.data,
             "clinician_ids": self.clinician_ids.data or [],
         }
