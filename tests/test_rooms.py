@@ -182,6 +182,15 @@ def test_portal_join_is_audited_and_only_for_its_own_record(
     assert response.headers["Location"] == link
     refused = robin.get(f"/portal/appointments/{theirs}/join")
     sams = room_link(in_practice, practice, other.id)
+    # Sam's room shows nowhere on Robin's side, nor on Robin's record; Robin's not on Sam's.
+    for page in ("/portal", "/portal/appointments"):
+        assert sams.rsplit("/", 1)[1] not in robin.get(page).get_data(as_text=True)
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    robins_record = owner.get(f"/clients/{online.robin.id}").get_data(as_text=True)
+    sams_record = owner.get(f"/clients/{other.id}").get_data(as_text=True)
+    assert link in robins_record and sams not in robins_record
+    assert sams in sams_record and link not in sams_record
     assert (
         refused.status_code == 404
         and sams != link
