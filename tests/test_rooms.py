@@ -416,3 +416,27 @@ def test_the_services_page_marks_where_a_service_takes_place(online, visit, in_p
         assert db.session.get(Service, online.service_id).delivery == "either"
     form["delivery"] = "underwater"
     assert owner.post(f"/services/{online.service_id}", form, form_page="/services/new").status_code == 400
+
+
+def test_only_staff_who_see_the_client_regenerate_and_a_preview_does_not_join(
+    online, in_practice, visit, make_staff, make_client
+):
+    practice = online.practice
+    stranger = make_staff(practice, "clinician", name="Not Robin's Clinician")
+    appointment = book(in_practice, practice, online.robin.id, online.service_id, soon())
+    link = room_link(in_practice, practice, online.robin.id)
+    other = visit(practice)
+    other.login(stranger)
+    response = other.post(f"/clients/{online.robin.id}/room", {}, form_page="/account/room")
+    assert response.status_code == 404 and room_link(in_practice, practice, online.robin.id) == link
+    assert other.get(f"/calendar/appointments/{appointment}/join").status_code == 404
+    # The owner previewing the portal as a test client sees no Join and cannot use one.
+    tester = make_client(practice, first="Test", last="Client", is_test=True)
+    test_appointment = book(
+        in_practice, practice, tester.id, online.service_id, datetime.now(UTC) + timedelta(minutes=5)
+    )
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    owner.post("/settings/preview", {"client_id": tester.id}, form_page="/settings/preview")
+    assert "join-session" not in owner.get("/portal/appointments").get_data(as_text=True)
+    assert owner.get(f"/portal/appointments/{test_appointment}/join").status_code == 403

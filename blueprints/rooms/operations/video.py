@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import g
+from sqlalchemy.dialects.postgresql import insert
 
 from app.refusals import NotAllowed, Problems
 from app.roles import MANAGES_PRACTICE
@@ -24,13 +25,12 @@ def video_settings() -> VideoSettings:
     """The practice's row (created on first use), cached per request and practice."""
     cached = g.get("_portico_video_settings")
     practice = current_practice()
-    if cached is not None and cached[0] == practice.id:
+    if cached is not None and cached[0] == practice.id and cached[1] in db.session:
         return cached[1]
     row = db.session.get(VideoSettings, 1)
-    if row is None:
-        row = VideoSettings(id=1, service="none")
-        db.session.add(row)
-        db.session.flush()
+    if row is None:  # two first uses at once make one row
+        db.session.execute(insert(VideoSettings).values(id=1, service="none").on_conflict_do_nothing())
+        row = db.session.get(VideoSettings, 1)
     g._portico_video_settings = (practice.id, row)
     return row
 

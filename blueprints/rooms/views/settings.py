@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField, TextAreaField
@@ -44,7 +44,7 @@ class VideoForm(FlaskForm):
 @staff_required(*MANAGES_PRACTICE)
 def video_settings_page():
     settings = video.video_settings()
-    form = VideoForm(data=None if VideoForm().is_submitted() else video.current_values(settings))
+    form = VideoForm(data=None if request.method == "POST" else video.current_values(settings))
 
     def page():
         html = render_template(
