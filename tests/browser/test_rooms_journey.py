@@ -21,6 +21,7 @@ from blueprints.scheduling.operations.catalog import add_service
 from tenants.database import db
 from tenants.features import practice_settings
 from tests.browser.conftest import assert_no_sideways_scroll
+from tests.browser.test_every_page import axe_script, check_page
 from tests.browser.test_small_things_journey import log_in
 
 PHONE = {"width": 390, "height": 844}
@@ -50,6 +51,15 @@ def test_join_session_at_phone_width_and_on_a_desktop(
         link = rooms.client_room_link(robin.id)
         db.session.commit()
     page.set_viewport_size(size)
+    page.context.add_init_script(path=str(axe_script()))
+    problems: list[str] = []
+
+    def checked(label: str) -> None:
+        """Once (at phone width): every size's overflow, axe, duplicate ids and small targets."""
+        if size == PHONE:
+            problems.extend(check_page(page, label, output_dir))
+            page.set_viewport_size(size)
+
     reached = []
 
     def stand_in(route):
@@ -67,6 +77,7 @@ def test_join_session_at_phone_width_and_on_a_desktop(
     assert join.bounding_box()["height"] >= 30
     assert_no_sideways_scroll(page)
     page.screenshot(path=str(output_dir / f"portal-join-{size['width']}.png"), full_page=True)
+    checked("portal-appointments")
     join.click()
     page.wait_for_url(link)
     assert reached == [link] and "robin" not in link.lower()
@@ -78,9 +89,23 @@ def test_join_session_at_phone_width_and_on_a_desktop(
     expect(page.locator(f"#join-session-{starting}")).to_be_visible()
     assert_no_sideways_scroll(page)
     page.screenshot(path=str(output_dir / f"staff-join-{size['width']}.png"), full_page=True)
+    checked("staff-appointment")
     page.goto(live_server.practice_url(practice.slug, "/account/room"))
     field = page.get_by_label("Your room link")
     expect(field).to_have_value(re.compile(rf"^{re.escape(JITSI)}/[a-z0-9_-]{{32}}$"))
     assert_no_sideways_scroll(page)
     page.screenshot(path=str(output_dir / f"my-room-{size['width']}.png"), full_page=True)
+    checked("my-room")
+
+    # The owner: the client's room on their record, with "New room link".
+    page.context.clear_cookies()
+    log_in(page, live_server, practice, practice.owner_email)
+    page.goto(live_server.practice_url(practice.slug, f"/clients/{robin.id}"))
+    expect(page.locator("#client-room-link")).to_have_value(link)
+    expect(page.get_by_role("button", name="New room link")).to_be_visible()
+    assert_no_sideways_scroll(page)
+    checked("client-record-room")
+    page.get_by_role("button", name="New room link").click()
+    expect(page.locator("#client-room-link")).not_to_have_value(link)
+    assert problems == [], "\n".join(problems)
     assert console_errors == [], "\n".join(console_errors)
