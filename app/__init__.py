@@ -160,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
         people,
         portal,
         profile_links,
+        rooms,
         scheduling,
         signup,
         sso,
@@ -183,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
         branding,
         audit,
         scheduling,
+        rooms,
         onboarding,
         automations,
     ):

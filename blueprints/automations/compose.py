@@ -26,6 +26,7 @@ from blueprints.profile_links.service import links_allowed, profile_link_url
 from blueprints.scheduling.invites import client_invite
 from blueprints.scheduling.models import Appointment
 from blueprints.scheduling.operations.recipients import Recipient, client_recipients
+from blueprints.scheduling.places import place_of
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.features import is_enabled, practice_zone
@@ -130,6 +131,9 @@ def send_to_client_side(
         attachment = None
         if invite and appointment is not None and not discreet:
             attachment = client_invite(appointment, person, cancelled=invite == "cancel", stamp=stamp)
+        elif invite == "request" and appointment is not None and (place := place_of(appointment, True)):
+            # Discreet: no invite; an online appointment's room link is the one thing added, bare.
+            body = f"{body.rstrip()}\n\n{place.url}\n" if place.url else body
         email = dict(
             to_address=person.address,
             subject=subject,

@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from blueprints.scheduling.models import DELIVERIES
 from blueprints.scheduling.operations.availability import EXCEPTION_KINDS, WEEKDAYS
 from blueprints.scheduling.operations.requests import REQUEST_KINDS, REQUEST_STATUSES
 
@@ -56,6 +57,12 @@ class ServiceForm(FlaskForm):
         "Clients may book it as a recurring series",
         description="Only when the practice's settings let clients book series.",
     )
+    delivery = SelectField(
+        "Where it takes place",
+        choices=[SelectChoice(key, label) for key, label in DELIVERIES.items()],
+        default="in_person",
+        description="Invites of online sessions carry the room link; in-person ones the practice's address.",
+    )
     is_active = BooleanField("Active (offered)", default=True)
     clinician_ids = SelectMultipleField("Offered by", coerce=int, validate_choice=False)
 
@@ -67,6 +74,7 @@ class ServiceForm(FlaskForm):
             "price": self.price.data,
             "bookable_online": self.bookable_online.data,
             "series_bookable": self.series_bookable.data,
+            "delivery": self.delivery.data,
             "is_active": self.is_active.data,
             "clinician_ids": self.clinician_ids.data or [],
         }

@@ -17,6 +17,7 @@ from blueprints.scheduling.operations.recipients import (
     clinician_recipient,
     unique,
 )
+from blueprints.scheduling.places import place_of
 from tenants.context import current_practice
 from tenants.features import practice_settings
 
@@ -37,6 +38,8 @@ def invite(
     location: str | None = None,
     organizer_name: str | None = None,
     stamp: datetime | None = None,
+    url: str | None = None,
+    description: str | None = None,
 ) -> str:
     zone = ZoneInfo(time_zone)
     calendar = Calendar()
@@ -53,6 +56,10 @@ def invite(
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     if location:
         event.add("location", location)
+    if url:
+        event.add("url", url)
+    if description:
+        event.add("description", description)
     organizer = vCalAddress(f"mailto:{organizer_email}")
     organizer.params["cn"] = vText(organizer_name or summary.split(" with ")[-1])
     event["organizer"] = organizer
@@ -71,10 +78,11 @@ def invite(
 
 
 def client_invite(
-    appointment: Appointment, person: Recipient, cancelled: bool, stamp: datetime
+    appointment: Appointment, person: Recipient, cancelled: bool, stamp: datetime, discreet: bool = False
 ) -> tuple[str, str, str]:
     """The invite attachment of `appointment` for one reader, in their zone. Every copy of one change
-    carries the same UID and SEQUENCE, so calendars keep one event."""
+    carries the same UID and SEQUENCE, so calendars keep one event. Where it takes place (a room link,
+    an address) comes from the registered place provider (`places`), in step with each change."""
     client, clinician = appointment.client, appointment.clinician
     with_clinician = f"{appointment.service.name} with {clinician.name}"
     staff_side = clinician_recipient(clinician)
@@ -85,6 +93,7 @@ def client_invite(
         summary = with_clinician if person.kind == "client" else f"{client.first_name}: {with_clinician}"
         # A client-side copy names its reader and the clinician, never the other guardians.
         attendees = [someone.address for someone in unique([person, *staff_side])]
+    place = place_of(appointment, discreet)
     ics = invite(
         uid=appointment.ics_uid,
         sequence=appointment.ics_sequence,
@@ -96,7 +105,9 @@ def client_invite(
         organizer_name=clinician.name,
         attendee_emails=attendees,
         cancelled=cancelled,
-        location=current_practice().name,
+        location=place.location if place else current_practice().name,
+        url=place.url if place else None,
+        description=place.description if place else None,
         stamp=stamp,
     )
     return ("invite.ics", f"text/calendar; method={'CANCEL' if cancelled else 'REQUEST'}", ics)

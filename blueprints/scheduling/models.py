@@ -72,8 +72,15 @@ BLOCK_KEY_TRIGGER = (
 )
 
 
+# Where a service takes place: its invites carry the practice's address, a room link, or both.
+DELIVERIES = {"in_person": "In person", "online": "Online", "either": "In person or online"}
+
+
 class Service(TenantModel):
     __tablename__ = "services"
+    __table_args__ = (
+        CheckConstraint("delivery IN ('in_person', 'online', 'either')", name="delivery_known"),
+    )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -88,6 +95,7 @@ class Service(TenantModel):
     # Clients may book it as a recurring series (where the practice allows series at all).
     series_bookable: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    delivery: Mapped[str] = mapped_column(String(10), default="in_person", server_default="in_person")
 
     clinicians: Mapped[list[User]] = relationship(secondary="tenant.service_clinicians", order_by=User.name)
 

@@ -102,6 +102,8 @@ PAGES: dict[str, list[Visit]] = {
     "onboarding.client_signature": [Visit("owner", "/clients/{adult}/forms/signatures/{signature}")],
     "onboarding.disclosure_page": [Visit("client", "/portal/forms/disclosure")],
     "automations.messages": [Visit("owner", "/settings/messages")],
+    "rooms.video_settings_page": [Visit("owner", "/settings/video")],
+    "rooms.account_room": [Visit("owner", "/account/room")],
     "automations.sms_account": [Visit("owner", "/settings/messages/sms")],
     "automations.portal_texts": [Visit("client", "/portal/texts")],
     "onboarding.client_forms": [
@@ -161,6 +163,8 @@ NOT_SWEPT: dict[str, str] = {
     "documents.staff_download": "a client's file, for staff (tests/browser/test_documents_journey.py)",
     "documents.portal_download": "a file, for the client (tests/browser/test_documents_journey.py)",
     "onboarding.export": "a form's FHIR Questionnaire as JSON",
+    "rooms.portal_join": "redirects to the session's video room (tests/browser/test_rooms_journey.py)",
+    "rooms.staff_join": "redirects the clinician to the session's video room (tests/test_rooms.py)",
     "onboarding.disclosure_pdf": "the e-records disclosure, a PDF (tests/browser/test_signature_journey.py)",
     "onboarding.portal_signed_pdf": "a signed form's PDF (tests/browser/test_signature_journey.py)",
 }

@@ -18,7 +18,12 @@ from app.dates import appointment_date_problem
 from app.refusals import Conflict, Problems
 from app.timefmt import local_time
 from blueprints.auth.models import User
-from blueprints.notifications.automated import note_appointment_time, note_cancellation, notify_client
+from blueprints.notifications.automated import (
+    message_settings,
+    note_appointment_time,
+    note_cancellation,
+    notify_client,
+)
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client
 from blueprints.scheduling.invites import client_invite
@@ -233,6 +238,7 @@ def send_invites(
     clinician = appointment.clinician
     stamp = datetime.now(UTC).replace(microsecond=0)
     verb = "cancelled" if cancelled else ("updated" if appointment.ics_sequence else "booked")
+    discreet = message_settings().discreet_mode
     for person in clinician_recipient(clinician):
         when = local_time(appointment.starts_at, person.zone, "long")
         queue_email(
@@ -241,7 +247,7 @@ def send_invites(
             f"{appointment.service.name} with {appointment.client.first_name}\n{when}\n"
             f"Times are shown in {person.zone.key}.\n\n"
             f"The attached invite keeps your calendar in step.\n\n{current_practice().name}\n",
-            attachment=client_invite(appointment, person, cancelled, stamp),
+            attachment=client_invite(appointment, person, cancelled, stamp, discreet),
         )
     kind = "cancelled" if cancelled else ("booked" if told[0] is None else "rescheduled")
     notify_client(kind, appointment.client_id, by=by, appointment=appointment, told=told)

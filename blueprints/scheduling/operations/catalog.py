@@ -10,7 +10,7 @@ from app.money import AmountError, format_amount, input_value, parse_amount
 from app.refusals import NotAllowed, Problems
 from app.roles import MANAGES_PRACTICE, OFFERS_SERVICES
 from blueprints.auth.models import User
-from blueprints.scheduling.models import Service, ServiceClinician
+from blueprints.scheduling.models import DELIVERIES, Service, ServiceClinician
 from blueprints.scheduling.operations.common import audit, number_problem
 from tenants.database import db
 from tenants.features import practice_settings
@@ -135,6 +135,8 @@ def service_problems(existing: Service | None, values: dict) -> dict[str, str]:
         parse_price(values.get("price"))
     except Problems as error:
         problems.update(error.problems)
+    if values.get("delivery", "in_person") not in DELIVERIES:
+        problems["delivery"] = "Choose in person, online, or either."
     eligible = {user.id for user in offering_staff()}
     if any(user_id not in eligible for user_id in values.get("clinician_ids") or []):
         problems["clinician_ids"] = "Choose active clinicians, interns, admins or owners."
@@ -143,7 +145,7 @@ def service_problems(existing: Service | None, values: dict) -> dict[str, str]:
 
 def save_service(actor: User, existing: Service | None, values: dict) -> Service:
     """Create (existing=None) or change a service. `values`: name, duration_minutes, service_code,
-    price (text), bookable_online, series_bookable, is_active, clinician_ids."""
+    price (text), bookable_online, series_bookable, delivery (`DELIVERIES`), is_active, clinician_ids."""
     if actor.role not in MANAGES_PRACTICE:
         raise NotAllowed("Only the owner or an admin can change services.")
     problems = service_problems(existing, values)
@@ -157,6 +159,7 @@ def save_service(actor: User, existing: Service | None, values: dict) -> Service
     set_price(item, parse_price(values.get("price")))
     item.bookable_online = bool(values.get("bookable_online"))
     item.series_bookable = bool(values.get("series_bookable"))
+    item.delivery = values.get("delivery", "in_person")
     item.is_active = bool(values.get("is_active"))
     item.clinicians = [eligible[user_id] for user_id in dict.fromkeys(values.get("clinician_ids") or [])]
     if existing is None:
@@ -174,6 +177,7 @@ def add_service(
     service_code: str | None = None,
     price_minor: int | None = None,
     bookable_online: bool = True,
+    delivery: str = "in_person",
 ) -> Service:
     """Seeding (the demo, test fixtures, benchmarks): the service called `name`, created if there is
     none yet, offered by `clinicians`. No audit line: nobody in the practice did this."""
@@ -181,6 +185,7 @@ def add_service(
     if item is None:
         item = Service(name=name, duration_minutes=duration_minutes, service_code=service_code)
         item.bookable_online = bookable_online
+        item.delivery = delivery
         set_price(item, price_minor)
         db.session.add(item)
         db.session.flush()

@@ -24,6 +24,7 @@ from blueprints.scheduling.operations.catalog import (
 )
 from blueprints.scheduling.operations.requests import REQUEST_KINDS, requests_of
 from blueprints.scheduling.operations.visibility import appointment_for_staff, bookable_clients, pending_count
+from blueprints.scheduling.places import appointment_actions
 from blueprints.scheduling.views import series as series_views
 from blueprints.scheduling.views.common import clinician_choices, date_arg, int_arg, is_staff
 from tenants.database import db
@@ -162,6 +163,7 @@ def _appointment_page(appointment, move_form=None, cancel_form=None, status: int
             },
             group_form=GroupForm(),
             group_candidates=bookable_clients(current_user),
+            actions=appointment_actions(appointment, "staff"),
         ),
         status,
     )

@@ -28,6 +28,7 @@ from blueprints.scheduling.operations.visibility import (
     past_for_client,
     upcoming_for_client,
 )
+from blueprints.scheduling.places import appointment_actions
 from blueprints.scheduling.portal_forms import SlotForm
 from blueprints.scheduling.views import series as series_views
 from blueprints.scheduling.views.picker import (
@@ -127,9 +128,12 @@ def portal_appointments():
         )
         for appointment in upcoming
     }
+    # What features above scheduling offer (a session room's Join), never in a preview.
+    actions = {} if viewer.read_only else {item.id: appointment_actions(item, "portal") for item in upcoming}
     return render_template(
         "portal/appointments.html",
         viewer=viewer,
+        actions=actions,
         settings=practice_settings(),
         refusals=refusals,
         zone=_viewer_zone(),

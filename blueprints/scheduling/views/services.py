@@ -11,7 +11,7 @@ from app.roles import MANAGES_PRACTICE
 from app.web import attach_problems, carry_out, form_status, staff_required
 from blueprints.scheduling import bp
 from blueprints.scheduling.forms import ServiceForm
-from blueprints.scheduling.models import Service
+from blueprints.scheduling.models import DELIVERIES, Service
 from blueprints.scheduling.operations import catalog
 from blueprints.scheduling.views.common import clinician_choices, staff_in
 from tenants.database import db
@@ -26,6 +26,7 @@ def services():
         "scheduling/staff_services.html",
         services=catalog.list_services(),
         price=catalog.format_price,
+        deliveries=DELIVERIES,
         currency=catalog.currency(),
     )
 
@@ -83,6 +84,7 @@ def edit_service(service_id: int):
             "price": catalog.price_input(item),
             "bookable_online": item.bookable_online,
             "series_bookable": item.series_bookable,
+            "delivery": item.delivery,
             "is_active": item.is_active,
             "clinician_ids": [user.id for user in item.clinicians],
         }

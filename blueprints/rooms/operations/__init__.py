@@ -1,0 +1,1 @@
+"""The rules of session rooms: `video` (the practice's video service), `rooms` (links, joining)."""

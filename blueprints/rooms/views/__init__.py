@@ -1,0 +1,1 @@
+"""Pages of session rooms: `settings` (/settings/video), `account` (/account/room), `join`."""
