@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import g
+from sqlalchemy import inspect
 from sqlalchemy.dialects.postgresql import insert
 
 from app.refusals import NotAllowed, Problems
@@ -25,8 +26,11 @@ def video_settings() -> VideoSettings:
     """The practice's row (created on first use), cached per request and practice."""
     cached = g.get("_portico_video_settings")
     practice = current_practice()
-    if cached is not None and cached[0] == practice.id and cached[1] in db.session:
-        return cached[1]
+    # A rollback (a refusal) expires the cached row, and undoes it if this transaction made it:
+    # read it again then, rather than touch a row that may no longer exist.
+    if cached is not None and cached[0] == practice.id:
+        if cached[1] in db.session and not inspect(cached[1]).expired:
+            return cached[1]
     row = db.session.get(VideoSettings, 1)
     if row is None:  # two first uses at once make one row
         db.session.execute(insert(VideoSettings).values(id=1, service="none").on_conflict_do_nothing())
