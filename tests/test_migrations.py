@@ -239,3 +239,29 @@ def test_db_upgrade_counts_a_failed_practice_as_failed(app, make_practice, tmp_p
     again = CliRunner().invoke(main, ["db", "upgrade"], env=env)
     assert again.exit_code == 0, again.output
     assert re.search(r"Database is up to date: 1 upgraded, 0 failed, \d+ already current", again.output)
+
+
+def test_upgrade_grants_only_the_memberships_that_are_missing(app, make_practice, admin_engine):
+    """`grant_app_role` (every upgrade) admits the application role to a practice it lost, and sends
+    no GRANT for practices it is already admitted to."""
+    from tenants.roles import app_role, grant_app_role
+
+    practice = make_practice()
+    with app.app_context():
+        role = app_role()
+    with admin_engine.begin() as conn:
+        conn.exec_driver_sql(f'REVOKE tenant_{practice.id} FROM "{role}"')
+
+    def grants_sent() -> list[str]:
+        sent = []
+        with app.app_context(), owner_engine().begin() as conn:
+            event.listen(conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+            grant_app_role(conn, role)
+        return [statement for statement in sent if statement.startswith("GRANT tenant_")]
+
+    first = grants_sent()
+    assert first and all(f"tenant_{practice.id} " in statement for statement in first), first
+    assert grants_sent() == []
+    with admin_engine.connect() as conn:
+        admitted = conn.execute(text(f"SELECT pg_has_role('{role}', 'tenant_{practice.id}', 'MEMBER')"))
+        assert admitted.scalar() is True

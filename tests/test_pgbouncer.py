@@ -33,7 +33,7 @@ from blueprints.auth.models import User
 from tenants.context import current_practice
 from tenants.database import EMPTY_SCHEMA, db, practice_scope
 
-PGBOUNCER = shutil.which("pgbouncer") or next(
+PGBOUNCER = os.environ.get("PORTICO_PGBOUNCER_BINARY") or shutil.which("pgbouncer") or next(
     (path for path in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.path.exists(path)), None
 )
 pytestmark = pytest.mark.skipif(PGBOUNCER is None, reason="the pgbouncer binary is not installed")
