@@ -217,6 +217,8 @@ def run(args) -> None:
                 f"threads; {args.load_clients} client threads; {len(practices)} practices "
                 "(the machine is shared: figures vary from run to run)"
             )
+            if os.environ.get("GUNICORN_CMD_ARGS"):
+                print(f"GUNICORN_CMD_ARGS: {os.environ['GUNICORN_CMD_ARGS']}")
             figures, elapsed = generate_load(port, practices, cookies, args.load_clients, args.seconds)
             recycles = server.recycles()
     answered = sum(len(f.seconds) for f in figures.values())
