@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -53,6 +54,13 @@ def add_arguments(parser) -> None:
     group.add_argument("--load-clients", type=int, default=16, help="client threads (default 16)")
     group.add_argument("--load-practices", type=int, default=20, help="practices (default 20)")
     group.add_argument("--load-workers", type=int, default=5, help="gunicorn workers (default 5)")
+    group.add_argument(
+        "--idle-chance",
+        type=float,
+        default=0.0,
+        help="chance that a client then leaves its connection idle for 4-6 s (default 0: never), as a "
+        "proxy or browser does between bursts: near gunicorn's old 5 s keep-alive timeout",
+    )
 
 
 @dataclass
@@ -147,7 +155,9 @@ def _session_cookie(app, practice, port: int) -> str:
     return "; ".join(cookies)
 
 
-def generate_load(port: int, practices, cookies: dict[int, str], clients: int, seconds: float):
+def generate_load(
+    port: int, practices, cookies: dict[int, str], clients: int, seconds: float, idle_chance: float = 0.0
+):
     figures: dict[str, RouteFigures] = defaultdict(RouteFigures)
     lock = threading.Lock()
     start_line = threading.Barrier(clients + 1)
@@ -155,6 +165,7 @@ def generate_load(port: int, practices, cookies: dict[int, str], clients: int, s
 
     def client(index: int) -> None:
         mine: dict[str, RouteFigures] = defaultdict(RouteFigures)
+        chance = random.Random(index)
         conn = _connect(port)
         step = index
         start_line.wait()
@@ -181,6 +192,8 @@ def generate_load(port: int, practices, cookies: dict[int, str], clients: int, s
                 mine[label].server_errors += 1
             elif status != 200:
                 mine[label].other_status += 1
+            if idle_chance and chance.random() < idle_chance:
+                time.sleep(chance.uniform(4.0, 6.0))
         conn.close()
         with lock:
             for name, part in mine.items():
@@ -219,8 +232,16 @@ def run(args) -> None:
             )
             if os.environ.get("GUNICORN_CMD_ARGS"):
                 print(f"GUNICORN_CMD_ARGS: {os.environ['GUNICORN_CMD_ARGS']}")
-            figures, elapsed = generate_load(port, practices, cookies, args.load_clients, args.seconds)
+            if args.idle_chance:
+                print(f"each client idles 4-6 s after a request with chance {args.idle_chance}")
+            figures, elapsed = generate_load(
+                port, practices, cookies, args.load_clients, args.seconds, args.idle_chance
+            )
             recycles = server.recycles()
+        report(figures, elapsed, recycles)  # before the scratch database is dropped (it takes a while)
+
+
+def report(figures, elapsed: float, recycles: int) -> None:
     answered = sum(len(f.seconds) for f in figures.values())
     resets = sum(f.resets for f in figures.values())
     sent = answered + resets + sum(f.failures for f in figures.values())
