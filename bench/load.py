@@ -100,7 +100,7 @@ class PorticoServe:
             stdout=self._log,
             stderr=self._log,
         )
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 300  # a busy 2-core machine takes a while to boot 5 workers
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"portico serve exited early; see {self.log_path}")
@@ -112,7 +112,8 @@ class PorticoServe:
                 pass
             time.sleep(0.3)
         self.__exit__()
-        raise RuntimeError(f"portico serve did not answer; see {self.log_path}")
+        tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
+        raise RuntimeError(f"portico serve did not answer:\n{tail}")
 
     def recycles(self) -> int:
         return self.log_path.read_text(errors="replace").count("Autorestarting worker")
