@@ -7,79 +7,131 @@ import secrets
 import signal
 import subprocess
 import sys
-import tarfile
-import tempfile
 import threading
 from pathlib import Path
 
 import click
 
-from app import create_app, jobs
-from app.archive import MIN_PASSPHRASE, AgeWriter
-from app.config import Settings, SettingsError
-from app.embedded_db import libpq_url, pg_dump_binary, start_embedded
-from app.refusals import Refusal
-from blueprints.demo.seed import create_demo
-from blueprints.documents.export import add_practice_files
-from blueprints.documents.storage import delete_practice_objects
-from blueprints.signup.service import sign_up
-from tenants.addresses import practice_url
-from tenants.database import db, owner_engine, practice_scope
-from tenants.encryption import (
-    MasterKeyError,
-    SealError,
-    destroy_practice_keys,
-    parse_master_key,
-    rotate_practice_key,
-)
-from tenants.migrate import upgrade_public, upgrade_tenants
-from tenants.registry import (
-    RegistryError,
-    find_practice,
-    get_practice,
-    list_practices,
-    rename_practice,
-    set_status,
-)
-from tenants.roles import app_role, grant_app_role
+# Only what every command needs is imported here: `portico --help` and a no-op `portico db upgrade`
+# must not pay for Flask, the job queue and every feature. Each command imports what it uses.
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _upgrade_everything(flask_app) -> bool:
+def create_app(*args, **kwargs):
+    """`app.create_app`, imported when a command first builds the application."""
+    from app.factory import create_app as factory
+
+    return factory(*args, **kwargs)
+
+
+def create_demo() -> list[str]:
+    from blueprints.demo.seed import create_demo as seed
+
+    return seed()
+
+
+def _database_urls(settings, flask_app=None):
+    """The application's and the owner's URLs: the built application's, else from the settings."""
+    from app.embedded_db import DatabaseUrls, database_urls
+    from tenants.database import OWNER_BIND
+
+    if flask_app is None:
+        return database_urls(settings)
+    app_url = flask_app.config["SQLALCHEMY_DATABASE_URI"]
+    return DatabaseUrls(app_url, flask_app.config["SQLALCHEMY_BINDS"].get(OWNER_BIND, {}).get("url", app_url))
+
+
+def _login_role(url: str, options: dict) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if make_url(url).username:
+        return make_url(url).username
+    engine = create_engine(url, **options)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT session_user")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _upgrade_everything(settings, flask_app=None) -> bool:
     """Migrate `public` and every practice schema as the owner role, then grant the application
     role what it needs (new job tables, memberships of practices made before). Each migrated
-    practice then has what it still kept in clear sealed with its key (`upgrade_tenants`)."""
-    with flask_app.app_context():
-        engine = owner_engine()
+    practice then has what it still kept in clear sealed with its key (`upgrade_tenants`).
+
+    With nothing to do no application is built: the public migrations, the grants and the one query
+    that finds the practices behind run on an owner engine of their own. `flask_app`: the application
+    already built (`run`, `demo`). Prints upgraded, failed and already current apart; False when any
+    practice failed."""
+    from sqlalchemy import create_engine
+
+    from app.database_options import engine_options
+    from tenants.database import owner_engine
+    from tenants.migrate import upgrade_plan, upgrade_public, upgrade_tenants
+    from tenants.roles import grant_app_role
+
+    options = engine_options(settings)
+    urls = _database_urls(settings, flask_app)
+    engine = create_engine(urls.owner, **options)
+    try:
         upgrade_public(engine)
+        app_role = _login_role(urls.app, options)
         with engine.begin() as connection:
-            grant_app_role(connection, app_role())
-        failed = False
+            grant_app_role(connection, app_role)
+        behind, total = upgrade_plan(engine)
+    finally:
+        engine.dispose()
+    if not behind:
+        click.echo(f"Database is up to date: {total} practice schema(s), all already current.")
+        return True
 
-        def report(result):
-            nonlocal failed
-            if result.error:
-                failed = True
-                click.echo(
-                    f"  practice {result.practice_id} ({result.slug}): FAILED {result.error}",
-                    err=True,
-                )
-            else:
-                sealed = ", ".join(f"{count} {name}" for name, count in result.sealed.items() if count)
-                done = f"upgraded; sealed {sealed}" if sealed else "upgraded"
-                click.echo(f"  practice {result.practice_id} ({result.slug}): {done}")
+    counts = {"upgraded": 0, "failed": 0}
+    planned = {"behind": len(behind), "total": total}
 
-        parallel = flask_app.config["PORTICO"].migration_jobs
-        results = upgrade_tenants(engine, jobs=parallel, report=report)
-        click.echo(f"Database is up to date ({len(results)} practice schema(s) upgraded).")
-        return not failed
+    def plan(behind_now: int, total_now: int) -> None:
+        planned.update(behind=behind_now, total=total_now)
+        click.echo(f"Upgrading {behind_now} of {total_now} practice schema(s).")
+
+    def report(result) -> None:
+        done = counts["upgraded"] + counts["failed"] + 1
+        progress = f"  [{done}/{planned['behind']}] practice {result.practice_id} ({result.slug}):"
+        if result.error:
+            counts["failed"] += 1
+            click.echo(f"{progress} FAILED {result.error}", err=True)
+        else:
+            counts["upgraded"] += 1
+            sealed = ", ".join(f"{count} {name}" for name, count in result.sealed.items() if count)
+            click.echo(f"{progress} {f'upgraded; sealed {sealed}' if sealed else 'upgraded'}")
+
+    flask_app = flask_app or create_app(settings)
+    with flask_app.app_context():
+        upgrade_tenants(
+            owner_engine(),
+            jobs=settings.migration_jobs,
+            report=report,
+            plan=plan,
+            connect_args=options.get("connect_args"),
+        )
+    current = planned["total"] - planned["behind"]
+    summary = (
+        f"{counts['upgraded']} upgraded, {counts['failed']} failed, {current} already current "
+        f"(of {planned['total']} practice schema(s))"
+    )
+    if counts["failed"]:
+        click.echo(f"Database NOT up to date: {summary}. Fix the failures above, then run again.", err=True)
+        return False
+    click.echo(f"Database is up to date: {summary}.")
+    return True
 
 
 class _Portico(click.Group):
     """Settings are checked before any command runs; a bad one is one line naming it, no traceback."""
 
     def invoke(self, ctx):
+        from app.config import Settings, SettingsError
+
         try:
             Settings.from_env()
             return super().invoke(ctx)
@@ -98,6 +150,9 @@ def main():
 @click.option("--demo/--no-demo", default=False, help="Create the demo practice first.")
 def run(port: int, host: str, demo: bool):
     """Start everything locally: database, migrations, a job worker and the dev server."""
+    from app.config import Settings
+    from app.embedded_db import start_embedded
+
     wanted = (os.environ.get("PORTICO_BASE_DOMAIN") or "").strip()
     served = _served_base_domain(wanted, port)
     if wanted and served != wanted:
@@ -114,7 +169,7 @@ def run(port: int, host: str, demo: bool):
         os.environ["PORTICO_MASTER_KEY"] = settings.resolved_master_key()
         settings = Settings.from_env()
     flask_app = create_app(settings)
-    if not _upgrade_everything(flask_app):
+    if not _upgrade_everything(settings, flask_app):
         click.echo("Some practice schemas failed to upgrade; see above.", err=True)
     if demo:
         with flask_app.app_context():
@@ -184,6 +239,9 @@ class WorkerSupervisor:
 
 def _require_master_key() -> None:
     """serve and worker refuse to start without a usable PORTICO_MASTER_KEY."""
+    from app.config import Settings
+    from tenants.encryption import MasterKeyError, parse_master_key
+
     try:
         parse_master_key(Settings.from_env().master_key)
     except MasterKeyError as error:
@@ -204,10 +262,21 @@ def serve(bind: str | None):
 @main.command()
 @click.option("--concurrency", default=2, show_default=True, type=int)
 def worker(concurrency: int):
-    """Run the job queue (emails, reminders) until stopped."""
-    _require_master_key()
+    """Run the job queue (emails, reminders) until stopped.
 
-    flask_app = create_app()
+    It connects to PORTICO_WORKER_DATABASE_URL when set (it waits for jobs with LISTEN/NOTIFY, which
+    needs a direct connection to PostgreSQL, not one through PgBouncer), else to DATABASE_URL."""
+    from app import jobs
+    from app.config import Settings
+
+    _require_master_key()
+    settings = Settings.from_env()
+    if settings.pgbouncer and not settings.worker_database_url:
+        _fail(
+            "Refusing to start: PORTICO_PGBOUNCER is set, and the worker needs a direct connection "
+            "(LISTEN/NOTIFY): set PORTICO_WORKER_DATABASE_URL to PostgreSQL itself."
+        )
+    flask_app = create_app(settings, db_url=settings.worker_database_url)
     jobs.run_worker(flask_app, wait=True, concurrency=concurrency)
 
 
@@ -219,7 +288,9 @@ def db_commands():
 @db_commands.command("upgrade")
 def db_upgrade():
     """Upgrade the public schema, then every practice schema that is behind."""
-    if not _upgrade_everything(create_app()):
+    from app.config import Settings
+
+    if not _upgrade_everything(Settings.from_env()):
         sys.exit(1)
 
 
@@ -231,7 +302,7 @@ def demo():
     the server that is running, or use `portico run --demo`, which prints that server's own URLs.
     """
     flask_app = create_app()
-    _upgrade_everything(flask_app)
+    _upgrade_everything(flask_app.config["PORTICO"], flask_app)
     with flask_app.app_context():
         for line in create_demo():
             click.echo(line)
@@ -255,6 +326,10 @@ def _fail(message: str):
 @click.option("--owner-password", default=None, help="Generated and printed when omitted.")
 def practices_create(name, subdomain, owner_email, owner_name, owner_password):
     """Create a practice and its owner."""
+    from app.refusals import Refusal
+    from blueprints.signup.service import sign_up
+    from tenants.addresses import practice_url
+
     password = owner_password or secrets.token_urlsafe(12)
     with create_app().app_context():
         try:
@@ -268,6 +343,8 @@ def practices_create(name, subdomain, owner_email, owner_name, owner_password):
 @practices.command("list")
 def practices_list():
     """List practices: id, address, status, schema revision, name."""
+    from tenants.registry import list_practices
+
     with create_app().app_context():
         for p in list_practices():
             click.echo(f"{p.id}\t{p.slug}\t{p.status}\t{p.schema_revision}\t{p.name}")
@@ -278,6 +355,8 @@ def practices_list():
 @click.argument("new_subdomain")
 def practices_rename(practice, new_subdomain):
     """Give PRACTICE (id or address) a new address; the old one keeps redirecting."""
+    from tenants.registry import RegistryError, rename_practice
+
     with create_app().app_context():
         try:
             old, new = rename_practice(practice, new_subdomain)
@@ -287,6 +366,8 @@ def practices_rename(practice, new_subdomain):
 
 
 def _set_status(practice: str, status: str, verb: str):
+    from tenants.registry import RegistryError, set_status
+
     with create_app().app_context():
         try:
             record = set_status(practice, status)
@@ -306,6 +387,8 @@ def practices_suspend(practice):
 @click.argument("practice")
 def practices_resume(practice):
     """Bring a suspended PRACTICE back online."""
+    from tenants.registry import RegistryError, find_practice
+
     with create_app().app_context():
         try:
             deleted = find_practice(practice).status == "deleted"
@@ -325,6 +408,10 @@ def practices_delete(practice, yes):
     Irreversible: export it first if its data may be wanted. The schema stays until purged."""
     if not yes:
         _fail("Add --yes to confirm deleting the practice. This destroys its encryption keys and files.")
+    from blueprints.documents.storage import delete_practice_objects
+    from tenants.encryption import destroy_practice_keys
+    from tenants.registry import find_practice
+
     flask_app = create_app()
     _set_status(practice, "deleted", "Deleted")
     with flask_app.app_context():
@@ -340,6 +427,8 @@ def practices_delete(practice, yes):
 
 
 def _export_passphrase(passphrase_file: str | None) -> str:
+    from app.archive import MIN_PASSPHRASE
+
     if passphrase_file:
         with open(passphrase_file, encoding="utf-8") as handle:
             passphrase = handle.readline().rstrip("\r\n")
@@ -354,6 +443,8 @@ def _export_passphrase(passphrase_file: str | None) -> str:
 
 def _dump_schema(flask_app, record, into) -> None:
     """pg_dump -n of the practice's schema, as the practice's role, into the file object `into`."""
+    from app.embedded_db import libpq_url, pg_dump_binary
+
     url = libpq_url(flask_app.config["SQLALCHEMY_DATABASE_URI"])
     schema = f"tenant_{record.id}"
     # As the practice's role: the application role reads nothing of it by itself.
@@ -375,6 +466,14 @@ def _dump_schema(flask_app, record, into) -> None:
 def practices_export(practice, output, passphrase_file):
     """Export PRACTICE: its schema (pg_dump -n) and its files, decrypted, in a tar archive encrypted
     with a passphrase (age format: open it with `age -d FILE > export.tar`)."""
+    import tarfile
+    import tempfile
+
+    from app.archive import AgeWriter
+    from blueprints.documents.export import add_practice_files
+    from tenants.database import practice_scope
+    from tenants.registry import RegistryError, find_practice, get_practice
+
     _require_master_key()
     flask_app = create_app()
     with flask_app.app_context():
@@ -417,7 +516,9 @@ def keys():
 @click.argument("practice")
 def keys_rotate(practice):
     """Give PRACTICE a new key version and re-wrap its data keys under it (data is not re-encrypted)."""
-
+    from tenants.database import db, practice_scope
+    from tenants.encryption import MasterKeyError, SealError, rotate_practice_key
+    from tenants.registry import RegistryError, find_practice, get_practice
     _require_master_key()
     with create_app().app_context():
         try:
@@ -450,6 +551,8 @@ def notify_preview(event, practice_name):
     practice's demo client would read it, with the practice's own templates and settings."""
     from blueprints.automations.compose import preview
     from blueprints.notifications.automated import EVENTS, KINDS
+    from tenants.database import db, practice_scope
+    from tenants.registry import RegistryError, find_practice, get_practice
 
     kind = EVENTS[event].kind if event in EVENTS else event
     if kind not in KINDS:

@@ -32,6 +32,12 @@ class SettingsError(ValueError):
 class Settings:
     database_url: str | None = None
     owner_database_url: str | None = None
+    # The job worker's own URL (PORTICO_WORKER_DATABASE_URL): straight to PostgreSQL when DATABASE_URL
+    # goes through PgBouncer, since the worker waits for jobs with LISTEN/NOTIFY. Unset: DATABASE_URL.
+    worker_database_url: str | None = None
+    # PORTICO_PGBOUNCER: DATABASE_URL (and the owner's) go through PgBouncer in transaction pooling, so
+    # no connection may rely on session state: no automatic prepared statements, no startup options.
+    pgbouncer: bool = False
     secret_key: str | None = None
     base_domain: str = "localhost:5000"
     data_dir: Path = field(default_factory=lambda: Path("portico-data"))
@@ -63,6 +69,8 @@ class Settings:
         settings = cls(
             database_url=read.database_url("DATABASE_URL"),
             owner_database_url=read.database_url("PORTICO_OWNER_DATABASE_URL"),
+            worker_database_url=read.database_url("PORTICO_WORKER_DATABASE_URL"),
+            pgbouncer=read.flag("PORTICO_PGBOUNCER"),
             secret_key=read.text("SECRET_KEY"),
             base_domain=read.base_domain("PORTICO_BASE_DOMAIN", "localhost:5000"),
             data_dir=Path(read.text("PORTICO_DATA_DIR") or "portico-data"),
@@ -85,6 +93,11 @@ class Settings:
         if settings.owner_database_url and not settings.database_url:
             raise SettingsError(
                 "PORTICO_OWNER_DATABASE_URL is set but DATABASE_URL is not: set both, or neither "
+                "(the embedded database)."
+            )
+        if settings.worker_database_url and not settings.database_url:
+            raise SettingsError(
+                "PORTICO_WORKER_DATABASE_URL is set but DATABASE_URL is not: set both, or neither "
                 "(the embedded database)."
             )
         return settings
@@ -141,6 +154,14 @@ class _Reader:
 
     def text(self, name: str) -> str | None:
         return (self.env.get(name) or "").strip() or None
+
+    def flag(self, name: str) -> bool:
+        raw = self.text(name)
+        if raw is None or raw.lower() in ("0", "false", "no", "off"):
+            return False
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        raise SettingsError(f"{name} must be 1 (on) or 0 (off), not {raw!r}.")
 
     def whole(self, name: str, default: int, unit: str, minimum: int) -> int:
         raw = self.text(name)

@@ -25,6 +25,7 @@ from procrastinate.job_context import JobContext
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
 from app.config import Settings
+from app.database_options import PGBOUNCER_CONNECT_ARGS
 from app.embedded_db import libpq_url
 from tenants.context import current_practice
 from tenants.database import db, enter_practice_sql, practice_scope
@@ -153,12 +154,15 @@ async def recover_stalled_jobs(job_manager) -> int:
 
 def build_queue(flask_app: Flask, for_worker: bool = False) -> procrastinate.App:
     conninfo = libpq_url(flask_app.config["SQLALCHEMY_DATABASE_URI"])
-    if for_worker:
-        connector = procrastinate.PsycopgConnector(conninfo=conninfo, kwargs=QUEUE_CONNECTION_OPTIONS)
-    else:
-        connector = procrastinate.SyncPsycopgConnector(conninfo=conninfo, kwargs=QUEUE_CONNECTION_OPTIONS)
-    queue = procrastinate.App(connector=connector)
     settings: Settings = flask_app.config["PORTICO"]
+    # Requests defer on their own connection; only the worker opens queue connections (to
+    # PORTICO_WORKER_DATABASE_URL when set: see the `worker` command).
+    options = {**QUEUE_CONNECTION_OPTIONS, **(PGBOUNCER_CONNECT_ARGS if settings.pgbouncer else {})}
+    if for_worker:
+        connector = procrastinate.PsycopgConnector(conninfo=conninfo, kwargs=options)
+    else:
+        connector = procrastinate.SyncPsycopgConnector(conninfo=conninfo, kwargs=options)
+    queue = procrastinate.App(connector=connector)
     for name, task in _tasks.items():
         retry = task.retry if isinstance(task.retry, int) else task.retry(settings)
         queue.task(name=name, retry=retry, pass_context=True)(_run_in_practice(name, task))

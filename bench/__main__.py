@@ -12,7 +12,9 @@ import time
 
 from bench import (
     booking_picker,
+    cli,
     documents,
+    load,
     overhead,
     provisioning,
     reminders,
@@ -30,6 +32,8 @@ BENCHMARKS = {
     "booking_picker": booking_picker,
     "documents": documents,
     "reminders": reminders,
+    "cli": cli,
+    "load": load,
 }
 
 

@@ -6,6 +6,7 @@ Everything an operator may want to change comes from the environment:
     WEB_CONCURRENCY       worker processes                 default 2 * CPU cores + 1
     PORTICO_THREADS       threads per worker (gthread)     default 4
     PORTICO_TIMEOUT       seconds before a stuck worker is restarted   default 60
+    PORTICO_KEEPALIVE     seconds an idle kept-alive connection stays open  default 75 (see below)
     FORWARDED_ALLOW_IPS   proxies whose X-Forwarded-Proto gunicorn trusts  default 127.0.0.1,::1
 
 Any other gunicorn option can be given with GUNICORN_CMD_ARGS (for example "--log-level debug").
@@ -39,13 +40,21 @@ threads = _env_int("PORTICO_THREADS", 4)
 
 # Restart each worker after about this many requests, so pooled database connections (and the
 # per-table metadata every PostgreSQL backend caches for every practice schema it touched) are
-# recycled. The jitter keeps workers from restarting all at once.
-max_requests = 1000
-max_requests_jitter = 200
+# recycled. The jitter keeps workers from restarting all at once. Each restart can reset a request a
+# client sends on one of the worker's other kept-alive connections just as the worker closes it (a
+# stopping worker answers what arrives in its first 2 s with "Connection: close", then closes the
+# rest), so restarts are kept rare: connections are recycled by age too (pool_recycle, 30 min).
+max_requests = 5000
+max_requests_jitter = 1000
 
 timeout = _env_int("PORTICO_TIMEOUT", 60)
 graceful_timeout = 30
-keepalive = 5  # nginx keeps upstream connections open (see deploy/nginx/portico.conf)
+# An idle kept-alive connection must be closed by the client side first: a proxy that reuses one just
+# as gunicorn closes it gets a reset (nginx answers 502, or retries only idempotent requests). So
+# gunicorn waits longer than nginx's upstream keepalive_timeout (60 s, deploy/nginx/portico.conf);
+# behind another proxy or load balancer set PORTICO_KEEPALIVE above its idle timeout. An idle
+# connection costs a gthread worker no thread, only a file descriptor.
+keepalive = _env_int("PORTICO_KEEPALIVE", 75)
 
 # Do not preload: the app must not open database connections before the fork.
 preload_app = False

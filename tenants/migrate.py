@@ -26,7 +26,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, select, text, update
+from sqlalchemy import Engine, create_engine, text, update
 
 from tenants.database import db, enter_practice_sql, practice_scope
 from tenants.encryption import seal_plain_data
@@ -96,9 +96,9 @@ class TenantUpgradeResult:
 _worker_engine: Engine | None = None
 
 
-def _init_worker(url: str) -> None:
+def _init_worker(url: str, connect_args: dict) -> None:
     global _worker_engine
-    _worker_engine = create_engine(url, pool_size=1)
+    _worker_engine = create_engine(url, pool_size=1, connect_args=connect_args)
 
 
 def _upgrade_in_worker(practice_id: int, slug: str, schema: str) -> TenantUpgradeResult:
@@ -128,21 +128,38 @@ def _seal_and_record(engine: Engine, result: TenantUpgradeResult) -> TenantUpgra
     return result
 
 
-def schemas_behind(engine: Engine) -> list[tuple[int, str]]:
+def upgrade_plan(engine: Engine) -> tuple[list[tuple[int, str]], int]:
+    """The practices whose schema is behind (id, slug), and how many practices there are (deleted
+    ones aside), in one query."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(Practice.id, Practice.slug)
-            .where(Practice.schema_revision.is_distinct_from(tenant_head()))
-            .where(Practice.status != "deleted")
-            .order_by(Practice.id)
+            text(
+                "SELECT counted.total, p.id, p.slug FROM "
+                "(SELECT count(*) AS total FROM public.practices WHERE status <> 'deleted') AS counted "
+                "LEFT JOIN public.practices AS p "
+                "ON p.status <> 'deleted' AND p.schema_revision IS DISTINCT FROM :head ORDER BY p.id"
+            ),
+            {"head": tenant_head()},
         ).all()
-    return [(row.id, row.slug) for row in rows]
+    return [(row.id, row.slug) for row in rows if row.id is not None], rows[0].total
+
+
+def schemas_behind(engine: Engine) -> list[tuple[int, str]]:
+    return upgrade_plan(engine)[0]
 
 
 def upgrade_tenants(
-    engine: Engine, jobs: int = 4, report: Callable[[TenantUpgradeResult], None] = lambda r: None
+    engine: Engine,
+    jobs: int = 4,
+    report: Callable[[TenantUpgradeResult], None] = lambda r: None,
+    plan: Callable[[int, int], None] = lambda behind, total: None,
+    connect_args: dict | None = None,
 ) -> list[TenantUpgradeResult]:
-    behind = schemas_behind(engine)
+    """Upgrade every practice schema that is behind; `plan(behind, total)` hears how many are behind
+    of how many first, `report(result)` each result as it comes. `connect_args`: for the engines of
+    the worker processes (as the owner engine's, e.g. no prepared statements behind PgBouncer)."""
+    behind, total = upgrade_plan(engine)
+    plan(len(behind), total)
     if not behind:
         return []
     results: list[TenantUpgradeResult] = []
@@ -156,7 +173,8 @@ def upgrade_tenants(
         return results
     url = engine.url.render_as_string(hide_password=False)
     with ProcessPoolExecutor(
-        max_workers=max(1, min(jobs, len(behind))), initializer=_init_worker, initargs=(url,)
+        max_workers=max(1, min(jobs, len(behind))), initializer=_init_worker,
+        initargs=(url, connect_args or {}),
     ) as pool:
         futures = [
             pool.submit(_upgrade_in_worker, practice_id, slug, f"tenant_{practice_id}")

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 450
 # The factory registers blueprints and the CLI runs feature operations: the only edges from app/ up.
-ALLOWED_UPWARDS = {"app/__init__.py", "app/cli.py"}
+ALLOWED_UPWARDS = {"app/factory.py", "app/cli.py"}
 
 
 def _sources():

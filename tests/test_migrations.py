@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from click.testing import CliRunner
 from sqlalchemy import event, text
 
@@ -114,7 +116,8 @@ def test_db_upgrade_command(app, make_practice, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"practice {practice.id} ({practice.slug}): upgraded" in result.output
     again = CliRunner().invoke(main, ["db", "upgrade"], env=env)
-    assert "(0 practice schema(s) upgraded)" in again.output
+    assert again.exit_code == 0, again.output
+    assert re.search(r"Database is up to date: \d+ practice schema\(s\), all already current", again.output)
     with app.app_context(), owner_engine().connect() as conn:
         revision = conn.execute(
             text("SELECT schema_revision FROM public.practices WHERE id = :id"), {"id": practice.id}
@@ -203,3 +206,62 @@ def test_existing_guardian_grants_lose_forms_and_documents(app, make_practice, m
             text(f"SELECT relationship_kind, can_forms, can_documents FROM {schema}.portal_access ORDER BY 1")
         ).all()
     assert [tuple(row) for row in rows] == [("guardian", False, False), ("self", True, True)]
+
+
+def test_db_upgrade_counts_a_failed_practice_as_failed(app, make_practice, tmp_path):
+    """A practice whose schema is broken on purpose: reported as failed (not upgraded), with n/N
+    progress lines, the others upgraded, and the command exits non-zero."""
+    good, bad = make_practice(), make_practice()
+    for practice in (good, bad):
+        empty_the_schema(app, practice.id)
+    with app.app_context(), owner_engine().begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL ROLE tenant_{bad.id}")
+        conn.exec_driver_sql(f"CREATE TABLE tenant_{bad.id}.users (id int)")  # in the way
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
+        "PORTICO_DATA_DIR": str(tmp_path),
+    }
+    try:
+        result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+        assert result.exit_code == 1, result.output
+        behind = int(re.search(r"Upgrading (\d+) of (\d+) practice schema", result.output).group(1))
+        assert behind >= 2
+        output = result.output
+        assert re.search(rf"\[\d+/{behind}\] practice {good.id} \({good.slug}\): upgraded", output)
+        assert re.search(rf"\[\d+/{behind}\] practice {bad.id} \({bad.slug}\): FAILED .*exists", output)
+        summary = re.search(r"NOT up to date: (\d+) upgraded, 1 failed, (\d+) already current", output)
+        assert summary and int(summary.group(1)) == behind - 1, result.output
+        assert "Database is up to date" not in result.output
+    finally:
+        with app.app_context(), owner_engine().begin() as conn:
+            conn.exec_driver_sql(f"SET LOCAL ROLE tenant_{bad.id}; DROP TABLE tenant_{bad.id}.users")
+    again = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    assert again.exit_code == 0, again.output
+    assert re.search(r"Database is up to date: 1 upgraded, 0 failed, \d+ already current", again.output)
+
+
+def test_upgrade_grants_only_the_memberships_that_are_missing(app, make_practice, admin_engine):
+    """`grant_app_role` (every upgrade) admits the application role to a practice it lost, and sends
+    no GRANT for practices it is already admitted to."""
+    from tenants.roles import app_role, grant_app_role
+
+    practice = make_practice()
+    with app.app_context():
+        role = app_role()
+    with admin_engine.begin() as conn:
+        conn.exec_driver_sql(f'REVOKE tenant_{practice.id} FROM "{role}"')
+
+    def grants_sent() -> list[str]:
+        sent = []
+        with app.app_context(), owner_engine().begin() as conn:
+            event.listen(conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+            grant_app_role(conn, role)
+        return [statement for statement in sent if statement.startswith("GRANT tenant_")]
+
+    first = grants_sent()
+    assert first and all(f"tenant_{practice.id} " in statement for statement in first), first
+    assert grants_sent() == []
+    with admin_engine.connect() as conn:
+        admitted = conn.execute(text(f"SELECT pg_has_role('{role}', 'tenant_{practice.id}', 'MEMBER')"))
+        assert admitted.scalar() is True

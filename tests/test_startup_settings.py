@@ -65,6 +65,8 @@ def test_a_fractional_idle_timeout_stops_the_command_without_a_traceback(tmp_pat
         ("PORTICO_CLAMD", "127.0.0.1:port"),
         ("PORTICO_CLAMD", "127.0.0.1:70000"),
         ("PORTICO_CLAMD", "run/clamav/clamd.ctl"),
+        ("PORTICO_PGBOUNCER", "maybe"),
+        ("PORTICO_WORKER_DATABASE_URL", "localhost:5432"),
     ],
 )
 def test_each_unusable_setting_is_refused_by_name(tmp_path, variable, value):
@@ -98,3 +100,26 @@ def test_storage_and_scanner_settings_are_read():
     assert Settings.from_env({"PORTICO_CLAMD": "clamd.internal:3310"}).clamd == "clamd.internal:3310"
     assert Settings.from_env({"STORAGE_URL": "s3://bucket"}).storage_url == "s3://bucket"
     assert Settings.from_env({}).storage_url is None and Settings.from_env({}).clamd is None
+
+
+def test_pgbouncer_settings_are_read_and_the_worker_needs_a_direct_url(tmp_path):
+    from app.config import Settings
+    from app.database_options import engine_options
+
+    direct = "postgresql://portico_app@db:5432/portico"
+    settings = Settings.from_env(
+        {"DATABASE_URL": UNREACHABLE, "PORTICO_PGBOUNCER": "1", "PORTICO_WORKER_DATABASE_URL": direct}
+    )
+    assert settings.pgbouncer and settings.worker_database_url == direct
+    assert engine_options(settings)["connect_args"] == {"prepare_threshold": None}  # no startup options
+    plain = Settings.from_env({"DATABASE_URL": UNREACHABLE, "PORTICO_PGBOUNCER": "0"})
+    assert not plain.pgbouncer and "options" in engine_options(plain)["connect_args"]
+
+    env = {
+        "DATABASE_URL": UNREACHABLE,
+        "PORTICO_DATA_DIR": str(tmp_path),
+        "PORTICO_PGBOUNCER": "1",
+        "PORTICO_MASTER_KEY": "A" * 43 + "=",
+    }
+    result = CliRunner().invoke(main, ["worker"], env=env)
+    assert result.exit_code == 2 and "PORTICO_WORKER_DATABASE_URL" in result.output
