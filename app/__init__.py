@@ -164,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
         signup,
         sso,
         staff_notifications,
+        waitlist,
     )
     from blueprints import settings as settings_bp
 
@@ -185,5 +186,6 @@ def _register_blueprints(app: Flask) -> None:
         scheduling,
         onboarding,
         automations,
+        waitlist,
     ):
         app.register_blueprint(feature.bp)
