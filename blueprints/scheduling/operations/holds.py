@@ -14,19 +14,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert
 
 from blueprints.auth.models import User
 from blueprints.notifications.automated import note_appointment_time
 from blueprints.people.models import Client
 from blueprints.scheduling.models import Appointment, Service
-from blueprints.scheduling.operations.appointments import (
-    SlotTaken,
-    _block,
-    _new_uid,
-    check_starts_at,
-    flush_guarded,
-    send_invites,
-)
+from blueprints.scheduling.operations.appointments import _block, _new_uid, check_starts_at, send_invites
 from blueprints.scheduling.operations.availability import rules_for
 from tenants.database import db
 
@@ -38,25 +32,26 @@ def hold_time(client: Client, clinician: User, service: Service, starts_at: date
     starts_at = starts_at.astimezone(UTC)
     ends_at = starts_at + timedelta(minutes=service.duration_minutes)
     block_start, block_end = _block(rules_for(clinician.id), starts_at, ends_at)
-    row = Appointment(
-        client_id=client.id,
-        clinician_user_id=clinician.id,
-        service_id=service.id,
-        service_code=service.service_code,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        block_starts_at=block_start,
-        block_ends_at=block_end,
-        status="held",
-        ics_uid=_new_uid(),
-    )
-    db.session.add(row)
-    try:
-        flush_guarded()
-    except SlotTaken:
-        db.session.expunge(row)
-        return None
-    return row
+    # ON CONFLICT DO NOTHING works with an exclusion constraint: a time taken meanwhile (by another
+    # transaction too) inserts nothing, without an error that would end the caller's transaction.
+    held = db.session.execute(
+        insert(Appointment)
+        .values(
+            client_id=client.id,
+            clinician_user_id=clinician.id,
+            service_id=service.id,
+            service_code=service.service_code,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            block_starts_at=block_start,
+            block_ends_at=block_end,
+            status="held",
+            ics_uid=_new_uid(),
+        )
+        .on_conflict_do_nothing()
+        .returning(Appointment.id)
+    ).scalar()
+    return None if held is None else db.session.get(Appointment, held)
 
 
 def take_hold(appointment_id: int, client_id: int, *condition) -> Appointment | None:

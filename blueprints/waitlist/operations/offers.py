@@ -133,7 +133,11 @@ def _slots_in(clinician_id: int, service: Service, start, end, earliest: datetim
     slots = available_slots(clinician_id, service, now=earliest)
     if start is None or end is None:
         return slots
-    return [slot for slot in slots if slot < end and slot + length > start]
+    # The freed time itself first (slots inside it), then those that overlap it.
+    return sorted(
+        (slot for slot in slots if slot < end and slot + length > start),
+        key=lambda slot: (not (slot >= start and slot + length <= end), slot),
+    )
 
 
 def _offered_before(entry: WaitlistEntry, clinician_id: int, slot: datetime) -> bool:

@@ -22,7 +22,7 @@ NOW = sa.text("now()")
 
 
 def _constraint(where: str) -> None:
-    op.drop_constraint("no_double_booking", "appointments", type_="exclude")
+    op.execute("ALTER TABLE appointments DROP CONSTRAINT no_double_booking")
     op.create_exclude_constraint(
         "no_double_booking",
         "appointments",
