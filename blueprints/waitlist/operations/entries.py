@@ -126,10 +126,11 @@ def client_entries(client_id: int) -> list[WaitlistEntry]:
     )
 
 
-def client_entry(client_id: int, entry_id: int) -> WaitlistEntry:
+def find_client_entry(client_id: int, entry_id: int) -> WaitlistEntry | None:
+    """The client's own waiting entry, or None (another record's id is simply not found)."""
     entry = db.session.get(WaitlistEntry, entry_id)
     if entry is None or entry.client_id != client_id or entry.status != "waiting":
-        raise NotFound("That waitlist entry was not found.")
+        return None
     return entry
 
 

@@ -98,13 +98,15 @@ def portal_waitlist():
 @portal_page("appointments", feature="waitlist")
 def portal_leave(entry_id: int):
     viewer = current_viewer()
+    entry = rules.find_client_entry(viewer.client.id, entry_id)
+    if entry is None:
+        abort(404)
     if viewer.read_only:
         abort(403)
-    form = ActionForm()
-    if not form.validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     return carry_out(
-        lambda: rules.leave(viewer.audit_actor, rules.client_entry(viewer.client.id, entry_id)),
+        lambda: rules.leave(viewer.audit_actor, entry),
         success="You left that waitlist entry.",
         then=url_for("waitlist.portal_waitlist"),
         back=url_for("waitlist.portal_waitlist"),
