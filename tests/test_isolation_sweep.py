@@ -368,12 +368,9 @@ def _forms_of_b(teen, teen_viewer, marker: str) -> tuple[int, int, int]:
 
 def _waitlist_of_b(teen, clinician, service, starts_at) -> tuple[int, str]:
     """The teen's waitlist entry, and an open offer of a held time to it (its link's token)."""
-    import secrets
-
     from blueprints.scheduling.operations.holds import hold_time
-    from blueprints.waitlist.models import WaitlistOffer
     from blueprints.waitlist.operations.entries import join
-    from blueprints.waitlist.operations.offers import token_hash
+    from blueprints.waitlist.operations.offers import make_offer
     from tenants.features import practice_today
 
     today = practice_today()
@@ -389,19 +386,7 @@ def _waitlist_of_b(teen, clinician, service, starts_at) -> tuple[int, str]:
         by_staff=True,
     )
     held = hold_time(teen, clinician, service, starts_at)
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        WaitlistOffer(
-            entry_id=entry.id,
-            appointment_id=held.id,
-            clinician_user_id=clinician.id,
-            service_id=service.id,
-            starts_at=held.starts_at,
-            token_hash=token_hash(token),
-            expires_at=datetime.now(UTC) + timedelta(days=1),
-        )
-    )
-    db.session.flush()
+    token = make_offer(entry, held, datetime.now(UTC) + timedelta(days=1))
     return entry.id, token
 
 

@@ -157,9 +157,7 @@ class Appointment(TenantModel):
         CheckConstraint("ends_at > starts_at", name="ordered"),
         CheckConstraint(f"clinician_user_id < {MAX_CLINICIAN_ID}", name="clinician_id_range"),
         CheckConstraint(BLOCK_WITHIN_KEY_WINDOW, name="block_within_key_window"),
-        ExcludeConstraint(
-            ("block_key", "&&"), using="gist", where=ACTIVE_SQL, name="no_double_booking"
-        ),
+        ExcludeConstraint(("block_key", "&&"), using="gist", where=ACTIVE_SQL, name="no_double_booking"),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)

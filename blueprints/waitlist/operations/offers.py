@@ -118,7 +118,7 @@ def offer_freed(
                 if held is None:
                     continue
                 for entry in chosen:
-                    _offer(entry, held, now + hold_for)
+                    make_offer(entry, held, now + hold_for)
                 note_due(now + hold_for)
                 entries = [e for e in entries if e not in chosen]
                 candidates = [e for e in candidates if e not in chosen]
@@ -154,7 +154,9 @@ def _offered_before(entry: WaitlistEntry, clinician_id: int, slot: datetime) -> 
     )
 
 
-def _offer(entry: WaitlistEntry, held: Appointment, expires_at: datetime) -> WaitlistOffer:
+def make_offer(entry: WaitlistEntry, held: Appointment, expires_at: datetime) -> str:
+    """Offer the held time to the entry until `expires_at`: the offer row, its email, its audit
+    line. Returns the link's token (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
     offer = WaitlistOffer(
         entry_id=entry.id,
@@ -174,7 +176,7 @@ def _offer(entry: WaitlistEntry, held: Appointment, expires_at: datetime) -> Wai
         entry.client_id,
         detail=f"offer {offer.id}",
     )
-    return offer
+    return token
 
 
 def offer_path(token: str) -> str:
