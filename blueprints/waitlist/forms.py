@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, SelectMultipleField
 from wtforms.validators import Optional
 
+from blueprints.scheduling.forms import choices
 from blueprints.scheduling.operations.availability import WEEKDAYS
 from blueprints.waitlist.models import PARTS
 
@@ -24,10 +25,10 @@ class JoinForm(FlaskForm):
     service_id = SelectField("Service", coerce=_optional_int, validate_choice=False)
     clinician_id = SelectField("Clinician", coerce=_optional_int, validate_choice=False)
     weekdays = SelectMultipleField(
-        "Days that suit", choices=list(enumerate(WEEKDAYS)), coerce=int, validate_choice=False
+        "Days that suit", choices=choices(enumerate(WEEKDAYS)), coerce=int, validate_choice=False
     )
     parts = SelectMultipleField(
-        "Parts of the day", choices=[(name, name.title()) for name in PARTS], validate_choice=False
+        "Parts of the day", choices=choices((name, name.title()) for name in PARTS), validate_choice=False
     )
     from_date = DateField("From", validators=[Optional()])
     until_date = DateField("Until", validators=[Optional()])

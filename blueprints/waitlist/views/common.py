@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.timefmt import local_time
+from blueprints.scheduling.forms import choices
 from blueprints.scheduling.operations.availability import WEEKDAYS
 from blueprints.waitlist.forms import ANY
 from blueprints.waitlist.models import ALL_DAYS, PARTS, WaitlistEntry
@@ -10,12 +11,13 @@ from tenants.features import practice_zone
 
 
 def fill_join_choices(form, services, clinicians, upcoming, zone_name=None) -> None:
-    form.service_id.choices = [("", "Choose a service")] + [(s.id, s.name) for s in services]
-    form.clinician_id.choices = [(ANY, "Any clinician")] + [(c.id, c.name) for c in clinicians]
+    form.service_id.choices = choices([("", "Choose a service")] + [(s.id, s.name) for s in services])
+    form.clinician_id.choices = choices([(ANY, "Any clinician")] + [(c.id, c.name) for c in clinicians])
     zone = practice_zone(zone_name)
-    form.move_appointment_id.choices = [("", "No, this is a new appointment")] + [
-        (a.id, f"{local_time(a.starts_at, zone, 'long')} with {a.clinician.name}") for a in upcoming
-    ]
+    form.move_appointment_id.choices = choices(
+        [("", "No, this is a new appointment")]
+        + [(a.id, f"{local_time(a.starts_at, zone, 'long')} with {a.clinician.name}") for a in upcoming]
+    )
 
 
 def entry_labels(entry: WaitlistEntry) -> dict[str, str]:
