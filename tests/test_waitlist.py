@@ -340,3 +340,42 @@ def test_switched_off_the_pages_are_gone_and_the_data_stays(waitlist, in_practic
     assert visit(practice).get(link).status_code == 404
     with in_practice(practice):
         assert db.session.scalar(select(func.count()).select_from(WaitlistEntry)) == 1
+
+
+def test_the_practices_periodic_work_lapses_holds_and_is_due_when_they_end(
+    waitlist, in_practice, mailbox, run_jobs
+):
+    """Through automations' periodic run (fanned out from `public.practice_due`): the due time is the
+    hold's end, and the run at that time lapses it and offers the time to the next entry."""
+    from blueprints.automations.reminders import next_due, run_periodic
+
+    practice, ids, people, _ = waitlist(waiting=2, offer_count=1)
+    free_the_time(in_practice, practice, ids)
+    with in_practice(practice):
+        ends = db.session.scalar(select(func.min(WaitlistOffer.expires_at)))
+        assert next_due(datetime.now(UTC)) <= ends
+        run_periodic(ends + timedelta(seconds=1))
+    with in_practice(practice):
+        offered = db.session.scalars(
+            select(WaitlistEntry.client_id)
+            .join(WaitlistOffer, WaitlistOffer.entry_id == WaitlistEntry.id)
+            .where(WaitlistOffer.status == "open")
+        ).all()
+        assert offered == [people[1].id]
+
+
+def test_new_availability_is_offered_too(waitlist, in_practice, mailbox, run_jobs):
+    practice, ids, people, _ = waitlist(waiting=1)
+    with in_practice(practice):
+        entry = db.session.scalars(select(WaitlistEntry)).one()
+        entry.parts = 4  # evenings only
+        db.session.commit()
+    with in_practice(practice):
+        from blueprints.scheduling.operations.availability import add_weekly_hours
+
+        owner = find_user_by_email(practice.owner_email)
+        assert db.session.scalar(select(func.count()).select_from(WaitlistOffer)) == 0
+        add_weekly_hours(owner, None, range(7), time(20), time(22))
+        db.session.commit()
+        offer = db.session.scalars(select(WaitlistOffer)).one()  # added hours announce a freed time
+        assert offer.starts_at.hour >= 17
