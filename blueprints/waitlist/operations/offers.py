@@ -67,16 +67,16 @@ def now_utc() -> datetime:
 
 
 def on_time_freed(sender, clinician_id=None, starts_at=None, ends_at=None, **_) -> None:
-    """The `time_freed` receiver: offer the time now, in the change's own transaction. A failure here
-    never refuses the change that freed the time: the offer is left to the periodic work."""
+    """The `time_freed` receiver: offer the time now, in the change's own transaction (a savepoint).
+    A failure here never refuses the change that freed the time: it is logged and nothing is offered
+    for this time (the next freed time, or a lapse, offers again)."""
     if not is_enabled("waitlist"):
         return
     try:
         with db.session.begin_nested():
             offer_freed(clinician_id, starts_at, ends_at, now_utc())
-    except Exception:  # noqa: BLE001 - the cancellation must stand; the next periodic run retries
-        log.exception("waitlist: offering a freed time failed; left to the periodic work")
-        note_due(now_utc())
+    except Exception:  # noqa: BLE001 - the cancellation must stand
+        log.exception("waitlist: offering a freed time failed; nothing was offered for it")
 
 
 def offer_freed(
@@ -125,6 +125,8 @@ def offer_freed(
                 made += 1
                 if made >= MAX_HOLDS or not candidates:
                     break
+            if made >= MAX_HOLDS:
+                return made
     return made
 
 
