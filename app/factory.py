@@ -179,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
         signup,
         sso,
         staff_notifications,
+        waitlist,
     )
     from blueprints import settings as settings_bp
 
@@ -201,5 +202,6 @@ def _register_blueprints(app: Flask) -> None:
         rooms,
         onboarding,
         automations,
+        waitlist,
     ):
         app.register_blueprint(feature.bp)

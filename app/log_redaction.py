@@ -1,10 +1,11 @@
-"""Keeping secrets out of logs: URL tokens (profile links, resets, invitations, hand-offs) are
-rewritten to [redacted] in every log line, for gunicorn (deploy/gunicorn.conf.py) and the dev server."""
+"""Keeping secrets out of logs: URL tokens (profile links, resets, invitations, hand-offs, waitlist
+offers) are rewritten to [redacted] in every log line, for gunicorn (deploy/gunicorn.conf.py) and the
+dev server."""
 
 import logging
 import re
 
-TOKEN_PATH = re.compile(r"(/(?:l|reset-password|activate|feeds)/)[^\s\"'?#&]+")
+TOKEN_PATH = re.compile(r"(/(?:l|reset-password|activate|feeds|offers)/)[^\s\"'?#&]+")
 TOKEN_QUERY = re.compile(r"([?&;](?:[\w.-]*token|code|key|signature)=)[^\s\"'&#;]+", re.IGNORECASE)
 
 

@@ -70,6 +70,10 @@ class PracticeSettings(TenantModel):
     crisis_resources: Mapped[str | None] = mapped_column(Text)
     # Prices and payments: an ISO 4217 code (app.money); amounts are in its smallest unit.
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
+    # Waitlist: freed times offered to this many waiting clients at once, held this many minutes.
+    waitlist_enabled: Mapped[bool] = _toggle(False)
+    waitlist_offer_count: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    waitlist_hold_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
 
 
 # Feature name -> what it needs on: client features also need the portal itself.
@@ -85,6 +89,7 @@ FEATURES = {
     "profile_links": ("portal_enabled", "profile_links_enabled"),
     "guardian_access": ("portal_enabled", "guardian_access_enabled"),
     "forms": ("portal_enabled", "forms_enabled"),
+    "waitlist": ("portal_enabled", "waitlist_enabled"),
 }
 
 

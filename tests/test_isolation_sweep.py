@@ -43,6 +43,7 @@ from blueprints.scheduling.models import (
 )
 from blueprints.staff_notifications.email import unsubscribe_token
 from blueprints.staff_notifications.models import StaffNotification
+from blueprints.waitlist.models import WaitlistEntry
 from tenants.database import db
 from tenants.features import FEATURES, practice_settings
 from tests.conftest import ClientFixture, PracticeFixture, Visitor
@@ -78,6 +79,7 @@ TOKENS = {
     "scheduling.calendar_feed": ("staff_feed_token", "client_feed_token"),
     "staff_notifications.unsubscribe_page": ("unsubscribe_token",),
     "staff_notifications.unsubscribe_post": ("unsubscribe_token",),
+    "waitlist.offer": ("waitlist_offer_token",),
 }
 
 # URL argument -> which of B's objects it names (a function of the rule: one name, several kinds).
@@ -101,6 +103,7 @@ ARGUMENTS = {
     "document_id": lambda rule: "document",
     "item_id": lambda rule: "library_item",
     "notification_id": lambda rule: "staff_notification",
+    "entry_id": lambda rule: "waitlist_entry",
 }
 
 # B's objects named by id, and the table each id must be absent from at A.
@@ -126,6 +129,7 @@ ID_MODELS = {
     "response": FormResponse,
     "flag": FormFlag,
     "signature": FormSignature,
+    "waitlist_entry": WaitlistEntry,
 }
 
 # Who asks, at A. "owner-preview" is A's owner previewing the portal as A's test client.
@@ -322,6 +326,7 @@ def _objects_of_b(
             for access in db.session.scalars(select(PortalAccess).where(PortalAccess.client_id == teen.id))
         }
         form, response, flag = _forms_of_b(teen, teen_viewer, marker)
+        entry, offer_token = _waitlist_of_b(teen, clinician, therapy, soon + timedelta(hours=5))
         signature = _signature_of_b(teen_viewer, marker)
         objects = {key: row.id for key, row in rows.items()} | {
             "signature": signature,
@@ -352,6 +357,8 @@ def _objects_of_b(
             "staff_feed_token": create_feed(clinician),
             "client_feed_token": create_feed(own_login),
             "unsubscribe_token": unsubscribe_token(clinician.id),
+            "waitlist_entry": entry,
+            "waitlist_offer_token": offer_token,
         }
         db.session.commit()
     return objects
@@ -381,6 +388,30 @@ def _forms_of_b(teen, teen_viewer, marker: str) -> tuple[int, int, int]:
     submitted = responses.submit(teen_viewer, phq9.id, answers)
     flag = db.session.scalars(select(FormFlag).where(FormFlag.response_id == submitted.response.id)).one()
     return form.id, submitted.response.id, flag.id
+
+
+def _waitlist_of_b(teen, clinician, service, starts_at) -> tuple[int, str]:
+    """The teen's waitlist entry, and an open offer of a held time to it (its link's token)."""
+    from blueprints.scheduling.operations.holds import hold_time
+    from blueprints.waitlist.operations.entries import join
+    from blueprints.waitlist.operations.offers import make_offer
+    from tenants.features import practice_today
+
+    today = practice_today()
+    entry = join(
+        {"actor_kind": "system", "actor_user_id": None, "actor_name": "sweep"},
+        teen,
+        service,
+        None,
+        weekdays=range(7),
+        parts=["morning", "afternoon", "evening"],
+        from_date=today,
+        until_date=today + timedelta(days=60),
+        by_staff=True,
+    )
+    held = hold_time(teen, clinician, service, starts_at)
+    token = make_offer(entry, held, datetime.now(UTC) + timedelta(days=1))
+    return entry.id, token
 
 
 def _signature_of_b(teen_viewer, marker: str) -> int:

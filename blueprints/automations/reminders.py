@@ -144,6 +144,17 @@ def queue_followups(now: datetime) -> int:
     return sent
 
 
+# The periodic work of features above this one (the waitlist's lapsing holds), each a pair of
+# work(now) and due(now) -> the next time it is due (or None); they register, automations runs them.
+_MORE_WORK: list[tuple] = []
+
+
+def register_periodic(work, due) -> None:
+    """Run `work(now)` in each practice's periodic work, which is due no later than `due(now)`."""
+    if (work, due) not in _MORE_WORK:
+        _MORE_WORK.append((work, due))
+
+
 def next_due(now: datetime) -> datetime | None:
     """When this practice next has a reminder or a follow-up due, after `now` (None: nothing)."""
     settings = message_settings()
@@ -169,6 +180,7 @@ def next_due(now: datetime) -> datetime | None:
     digest_at = next_digest_at(now)
     if digest_at is not None:
         times.append(digest_at)
+    times += [at for _, due in _MORE_WORK if (at := due(now)) is not None]
     return min(times) if times else None
 
 
@@ -179,6 +191,8 @@ def run_periodic(now: datetime) -> int:
     emails = send_reminders(now)
     queue_followups(now)
     send_digests(now)
+    for work, _ in _MORE_WORK:
+        work(now)
     set_next_due(next_due(now))
     messages, email_ids = _built(emails), [email.id for email in emails]
     if email_ids:  # a safety net, should this process die before the batch is handed over

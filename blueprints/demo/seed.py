@@ -6,7 +6,7 @@ Running it again keeps everything and resets the printed passwords, so the lines
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -23,10 +23,12 @@ from blueprints.scheduling.operations.availability import available_slots, set_w
 from blueprints.scheduling.operations.catalog import add_service
 from blueprints.scheduling.operations.visibility import upcoming_for_client
 from blueprints.signup.service import sign_up
+from blueprints.waitlist.operations.entries import client_entries
+from blueprints.waitlist.operations.entries import join as join_waitlist
 from tenants.addresses import practice_url
 from tenants.context import PracticeRecord
 from tenants.database import db, practice_scope
-from tenants.features import practice_settings
+from tenants.features import practice_settings, practice_today
 from tenants.registry import lookup_address
 
 DEMO_SLUG = "demo"
@@ -177,6 +179,20 @@ def _schedule(settings, clinician, adult: Client, child: Client) -> None:
     )
     if not any(weekly_hours(None).values()):
         set_weekly_hours(None, range(5), time(9), time(17))
+    settings.waitlist_enabled = True
+    if not client_entries(adult.id):  # the adult would like an earlier weekday morning
+        today = practice_today()
+        join_waitlist(
+            {"actor_kind": "system", "actor_user_id": None, "actor_name": "Demo"},
+            adult,
+            therapy,
+            None,
+            weekdays=range(5),
+            parts=["morning"],
+            from_date=today,
+            until_date=today + timedelta(days=60),
+            by_staff=True,
+        )
     for client in (adult, child):
         if not upcoming_for_client(client.id):
             slots = available_slots(clinician.id, therapy)

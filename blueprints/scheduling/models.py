@@ -2,7 +2,8 @@
 
 Double booking is impossible in the database: each booked appointment carries `block_key`, an
 int8range of (clinician id * 10^11 + epoch seconds) over its time *including buffers*, kept by a
-trigger, and an exclusion constraint refuses two booked rows whose keys overlap. The key folds the
+trigger, and an exclusion constraint refuses two active rows whose keys overlap (`ACTIVE`: booked,
+or held for a waitlist offer while it waits for an answer, `operations.holds`). The key folds the
 clinician into the range so the constraint needs only PostgreSQL's built-in range GiST support
 (btree_gist is not shipped with the embedded server). A group appointment is one row per client
 sharing a `group_id`; only the group's primary row holds the time.
@@ -41,6 +42,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from blueprints.auth.models import User
 from blueprints.people.models import Client
 from tenants.database import TenantModel
+
+# The statuses that hold a clinician's time: the exclusion constraint and free slots count these.
+ACTIVE = ("booked", "held")
+ACTIVE_SQL = "status IN ('booked', 'held')"
 
 # Clinician ids stay below this so the folded key cannot overflow a bigint.
 MAX_CLINICIAN_ID = 92_000_000
@@ -190,9 +195,7 @@ class Appointment(TenantModel):
         CheckConstraint("ends_at > starts_at", name="ordered"),
         CheckConstraint(f"clinician_user_id < {MAX_CLINICIAN_ID}", name="clinician_id_range"),
         CheckConstraint(BLOCK_WITHIN_KEY_WINDOW, name="block_within_key_window"),
-        ExcludeConstraint(
-            ("block_key", "&&"), using="gist", where="status = 'booked'", name="no_double_booking"
-        ),
+        ExcludeConstraint(("block_key", "&&"), using="gist", where=ACTIVE_SQL, name="no_double_booking"),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)

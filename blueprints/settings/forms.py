@@ -18,6 +18,8 @@ NUMBER_LABELS = {
     "teen_age": "Teen age (guardians stop seeing a minor's own messages from this age)",
     "max_upload_mb": "Largest file a client may upload (MB)",
     "client_storage_mb": "Uploads per client at most (MB, all files together)",
+    "waitlist_offer_count": "A freed time is offered to this many people at once",
+    "waitlist_hold_minutes": "It is held for them for (minutes)",
 }
 
 

@@ -42,6 +42,7 @@ TOGGLES = {
     "profile_links_enabled": "Profile links (passwordless)",
     "guardian_access_enabled": "Guardian access",
     "forms_enabled": "Online forms",
+    "waitlist_enabled": "Waitlist (freed times offered to waiting clients)",
     "new_clients_choose_clinician": "New clients may choose any clinician who offers a service",
     "client_series_enabled": "Clients may book recurring series (of the services marked for it)",
 }
@@ -58,6 +59,8 @@ NUMBERS = {
     "teen_age": (10, 17),
     "max_upload_mb": (1, 100),
     "client_storage_mb": (1, 10_000),
+    "waitlist_offer_count": (1, 20),
+    "waitlist_hold_minutes": (5, 1440),
 }
 TEXTS = ("time_zone", "currency", "contact_email", "cancellation_policy")
 MAX_NAME_LENGTH = 200

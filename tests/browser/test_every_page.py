@@ -104,6 +104,7 @@ PAGES: dict[str, list[Visit]] = {
     "automations.messages": [Visit("owner", "/settings/messages")],
     "rooms.video_settings_page": [Visit("owner", "/settings/video")],
     "rooms.account_room": [Visit("owner", "/account/room")],
+    "waitlist.staff_waitlist": [Visit("owner", "/waitlist")],
     "automations.sms_account": [Visit("owner", "/settings/messages/sms")],
     "automations.portal_texts": [Visit("client", "/portal/texts")],
     "onboarding.client_forms": [
@@ -128,6 +129,8 @@ PAGES: dict[str, list[Visit]] = {
         Visit("guardian", "/portal/documents"),
     ],
     "onboarding.portal_forms": [Visit("client", "/portal/forms"), Visit("guardian", "/portal/forms")],
+    "waitlist.portal_waitlist": [Visit("client", "/portal/waitlist"), Visit("guardian", "/portal/waitlist")],
+    "waitlist.offer": [Visit("visitor", "/portal/offers/{offer_token}")],
     "onboarding.portal_form": [
         Visit("client", "/portal/forms/{own_form}"),  # still to do: the questions, answered as you go
         Visit("client", "/portal/forms/{phq9}"),  # completed: the answers, read only
@@ -190,6 +193,7 @@ class DemoIds:
     flagged_phq9: int  # the teen's PHQ-9, item 9 answered above "Not at all"
     signature: int  # the adult's signed consent
     unsubscribe_token: str  # the clinician's one-click unsubscribe token (its page has a button)
+    offer_token: str  # an open waitlist offer of a held time to the adult (its page asks to confirm)
     week_of: str  # a day of the week with the adult's appointment (and a few more: the calendar's picture)
     series: int  # a recurring series of the adult's (two weekly dates)
 
@@ -271,11 +275,25 @@ def demo(live_server) -> DemoIds:
                 teen=teen.id,
                 **forms,
                 unsubscribe_token=unsubscribe_token(clinician.id),
+                offer_token=offer_to(adult, clinician, therapy),
                 week_of=appointment.starts_at.date().isoformat(),
                 series=series,
             )
             db.session.commit()
     return ids
+
+
+def offer_to(adult, clinician, service) -> str:
+    """Hold the last free time and offer it to the adult's waitlist entry; returns the link's token."""
+    from datetime import UTC, datetime, timedelta
+
+    from blueprints.scheduling.operations.availability import available_slots
+    from blueprints.scheduling.operations.holds import hold_time
+    from blueprints.waitlist.operations.entries import client_entries
+    from blueprints.waitlist.operations.offers import make_offer
+
+    held = hold_time(adult, clinician, service, available_slots(clinician.id, service)[-2])
+    return make_offer(client_entries(adult.id)[0], held, datetime.now(UTC) + timedelta(hours=2))
 
 
 def fill_the_week(appointment, clients, clinician, service) -> None:

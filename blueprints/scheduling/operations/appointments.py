@@ -32,6 +32,7 @@ from blueprints.scheduling.operations.availability import rules_for
 from blueprints.scheduling.operations.catalog import duration_problem, offers
 from blueprints.scheduling.operations.common import audit
 from blueprints.scheduling.operations.recipients import clinician_recipient
+from blueprints.scheduling.signals import announce_time_freed
 from blueprints.scheduling.slots import Rules
 from tenants.context import current_practice
 from tenants.database import db
@@ -193,6 +194,7 @@ def move(
 def _move_row(appointment, starts_at: datetime, duration_minutes, notify: bool, taken: str, by: str):
     minutes = duration_minutes or int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
     told = (appointment.status, appointment.starts_at)
+    was = (appointment.starts_at, appointment.ends_at)
     appointment.starts_at = starts_at.astimezone(UTC)
     appointment.time_set_at = datetime.now(UTC)
     appointment.ends_at = appointment.starts_at + timedelta(minutes=minutes)
@@ -206,6 +208,8 @@ def _move_row(appointment, starts_at: datetime, duration_minutes, notify: bool, 
     note_appointment_time(appointment.starts_at)
     if notify:
         send_invites(appointment, by=by, told=told)
+    if holds_time(appointment):
+        announce_time_freed(appointment.clinician_user_id, *was)
     return appointment
 
 
@@ -227,6 +231,14 @@ def cancel(
     if notify:
         for row in rows:
             send_invites(row, cancelled=True, by=by, told=("booked", row.starts_at))
+    for row in rows:
+        if holds_time(row):
+            announce_time_freed(row.clinician_user_id, row.starts_at, row.ends_at)
+
+
+def holds_time(appointment: Appointment) -> bool:
+    """Whether this row holds its clinician's time (a group's members do not: its primary does)."""
+    return appointment.group_id is None or appointment.is_group_primary
 
 
 def send_invites(

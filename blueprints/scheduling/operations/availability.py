@@ -13,6 +13,7 @@ from app.roles import MANAGES_PRACTICE, OFFERS_SERVICES
 from app.timefmt import local_span
 from blueprints.auth.models import User
 from blueprints.scheduling.models import (
+    ACTIVE,
     Appointment,
     AvailabilityException,
     AvailabilityRule,
@@ -20,6 +21,7 @@ from blueprints.scheduling.models import (
     Service,
 )
 from blueprints.scheduling.operations.common import audit, number_problem
+from blueprints.scheduling.signals import announce_time_freed
 from blueprints.scheduling.slots import Exception_, Rules, free_slots
 from tenants.database import db
 from tenants.features import PracticeSettings, practice_settings, practice_today
@@ -142,6 +144,7 @@ def add_weekly_hours(actor: User, clinician: User | None, weekdays, start: time,
     db.session.flush()
     described = f"added {', '.join(WEEKDAYS[day] for day in days)} {start:%H:%M}-{end:%H:%M}"
     audit(actor, "changed availability", detail=f"{_whose(clinician)}: {described}")
+    announce_time_freed(clinician_id)
     return added
 
 
@@ -229,6 +232,8 @@ def add_exception(
     db.session.flush()
     described = f"{EXCEPTION_KINDS[kind].lower()} on {on_date.isoformat()}"
     audit(actor, "changed availability", detail=f"{_whose(clinician)}: {described}")
+    if exception.kind == "extra":
+        announce_time_freed(exception.clinician_user_id)
     return exception
 
 
@@ -245,7 +250,10 @@ def date_exception(clinician: User | None, exception_id: int) -> AvailabilityExc
 
 def remove_exception(actor: User, clinician: User | None, exception: AvailabilityException) -> None:
     described = f"an exception on {exception.on_date.isoformat()}"
+    freed = exception.kind == "off"
     _remove_availability_row(actor, clinician, exception, described)
+    if freed:
+        announce_time_freed(clinician.id if clinician else None)
 
 
 # --- Buffers, notice and horizon: the practice's defaults, a clinician's overrides -----------------
@@ -363,10 +371,10 @@ def rules_for(clinician_id: int, settings: PracticeSettings | None = None) -> Ru
 
 
 def busy_for(clinician_id: int, start: datetime, end: datetime, ignore_id: int | None = None):
-    """(start, end) of the time the clinician's booked appointments hold, buffers included."""
+    """(start, end) of the time the clinician's booked (or held) appointments hold, buffers included."""
     query = select(Appointment.block_starts_at, Appointment.block_ends_at).where(
         Appointment.clinician_user_id == clinician_id,
-        Appointment.status == "booked",
+        Appointment.status.in_(ACTIVE),
         or_(Appointment.group_id.is_(None), Appointment.is_group_primary.is_(True)),  # rows holding time
         Appointment.block_ends_at > start,
         Appointment.block_starts_at < end,

@@ -63,7 +63,9 @@ def request_new(
 ) -> AppointmentRequest:
     starts_at = starts_at.astimezone(UTC)
     has_history = db.session.scalar(
-        select(func.count()).select_from(Appointment).where(Appointment.client_id == client.id)
+        select(func.count())
+        .select_from(Appointment)
+        .where(Appointment.client_id == client.id, Appointment.status != "held")
     )
     request = AppointmentRequest(
         kind="new",

@@ -115,7 +115,11 @@ def past_for_client(client_id: int, now: datetime | None = None, limit: int = 20
     return list(
         db.session.scalars(
             select(Appointment)
-            .where(Appointment.client_id == client_id, Appointment.ends_at <= (now or datetime.now(UTC)))
+            .where(
+                Appointment.client_id == client_id,
+                Appointment.status.in_(("booked", "cancelled")),  # not a waitlist hold
+                Appointment.ends_at <= (now or datetime.now(UTC)),
+            )
             .order_by(Appointment.starts_at.desc())
             .limit(limit)
         )
