@@ -151,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         auth,
         automations,
+        billing,
         branding,
         documents,
         home,
@@ -185,5 +186,6 @@ def _register_blueprints(app: Flask) -> None:
         scheduling,
         onboarding,
         automations,
+        billing,
     ):
         app.register_blueprint(feature.bp)

@@ -68,6 +68,8 @@ class PracticeSettings(TenantModel):
     crisis_resources: Mapped[str | None] = mapped_column(Text)
     # Prices and payments: an ISO 4217 code (app.money); amounts are in its smallest unit.
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
+    # Clients pay invoices and save a card in the portal (needs a connected Stripe account).
+    online_payments_enabled: Mapped[bool] = _toggle(False)
 
 
 # Feature name -> what it needs on: client features also need the portal itself.
@@ -83,6 +85,7 @@ FEATURES = {
     "profile_links": ("portal_enabled", "profile_links_enabled"),
     "guardian_access": ("portal_enabled", "guardian_access_enabled"),
     "forms": ("portal_enabled", "forms_enabled"),
+    "online_payments": ("portal_enabled", "online_payments_enabled"),
 }
 
 
