@@ -103,6 +103,9 @@ PAGES: dict[str, list[Visit]] = {
     "automations.messages": [Visit("owner", "/settings/messages")],
     "automations.sms_account": [Visit("owner", "/settings/messages/sms")],
     "automations.portal_texts": [Visit("client", "/portal/texts")],
+    "billing.index": [Visit("owner", "/billing"), Visit("owner", "/billing?status=all")],
+    "billing.client_billing": [Visit("owner", "/clients/{adult}/billing")],
+    "billing.payments_settings_page": [Visit("owner", "/settings/payments")],
     "onboarding.client_forms": [
         Visit("owner", "/clients/{adult}/forms"),
         Visit("owner", "/clients/{teen}/forms"),
@@ -162,6 +165,8 @@ NOT_SWEPT: dict[str, str] = {
     "onboarding.export": "a form's FHIR Questionnaire as JSON",
     "onboarding.disclosure_pdf": "the e-records disclosure, a PDF (tests/browser/test_signature_journey.py)",
     "onboarding.portal_signed_pdf": "a signed form's PDF (tests/browser/test_signature_journey.py)",
+    "billing.portal_billing": "needs a connected Stripe account: swept in tests/browser/test_billing_journey.py",
+    "billing.receipt": "a receipt's PDF (tests/test_billing_portal.py)",
 }
 
 LOGINS = {"owner": OWNER, "client": CLIENT, "guardian": GUARDIAN}
