@@ -108,11 +108,13 @@ def apply_setup_session(session) -> None:
     card = db.session.scalars(select(SavedCard).where(SavedCard.setup_session_id == session.id)).first()
     if card is None or card.status != "pending" or session.status != "complete":
         return
-    setup_id = session.setup_intent if isinstance(session.setup_intent, str) else session.setup_intent.id
+    setup_id = stripe_api.object_id(getattr(session, "setup_intent", None))
+    if setup_id is None:
+        return
     intent = stripe_api.retrieve("setup_intent", setup_id)
     if intent.status != "succeeded" or not intent.payment_method:
         return
-    method_id = intent.payment_method if isinstance(intent.payment_method, str) else intent.payment_method.id
+    method_id = stripe_api.object_id(intent.payment_method)
     method = stripe_api.retrieve("payment_method", method_id)
     for older in db.session.scalars(
         select(SavedCard).where(SavedCard.client_id == card.client_id, SavedCard.status == "active")

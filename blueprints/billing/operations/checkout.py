@@ -96,7 +96,7 @@ def record_card_payment(invoice_id: int, intent_id: str) -> Payment | None:
     intent = stripe_api.retrieve("payment_intent", intent_id, expand=["latest_charge"])
     if intent.status != "succeeded" or (intent.currency or "").upper() != invoice.currency:
         return None
-    if (intent.metadata or {}).get("portico_invoice") != str(invoice.id):
+    if stripe_api.metadata(intent).get("portico_invoice") != str(invoice.id):
         return None
     payment = db.session.scalars(select(Payment).where(Payment.stripe_payment_intent_id == intent_id)).first()
     if payment is None:

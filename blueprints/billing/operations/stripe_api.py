@@ -198,6 +198,17 @@ def refund(payment_intent_id: str, amount: int, payment_id: int, refunded_before
     )
 
 
+def metadata(obj) -> dict:
+    """An object's metadata as a plain dict (a StripeObject is not a dict)."""
+    found = getattr(obj, "metadata", None)
+    return found.to_dict() if hasattr(found, "to_dict") else dict(found or {})
+
+
+def object_id(value) -> str | None:
+    """An expandable field's id, whether Stripe sent the id or the object."""
+    return value if isinstance(value, str) or value is None else getattr(value, "id", None)
+
+
 def retrieve(kind: str, object_id: str, expand: list[str] | None = None):
     """Re-read an object from Stripe (a webhook's payload is never trusted for what it says)."""
     services = client_for().v1

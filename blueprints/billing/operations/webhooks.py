@@ -47,7 +47,7 @@ def apply(kind: str, sent) -> bool:
         (apply_setup_session if session.mode == "setup" else apply_session)(session)
         return True
     if kind == "payment_intent.succeeded":
-        invoice_id = (sent.metadata or {}).get("portico_invoice")
+        invoice_id = stripe_api.metadata(sent).get("portico_invoice")
         if invoice_id and invoice_id.isdigit():
             record_card_payment(int(invoice_id), sent.id)
             return True
