@@ -16,8 +16,8 @@ SERVICE_NAME = "Trauma-focused therapy"
 CLIENT_FIRST = "Quentin"
 
 
-@pytest.fixture
-def fake_stripe(app):
+@pytest.fixture(name="fake_stripe")
+def fake_stripe_fixture(app):
     fake = FakeStripe()
     app.config["STRIPE_API_BASE"] = fake.base
     yield fake
@@ -39,8 +39,8 @@ def years_ago(years: int) -> date:
     return today.replace(year=today.year - years, day=min(today.day, 28))
 
 
-@pytest.fixture
-def billing_practice(make_practice, make_staff, make_client, in_practice, visit):
+@pytest.fixture(name="billing_practice")
+def billing_practice_fixture(make_practice, make_staff, make_client, in_practice, visit):
     from blueprints.auth.service import find_user_by_email
     from blueprints.scheduling.operations.catalog import add_service
     from tenants.database import db

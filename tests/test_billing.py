@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from tests.billing_support import (  # noqa: F401 (fixtures)
     SERVICE_NAME,
-    billing_practice,
+    billing_practice_fixture,
     book,
-    fake_stripe,
+    fake_stripe_fixture,
     invoices_of,
     mark,
 )
@@ -167,7 +167,9 @@ def test_staff_who_may_not_see_get_404_and_clinicians_do_not_keep_books(
     other = billing_practice()
     form_page = f"/clients/{other.client.id}/billing"
     foreign = other.staff.post(
-        f"/billing/invoices/{invoice['id'] + 1000}/payments", {"method": "cash", "amount": "1"}, form_page=form_page
+        f"/billing/invoices/{invoice['id'] + 1000}/payments",
+        {"method": "cash", "amount": "1"},
+        form_page=form_page,
     )
     assert foreign.status_code == 404
     assert other.staff.get(f"/clients/{setting.client.id + 1000}/billing").status_code == 404

@@ -7,12 +7,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.billing_support import (  # noqa: F401 (fixtures)
-    billing_practice,
+    billing_practice_fixture,
     book,
     client_visitor,
     connect_stripe,
     deliver,
-    fake_stripe,
+    fake_stripe_fixture,
     invoices_of,
     mark,
 )

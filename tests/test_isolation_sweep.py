@@ -254,7 +254,9 @@ def _connect_payments() -> None:
 
     billing = billing_settings()
     for column, value in (("stripe_key_sealed", "rk_test_sweep"), ("webhook_secret_sealed", "whsec_sweep")):
-        setattr(billing, column, seal_text(value, table=BillingSettings.__tablename__, row_id=1, column=column))
+        setattr(
+            billing, column, seal_text(value, table=BillingSettings.__tablename__, row_id=1, column=column)
+        )
 
 
 def _push_ids_past(in_practice, practice: PracticeFixture, start: int) -> None:

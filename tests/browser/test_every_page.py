@@ -165,7 +165,7 @@ NOT_SWEPT: dict[str, str] = {
     "onboarding.export": "a form's FHIR Questionnaire as JSON",
     "onboarding.disclosure_pdf": "the e-records disclosure, a PDF (tests/browser/test_signature_journey.py)",
     "onboarding.portal_signed_pdf": "a signed form's PDF (tests/browser/test_signature_journey.py)",
-    "billing.portal_billing": "needs a connected Stripe account: swept in tests/browser/test_billing_journey.py",
+    "billing.portal_billing": "needs a Stripe account: checked in tests/browser/test_billing_journey.py",
     "billing.receipt": "a receipt's PDF (tests/test_billing_portal.py)",
 }
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Response, abort, flash, redirect, render_template, request
+from flask import Response, abort, current_app, flash, redirect, render_template, request
 
 from app.nav import register_nav
+from app.security import content_security_policy
 from app.web import carry_out
 from blueprints.billing import bp
 from blueprints.billing.models import OPEN, Invoice, Payment
@@ -30,6 +31,25 @@ def _in_nav() -> bool:
 
 
 register_nav("portal", "Billing", "billing.portal_billing", _in_nav, order=48)
+
+# Pressing Pay (or Save a card) posts here and is redirected to Stripe's Checkout: the page's
+# form-action must allow that origin too (a redirect after a form post is held to it).
+CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+LEAVES_FOR_CHECKOUT = ("billing.portal_billing",)
+
+
+def checkout_origin() -> str:
+    """Stripe's Checkout, or where the configured API base (a local fake in tests) serves it."""
+    base = current_app.config.get("STRIPE_API_BASE")
+    return base.rstrip("/") if base else CHECKOUT_ORIGIN
+
+
+@bp.after_request
+def allow_checkout(response):
+    if request.endpoint in LEAVES_FOR_CHECKOUT:
+        settings = current_app.config["PORTICO"]
+        response.headers["Content-Security-Policy"] = content_security_policy(settings, (checkout_origin(),))
+    return response
 
 
 def billing_open(view):
