@@ -494,7 +494,8 @@ def test_public_pages(browser, live_server, demo):
 # The staff pages in two halves, so that two test processes can share them.
 STAFF_PARTS = {
     "scheduling": lambda endpoint: endpoint.startswith("scheduling."),
-    "people-settings-and-the-rest": lambda endpoint: not endpoint.startswith("scheduling."),
+    "billing": lambda endpoint: endpoint.startswith("billing."),
+    "people-settings-and-the-rest": lambda endpoint: not endpoint.startswith(("scheduling.", "billing.")),
 }
 
 
