@@ -198,3 +198,36 @@ def test_the_receipt_email_names_no_service(billing_practice, in_practice):
         ).all()
         subjects = [email.subject for email in emails]
     assert "Receipt for invoice 1" in subjects
+
+
+def test_two_people_marking_at_once_bill_once(billing_practice, in_practice):
+    from blueprints.auth.service import find_user_by_email
+    from blueprints.billing.operations.attendance import mark_attendance
+    from blueprints.scheduling.models import Appointment
+    from tenants.database import db
+
+    setting = billing_practice()
+    appointment_id = book(in_practice, setting)
+    start = threading.Barrier(2)
+    errors = []
+
+    def mark_it(email):
+        try:
+            with in_practice(setting.practice):
+                actor = find_user_by_email(email)
+                appointment = db.session.get(Appointment, appointment_id)
+                start.wait()
+                mark_attendance(actor, appointment, "attended")
+                db.session.commit()
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=mark_it, args=(e,)) for e in (setting.practice.owner_email, setting.clinician)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert [i["total"] for i in invoices_of(in_practice, setting.practice)] == [15000]

@@ -286,3 +286,27 @@ def test_receipt_pdf(billing_practice, fake_stripe, in_practice, visit):
     pdf = client.get(f"/portal/billing/receipts/{payment_id}")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert client.get(f"/portal/billing/receipts/{payment_id + 1000}").status_code == 404
+
+
+def test_stripe_not_answering_changes_nothing_and_the_retry_applies(
+    billing_practice, fake_stripe, in_practice, visit, app
+):
+    from blueprints.billing.models import StripeEvent
+    from tenants.database import db
+
+    setting, invoice = _billed(billing_practice, in_practice)
+    connect_stripe(setting)
+    client = client_visitor(visit, setting)
+    session = fake_stripe.complete(pay_session(client, invoice["id"]))
+    app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"  # nothing listens there
+    try:
+        failed = deliver(client, fake_stripe, "checkout.session.completed", session, "evt_retry")
+        assert failed.status_code == 502
+        refused = client.post(f"/portal/billing/invoices/{invoice['id']}/pay", form_page="/portal/billing")
+        assert refused.status_code == 303  # the open session of the last hour is reused, no call
+    finally:
+        app.config["STRIPE_API_BASE"] = fake_stripe.base
+    with in_practice(setting.practice):
+        assert db.session.scalars(select(StripeEvent)).all() == []
+    assert deliver(client, fake_stripe, "checkout.session.completed", session, "evt_retry").status_code == 200
+    assert invoices_of(in_practice, setting.practice)[0]["status"] == "paid"

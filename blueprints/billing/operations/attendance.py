@@ -12,6 +12,7 @@ from app.refusals import Conflict, Problems
 from blueprints.billing.models import ATTENDANCE, VOID, Invoice, InvoiceLine
 from blueprints.billing.operations.cards import charge_fee_to_saved_card
 from blueprints.billing.operations.invoices import billing_settings, charge_appointment
+from blueprints.scheduling.models import Appointment
 from blueprints.scheduling.operations.appointments import appointment_booked
 from blueprints.scheduling.operations.common import audit
 from tenants.database import db
@@ -42,6 +43,13 @@ def mark_attendance(actor, appointment, attendance: str):
     """Mark `appointment` (one `actor` may see: the caller looked it up that way)."""
     if attendance not in ATTENDANCE:
         raise Problems({"attendance": "Choose attended, no-show or late-cancelled."})
+    # Two people marking at once: the second waits here, then sees the first one's mark.
+    appointment = db.session.scalars(
+        select(Appointment)
+        .where(Appointment.id == appointment.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     if attendance != "late_cancelled" and appointment.status != "booked":
         raise Conflict("A cancelled appointment can only be marked late-cancelled.")
     if appointment.attendance == attendance:

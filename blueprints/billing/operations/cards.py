@@ -133,16 +133,21 @@ def charge_fee_to_saved_card(invoice: Invoice) -> str:
     if card is None or not card.covers_fees or customer is None or not stripe_api.is_connected():
         return "none"
     invoice.pay_attempts += 1
-    result = stripe_api.charge_off_session(
-        invoice,
-        invoice.pay_attempts,
-        invoice.balance_minor,
-        customer.stripe_customer_id,
-        card.stripe_payment_method_id,
-    )
-    if getattr(result, "status", None) == "succeeded":
-        record_card_payment(invoice.id, result.id)
-        return "paid"
+    try:
+        result = stripe_api.charge_off_session(
+            invoice,
+            invoice.pay_attempts,
+            invoice.balance_minor,
+            customer.stripe_customer_id,
+            card.stripe_payment_method_id,
+        )
+        if getattr(result, "status", None) == "succeeded":
+            record_card_payment(invoice.id, result.id)
+            return "paid"
+    except stripe_api.StripeUnavailable:
+        # Stripe did not answer: the mark stands and the fee stays open (a charge that did go
+        # through is recorded when its webhook arrives).
+        return "later"
     practice = current_practice()
     amount = format_amount(invoice.balance_minor, invoice.currency)
     body = (
