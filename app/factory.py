@@ -165,6 +165,7 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         auth,
         automations,
+        billing,
         branding,
         documents,
         home,
@@ -203,5 +204,6 @@ def _register_blueprints(app: Flask) -> None:
         onboarding,
         automations,
         waitlist,
+        billing,
     ):
         app.register_blueprint(feature.bp)

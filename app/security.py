@@ -3,10 +3,11 @@
 from flask import Flask, request
 
 
-def install_security_headers(app: Flask) -> None:
-    settings = app.config["PORTICO"]
+def content_security_policy(settings, form_targets: tuple[str, ...] = ()) -> str:
+    """The policy every page gets; `form_targets`: more origins a form there may post (or be
+    redirected) to, for the few pages that hand the person over to another site (a payment page)."""
     practices = f"{settings.scheme}://*.{settings.base_host}{settings.base_port_suffix}"
-    csp = "; ".join(
+    return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
@@ -18,9 +19,13 @@ def install_security_headers(app: Flask) -> None:
             "base-uri 'none'",
             "frame-ancestors 'none'",
             # Signup on the apex ends with a redirect to the new practice's own host.
-            f"form-action 'self' {practices}",
+            " ".join(("form-action 'self'", practices, *form_targets)),
         ]
     )
+
+
+def install_security_headers(app: Flask) -> None:
+    csp = content_security_policy(app.config["PORTICO"])
 
     @app.after_request
     def add_headers(response):

@@ -74,6 +74,8 @@ class PracticeSettings(TenantModel):
     waitlist_enabled: Mapped[bool] = _toggle(False)
     waitlist_offer_count: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     waitlist_hold_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    # Clients pay invoices and save a card in the portal (needs a connected Stripe account).
+    online_payments_enabled: Mapped[bool] = _toggle(False)
 
 
 # Feature name -> what it needs on: client features also need the portal itself.
@@ -90,6 +92,7 @@ FEATURES = {
     "guardian_access": ("portal_enabled", "guardian_access_enabled"),
     "forms": ("portal_enabled", "forms_enabled"),
     "waitlist": ("portal_enabled", "waitlist_enabled"),
+    "online_payments": ("portal_enabled", "online_payments_enabled"),
 }
 
 

@@ -2,9 +2,10 @@
 
 The apex host serves signup and platform pages; `<slug>.<apex>` serves that practice; an unknown,
 suspended or deleted slug is a 404 that names nothing; a retired slug redirects to the practice's
-new address; any other Host is a 400, except that in development (apex `localhost`) a loopback
-address such as 127.0.0.1:5000 redirects to the apex. The practice stays bound until the request's
-teardown, after the session (and with it the practice's transaction) has been closed.
+new address (webhook paths are answered there instead); any other Host is a 400, except that in
+development (apex `localhost`) a loopback address such as 127.0.0.1:5000 redirects to the apex.
+The practice stays bound until the request's teardown, after the session (and with it the
+practice's transaction) has been closed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from tenants.database import db
 from tenants.registry import MovedTo, lookup_address
 
 ANY_HOST_PATHS = ("/healthz",)
+# Answered, not redirected, on a practice's former addresses: payment providers post webhooks to the
+# address they were given and do not follow redirects.
+ANSWERED_ON_FORMER_ADDRESSES = ("/webhooks/",)
 
 
 def _host_name() -> str:
@@ -58,6 +62,8 @@ def resolve_request_practice():
     if "." in slug or not slug:
         abort(404)
     found = lookup_address(slug)
+    if isinstance(found, MovedTo) and request.path.startswith(ANSWERED_ON_FORMER_ADDRESSES):
+        found = lookup_address(found.slug)
     if isinstance(found, MovedTo):
         return redirect(practice_url(found.slug, request.full_path.rstrip("?")), code=301)
     if found is None:

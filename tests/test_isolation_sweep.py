@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text
 from app import create_app
 from app.config import Settings
 from blueprints.auth.models import User
+from blueprints.billing.models import Invoice, Payment, SavedCard
 from blueprints.documents.models import Document, LibraryItem
 from blueprints.notifications.models import OutboxEmail
 from blueprints.onboarding.models import Form, FormFlag, FormResponse, FormSignature
@@ -104,6 +105,9 @@ ARGUMENTS = {
     "item_id": lambda rule: "library_item",
     "notification_id": lambda rule: "staff_notification",
     "entry_id": lambda rule: "waitlist_entry",
+    "invoice_id": lambda rule: "invoice",
+    "payment_id": lambda rule: "payment",
+    "card_id": lambda rule: "saved_card",
 }
 
 # B's objects named by id, and the table each id must be absent from at A.
@@ -130,6 +134,9 @@ ID_MODELS = {
     "flag": FormFlag,
     "signature": FormSignature,
     "waitlist_entry": WaitlistEntry,
+    "invoice": Invoice,
+    "payment": Payment,
+    "saved_card": SavedCard,
 }
 
 # Who asks, at A. "owner-preview" is A's owner previewing the portal as A's test client.
@@ -246,7 +253,22 @@ def _turn_everything_on(in_practice, practice: PracticeFixture) -> None:
         for column in {column for columns in FEATURES.values() for column in columns}:
             setattr(settings, column, True)
         settings.min_notice_hours = 0
+        _connect_payments()
         db.session.commit()
+
+
+def _connect_payments() -> None:
+    """A Stripe account as the settings page leaves it (sealed key and signing secret), so the
+    portal's billing pages are open; nothing here calls Stripe (their ids are found first)."""
+    from blueprints.billing.models import BillingSettings
+    from blueprints.billing.operations.invoices import billing_settings
+    from tenants.encryption import seal_text
+
+    billing = billing_settings()
+    for column, value in (("stripe_key_sealed", "rk_test_sweep"), ("webhook_secret_sealed", "whsec_sweep")):
+        setattr(
+            billing, column, seal_text(value, table=BillingSettings.__tablename__, row_id=1, column=column)
+        )
 
 
 def _push_ids_past(in_practice, practice: PracticeFixture, start: int) -> None:
@@ -327,9 +349,13 @@ def _objects_of_b(
         }
         form, response, flag = _forms_of_b(teen, teen_viewer, marker)
         entry, offer_token = _waitlist_of_b(teen, clinician, therapy, soon + timedelta(hours=5))
+        invoice, payment, card = _billing_of_b(teen, owner)
         signature = _signature_of_b(teen_viewer, marker)
         objects = {key: row.id for key, row in rows.items()} | {
             "signature": signature,
+            "invoice": invoice,
+            "payment": payment,
+            "saved_card": card,
             "form": form,
             "response": response,
             "flag": flag,
@@ -362,6 +388,20 @@ def _objects_of_b(
         }
         db.session.commit()
     return objects
+
+
+def _billing_of_b(teen, owner) -> tuple[int, int, int]:
+    """An invoice of the teen's with a cash payment, and a saved card: (invoice, payment, card ids)."""
+    from blueprints.billing.models import SavedCard
+    from blueprints.billing.operations.invoices import issue_invoice
+    from blueprints.billing.operations.payments import record_manual_payment
+
+    invoice = issue_invoice(teen, [("service", "Therapy", 10000, None)])
+    payment = record_manual_payment(owner, invoice, "cash", "10")
+    card = SavedCard(client_id=teen.id, status="active", consent_text="consent", brand="visa", last4="4242")
+    db.session.add(card)
+    db.session.flush()
+    return invoice.id, payment.id, card.id
 
 
 def _forms_of_b(teen, teen_viewer, marker: str) -> tuple[int, int, int]:

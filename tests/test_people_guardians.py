@@ -258,10 +258,10 @@ def test_editing_a_guardians_permissions(make_practice, make_client, grant_porta
         assert "forms" in event.detail and "deny" in event.detail
 
 
-def test_permissions_for_features_that_do_not_exist_are_neither_shown_nor_changed(
+def test_every_permission_is_offered_and_billing_is_off_unless_ticked(
     make_practice, make_client, visit, in_practice
 ):
-    """Billing is not offered yet; "Complete forms" and documents came back with their features."""
+    """Billing came back with payments (issue 14): offered, off by default, saved like the others."""
     practice = make_practice()
     open_portal(in_practice, practice)
     mia = make_client(practice, first="Mia", date_of_birth=years_ago(8))
@@ -271,11 +271,9 @@ def test_permissions_for_features_that_do_not_exist_are_neither_shown_nor_change
     assert "See and manage appointments" in form and "Message the practice on the minor" in form
     assert "Complete forms" in form and 'name="can_forms"' in form
     assert "See shared documents and upload" in form and 'name="can_documents"' in form
-    for hidden in ("can_billing", "billing"):
-        assert hidden not in form, hidden
+    assert "See and pay the minor&#39;s invoices" in form and 'name="can_billing"' in form
 
-    # Added with billing "ticked" by a hand-made POST: the hidden column keeps its default.
-    added = add_guardian(owner, mia, "Pat", parent, can_appointments="y", can_billing="y")
+    added = add_guardian(owner, mia, "Pat", parent, can_appointments="y")
     assert added.status_code == 302
     access_id = guardian_access_id(in_practice, practice, mia, parent)
 
@@ -286,22 +284,16 @@ def test_permissions_for_features_that_do_not_exist_are_neither_shown_nor_change
 
     assert stored() == dict(appointments=True, forms=False, documents=False, messages=False, billing=False)
     page = f"/clients/{mia.id}/guardians/{access_id}"
-    edit_form = owner.get(page).get_data(as_text=True)
-    assert "can_billing" not in edit_form and "See billing" not in edit_form
-    # Saving without the hidden one (a browser sends none) or with it set leaves it as it was.
     saved = owner.post(page, {"can_messages": "y", "can_billing": "y", "minor_messages": "default"})
     assert saved.status_code == 302
-    assert stored() == dict(appointments=False, forms=False, documents=False, messages=True, billing=False)
-    with in_practice(practice):
-        db.session.get(PortalAccess, access_id).can_billing = True
-        db.session.commit()
+    assert stored() == dict(appointments=False, forms=False, documents=False, messages=True, billing=True)
     saved = owner.post(
         page, {"can_appointments": "y", "can_forms": "y", "can_documents": "y", "minor_messages": "default"}
     )
     assert saved.status_code == 302
-    assert stored() == dict(appointments=True, forms=True, documents=True, messages=False, billing=True)
+    assert stored() == dict(appointments=True, forms=True, documents=True, messages=False, billing=False)
 
-    # The client's record says what the guardian may do among what exists.
+    # The client's record says what the guardian may do.
     record = owner.get(f"/clients/{mia.id}").get_data(as_text=True)
     assert "May: appointments, complete forms, documents. Minor" in record
 

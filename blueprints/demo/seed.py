@@ -10,7 +10,10 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import func, select
 
+from app.money import input_value
 from blueprints.auth.service import change_password, create_user, find_user_by_email
+from blueprints.billing.operations.invoices import client_invoices, issue_invoice
+from blueprints.billing.operations.payments import record_manual_payment
 from blueprints.demo.forms import populate_forms
 from blueprints.documents.models import SERVABLE, LibraryItem
 from blueprints.documents.operations.library import add_to_library, share_item
@@ -111,6 +114,7 @@ def _populate() -> str:
 
     _schedule(settings, clinician, adult, child)
     _share_policies(staff["owner"])
+    _bill(staff["owner"], adult)
     populate_forms(staff["owner"], adult, adult_login)
 
     return profile_link_url(adult)
@@ -159,6 +163,14 @@ def _share_policies(owner) -> None:
     item = add_to_library(owner, Incoming(POLICY_NAME, _policy_pdf()))
     if item.scan_status in SERVABLE:  # a scanner that is away: it is shared once it passed
         share_item(owner, item, [], everyone=True)
+
+
+def _bill(owner, adult: Client) -> None:
+    """One invoice of the adult's, part paid in cash (online payment needs the practice's own Stripe)."""
+    if client_invoices(adult):
+        return
+    invoice = issue_invoice(adult, [("service", "Individual therapy", 15000, None)])
+    record_manual_payment(owner, invoice, "cash", input_value(5000, invoice.currency))
 
 
 def _schedule(settings, clinician, adult: Client, child: Client) -> None:

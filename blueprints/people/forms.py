@@ -124,19 +124,26 @@ MINOR_MESSAGE_LABELS = {
 
 
 class GuardianPermissionsForm(FlaskForm):
-    # Only permissions for features that exist: billing comes back with its feature (its column
-    # stays as it is; see people.operations.guardians.OFFERED_PERMISSIONS).
+    # Only permissions for features that exist (people.operations.guardians.OFFERED_PERMISSIONS).
     can_appointments = BooleanField("See and manage appointments", default=True)
     can_forms = BooleanField("Complete forms", default=True)
     can_documents = BooleanField("See shared documents and upload", default=True)
     can_messages = BooleanField("Message the practice on the minor's behalf", default=True)
+    can_billing = BooleanField("See and pay the minor's invoices", default=False)
     minor_messages = SelectField(
         "See the minor's own messages", choices=choices(MINOR_MESSAGE_LABELS.items()), default="default"
     )
     can_see_minor_uploads = BooleanField("See the files the minor uploads themselves", default=False)
 
     def permissions(self) -> dict:
-        names = ("can_appointments", "can_forms", "can_documents", "can_messages", "can_see_minor_uploads")
+        names = (
+            "can_appointments",
+            "can_forms",
+            "can_documents",
+            "can_messages",
+            "can_billing",
+            "can_see_minor_uploads",
+        )
         return {name: self[name].data for name in names} | {"minor_messages": self.minor_messages.data}
 
 

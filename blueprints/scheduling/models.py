@@ -209,6 +209,8 @@ class Appointment(TenantModel):
     block_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     block_key: Mapped[object | None] = mapped_column(INT8RANGE)
     status: Mapped[str] = mapped_column(String(20), default="booked", server_default="booked")
+    # What staff marked afterwards (billing's rule): attended, no_show, late_cancelled; None: not marked.
+    attendance: Mapped[str | None] = mapped_column(String(20))
     duration_overridden: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     group_id: Mapped[int | None] = mapped_column()
     is_group_primary: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")

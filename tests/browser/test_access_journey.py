@@ -74,13 +74,11 @@ def add_guardian(page, live_server, practice, minor, name: str, email: str) -> N
     expect(page.get_by_role("heading", name=f"Add a guardian for {minor.name}")).to_be_visible()
     page.get_by_label("Guardian's name").fill(name)
     page.get_by_label("Guardian's email").fill(email)
-    # The defaults: appointments, forms, documents and messages on. Billing does not exist yet, so
-    # it is not offered (its feature brings it back).
+    # The defaults: appointments, forms, documents and messages on; billing off until ticked.
     for offered in ("See and manage appointments", "Complete forms", "See shared documents and upload"):
         expect(page.get_by_label(offered)).to_be_checked()
     expect(page.get_by_label("Message the practice on the minor's behalf")).to_be_checked()
-    for missing in ("See billing",):
-        expect(page.get_by_label(missing)).to_have_count(0)
+    expect(page.get_by_label("See and pay the minor's invoices")).not_to_be_checked()
     page.get_by_label("Message the practice on the minor's behalf").uncheck()
     page.get_by_label("Message the practice on the minor's behalf").check()
     page.get_by_role("button", name="Add the guardian and send the invitation").click()

@@ -107,6 +107,9 @@ PAGES: dict[str, list[Visit]] = {
     "waitlist.staff_waitlist": [Visit("owner", "/waitlist")],
     "automations.sms_account": [Visit("owner", "/settings/messages/sms")],
     "automations.portal_texts": [Visit("client", "/portal/texts")],
+    "billing.index": [Visit("owner", "/billing"), Visit("owner", "/billing?status=all")],
+    "billing.client_billing": [Visit("owner", "/clients/{adult}/billing")],
+    "billing.payments_settings_page": [Visit("owner", "/settings/payments")],
     "onboarding.client_forms": [
         Visit("owner", "/clients/{adult}/forms"),
         Visit("owner", "/clients/{teen}/forms"),
@@ -170,6 +173,8 @@ NOT_SWEPT: dict[str, str] = {
     "rooms.staff_join": "redirects the clinician to the session's video room (tests/test_rooms.py)",
     "onboarding.disclosure_pdf": "the e-records disclosure, a PDF (tests/browser/test_signature_journey.py)",
     "onboarding.portal_signed_pdf": "a signed form's PDF (tests/browser/test_signature_journey.py)",
+    "billing.portal_billing": "needs a Stripe account: checked in tests/browser/test_billing_journey.py",
+    "billing.receipt": "a receipt's PDF (tests/test_billing_portal.py)",
 }
 
 LOGINS = {"owner": OWNER, "client": CLIENT, "guardian": GUARDIAN}
@@ -540,7 +545,8 @@ def test_public_pages(browser, live_server, demo):
 # The staff pages in two halves, so that two test processes can share them.
 STAFF_PARTS = {
     "scheduling": lambda endpoint: endpoint.startswith("scheduling."),
-    "people-settings-and-the-rest": lambda endpoint: not endpoint.startswith("scheduling."),
+    "billing": lambda endpoint: endpoint.startswith("billing."),
+    "people-settings-and-the-rest": lambda endpoint: not endpoint.startswith(("scheduling.", "billing.")),
 }
 
 

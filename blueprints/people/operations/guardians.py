@@ -32,9 +32,8 @@ GUARDIAN_PERMISSION_LABELS = {
     "messages": "messages on the minor's behalf",
     "billing": "billing",
 }
-# The permissions staff can set and see today. Billing has its column but no feature yet: it is
-# neither shown nor changed here until its feature brings it back.
-OFFERED_PERMISSIONS = ("appointments", "forms", "documents", "messages")
+# The permissions staff can set and see (billing came back with payments; off unless ticked).
+OFFERED_PERMISSIONS = ("appointments", "forms", "documents", "messages", "billing")
 
 
 def grants_for_client(client: Client, relationship: str | None = None) -> list[PortalAccess]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,9 @@ from tenants.features import practice_zone
 EXCLUSION_VIOLATION = "23P01"
 MAX_ALERT = 1000
 TAKEN = "That time was just taken. Please choose another."
+# Sent (sender: the Appointment) in the booking's transaction, whoever booked it; a higher package
+# (billing) listens without scheduling knowing of it.
+appointment_booked = Namespace().signal("appointment-booked")
 STALE = "Someone else changed this appointment first. Nothing was changed: reload it and try again."
 
 
@@ -160,6 +164,7 @@ def book(
     note_appointment_time(appointment.starts_at)
     if notify:
         send_invites(appointment, by=by)
+    appointment_booked.send(appointment)
     return appointment
 
 
