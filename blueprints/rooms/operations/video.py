@@ -45,6 +45,8 @@ def https_link_problem(link: str, max_length: int) -> str | None:
         return f"Use at most {max_length} characters."
     if any(character.isspace() for character in link):
         return "A link has no spaces."
+    if not link.isprintable():  # control characters, or invisible ones (U+202E) that disguise an address
+        return "A link has no control or invisible characters."
     try:
         parts = urlsplit(link)
         parts.port  # noqa: B018  (raises on a port that is not a number)
