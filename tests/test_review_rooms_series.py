@@ -82,14 +82,19 @@ def test_a_group_member_gets_no_room_that_another_clients_group_meets_in(
     robins = book_online(in_practice, practice, online.robin.id, online.service_id, soon(48))
     kims = book_online(in_practice, practice, kim.id, online.service_id, soon(96))
     with in_practice(practice):
-        appointments.add_to_group(db.session.get(Appointment, robins), db.session.get(Client, sam.id), notify=False)
-        appointments.add_to_group(db.session.get(Appointment, kims), db.session.get(Client, lee.id), notify=False)
+        appointments.add_to_group(
+            db.session.get(Appointment, robins), db.session.get(Client, sam.id), notify=False
+        )
+        appointments.add_to_group(
+            db.session.get(Appointment, kims), db.session.get(Client, lee.id), notify=False
+        )
         db.session.commit()
-    robin_room = portal_login(visit, practice, online.robin.email).get(
-        f"/portal/appointments/{robins}/join"
-    ).headers["Location"]
-    kim_room = portal_login(visit, practice, kim.email).get(f"/portal/appointments/{kims}/join").headers[
-        "Location"
-    ]
+    robin_room = (
+        portal_login(visit, practice, online.robin.email)
+        .get(f"/portal/appointments/{robins}/join")
+        .headers["Location"]
+    )
+    kim_room = (
+        portal_login(visit, practice, kim.email).get(f"/portal/appointments/{kims}/join").headers["Location"]
+    )
     assert robin_room != kim_room
-
