@@ -98,3 +98,24 @@ def test_a_group_member_gets_no_room_that_another_clients_group_meets_in(
         portal_login(visit, practice, kim.email).get(f"/portal/appointments/{kims}/join").headers["Location"]
     )
     assert robin_room != kim_room
+
+
+def test_a_short_jitsi_secret_is_refused(online, visit, in_practice):
+    """Anyone who guesses the shared HS256 secret signs tokens for any room, as moderator."""
+    owner = visit(online.practice)
+    owner.login(online.practice.owner_email)
+    weak = {
+        "service": "jitsi",
+        "jitsi_base_url": "https://meet.example.org",
+        "jitsi_app_id": "portico",
+        "jitsi_secret": "secret",
+        "practice_address": "",
+    }
+    response = owner.post("/settings/video", weak, form_page="/settings/video")
+    assert response.status_code == 400 and "at least 32" in response.get_data(as_text=True)
+    with in_practice(online.practice):
+        from blueprints.rooms.operations.video import uses_tokens, video_settings
+
+        assert not uses_tokens(video_settings())
+    strong = {**weak, "jitsi_secret": "x" * 40}
+    assert owner.post("/settings/video", strong, form_page="/settings/video").status_code == 302
