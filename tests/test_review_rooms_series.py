@@ -119,3 +119,30 @@ def test_a_short_jitsi_secret_is_refused(online, visit, in_practice):
         assert not uses_tokens(video_settings())
     strong = {**weak, "jitsi_secret": "x" * 40}
     assert owner.post("/settings/video", strong, form_page="/settings/video").status_code == 302
+
+
+def test_cancelling_this_and_following_withdraws_their_pending_requests(clinic, visit, in_practice):
+    """As cancelling one appointment does: no pending request is left on a cancelled occurrence."""
+    from sqlalchemy import select
+
+    from blueprints.scheduling.models import AppointmentRequest
+    from blueprints.scheduling.operations.requests import request_change
+    from tests.test_scheduling_series import _book_series
+
+    practice, ids = clinic
+    series_id = _book_series(in_practice, practice, ids, JAN_4, 4)
+    rows = rows_of(in_practice, practice, series_id)
+    with in_practice(practice):
+        request_change(db.session.get(Appointment, rows[2][0]), "cancellation", requested_by=None)
+        db.session.commit()
+    owner = logged_in(visit, practice, practice.owner_email)
+    page = f"/calendar/series/{series_id}"
+    response = owner.post(
+        page + "/cancel", {"appointment_id": str(rows[1][0]), "scope": "following"}, form_page=page
+    )
+    assert response.status_code == 302
+    with in_practice(practice):
+        [status] = db.session.scalars(
+            select(AppointmentRequest.status).where(AppointmentRequest.appointment_id == rows[2][0])
+        ).all()
+    assert status == "withdrawn"
