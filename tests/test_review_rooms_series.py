@@ -5,6 +5,8 @@ appointment's room is not a room other clients' groups also meet in."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from blueprints.people.models import Client
@@ -146,3 +148,26 @@ def test_cancelling_this_and_following_withdraws_their_pending_requests(clinic, 
             select(AppointmentRequest.status).where(AppointmentRequest.appointment_id == rows[2][0])
         ).all()
     assert status == "withdrawn"
+
+
+def test_a_group_member_gets_the_shared_room_only_while_their_session_is_on(
+    online, in_practice, visit, make_client
+):
+    """The clinician's room (where every group meets) is handed to a member, with a fresh token,
+    only from 15 minutes before their own session until its end, not days before or after."""
+    practice = online.practice
+    sam = make_client(practice, first="Sam")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    later = book_online(in_practice, practice, online.robin.id, online.service_id, soon(96))
+    starting = book_online(
+        in_practice, practice, online.robin.id, online.service_id, now + timedelta(minutes=10)
+    )
+    with in_practice(practice):
+        for appointment_id in (later, starting):
+            appointments.add_to_group(
+                db.session.get(Appointment, appointment_id), db.session.get(Client, sam.id), notify=False
+            )
+        db.session.commit()
+    robin = portal_login(visit, practice, online.robin.email)
+    assert robin.get(f"/portal/appointments/{later}/join").status_code == 403
+    assert robin.get(f"/portal/appointments/{starting}/join").status_code == 302
