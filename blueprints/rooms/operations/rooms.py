@@ -240,6 +240,10 @@ def portal_join(viewer, appointment: Appointment | None, now: datetime) -> str:
         raise NotFound()
     if viewer.read_only:
         raise NotAllowed("A preview does not join sessions.")
+    if appointment.group_id is not None and not join_open(appointment, now):
+        # A group meets in the clinician's room, which other sessions use too: a member gets it (and
+        # its token) only while their own session is on.
+        raise NotAllowed("A group session's room opens 15 minutes before the start.")
     target = _entry(appointment, now, moderator=False)
     record(
         "joined session room",

@@ -20,6 +20,7 @@ from tenants.database import db
 from tenants.encryption import seal_text, unseal_text
 
 MAX_SECRET = 200
+MIN_SECRET = 32  # bytes: HS256's key should be at least its digest's size
 
 
 def video_settings() -> VideoSettings:
@@ -45,6 +46,8 @@ def https_link_problem(link: str, max_length: int) -> str | None:
         return f"Use at most {max_length} characters."
     if any(character.isspace() for character in link):
         return "A link has no spaces."
+    if not link.isprintable():  # control characters, or invisible ones (U+202E) that disguise an address
+        return "A link has no control or invisible characters."
     try:
         parts = urlsplit(link)
         parts.port  # noqa: B018  (raises on a port that is not a number)
@@ -115,6 +118,8 @@ def save(actor: User, values: dict) -> VideoSettings:
         problems["jitsi_app_id"] = "Use at most 100 characters."
     if len(secret) > MAX_SECRET:
         problems["jitsi_secret"] = f"Use at most {MAX_SECRET} characters."
+    elif secret and len(secret.encode()) < MIN_SECRET:  # a short HS256 key is guessed offline
+        problems["jitsi_secret"] = f"Use at least {MIN_SECRET} characters (a long random secret)."
     elif service == "jitsi" and app_id and not secret and settings.jitsi_secret_sealed is None:
         problems["jitsi_secret"] = "Enter the app secret your Jitsi server shares with Portico."
     if len(address) > 500:

@@ -23,13 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.refusals import Conflict, NotFound, Problems
 from app.roles import SEES_ALL_CLIENTS
 from blueprints.auth.models import User
 from blueprints.people.models import Client, ClientClinician
-from blueprints.scheduling.models import Appointment, AppointmentSeries, Service
+from blueprints.scheduling.models import Appointment, AppointmentRequest, AppointmentSeries, Service
 from blueprints.scheduling.operations.appointments import (
     SchedulingError,
     book,
@@ -331,6 +331,16 @@ def cancel_occurrences(
     )
     for row in chosen:
         cancel(row)
+    # As cancelling one appointment does: their pending requests lapse as withdrawn.
+    for item in db.session.scalars(
+        select(AppointmentRequest).where(
+            AppointmentRequest.appointment_id.in_([row.id for row in chosen]),
+            AppointmentRequest.status == "pending",
+        )
+    ):
+        item.status = "withdrawn"
+        item.decided_at = func.now()
+    db.session.flush()
     audit(
         actor,
         "cancelled appointments of a series",
