@@ -49,7 +49,8 @@ def portal_link(client: Client, person: Recipient, flush: bool = True) -> str:
             access = db.session.get(PortalAccess, person.access_id)
             if access is not None and guardian_link_allowed(client, access):
                 return profile_link_url(client, flush=flush, access_id=access.id)
-        own_address = person.kind == "client" and person.address.lower() == (client.email or "").strip().lower()
+        on_file = (client.email or "").strip().lower()
+        own_address = person.kind == "client" and person.address.lower() == on_file
         if own_address and links_allowed(client):
             return profile_link_url(client, flush=flush)
     return practice_url(current_practice().slug, "/login")

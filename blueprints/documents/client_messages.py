@@ -7,7 +7,13 @@ link (a minor's guardians are told only when their grant covers documents)."""
 from __future__ import annotations
 
 from blueprints.automations.senders import client_sender
-from blueprints.notifications.automated import Kind, notify_client, register_event, register_kind, register_sender
+from blueprints.notifications.automated import (
+    Kind,
+    notify_client,
+    register_event,
+    register_kind,
+    register_sender,
+)
 
 DOCUMENT_SHARED = "document_shared"
 

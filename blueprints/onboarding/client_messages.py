@@ -7,7 +7,13 @@ the reader's own link (a minor's guardians are told only when their grant covers
 from __future__ import annotations
 
 from blueprints.automations.senders import client_sender
-from blueprints.notifications.automated import Kind, notify_client, register_event, register_kind, register_sender
+from blueprints.notifications.automated import (
+    Kind,
+    notify_client,
+    register_event,
+    register_kind,
+    register_sender,
+)
 
 FORMS_TO_COMPLETE = "forms_to_complete"
 

@@ -176,7 +176,6 @@ def _mask(email: str) -> str:
 
 
 def _step_up_page(viewer, next_url, password_form=None, code_form=None, send_form=None, status=200):
-    client = viewer.client
     return render_template(
         "profile_links/step_up.html",
         viewer=viewer,
@@ -202,7 +201,6 @@ def verify():
         return elsewhere
     if request.method == "GET":
         return _step_up_page(viewer, next_url)
-    client = viewer.client
     method = request.form.get("method")
     if method == "password" and step_up.can_use_password(viewer):
         form = StepUpPasswordForm()

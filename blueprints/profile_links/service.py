@@ -67,9 +67,7 @@ def profile_link_url(
 ) -> str:
     """Create a link for `client` (a guardian's own with `access_id`) and return its absolute address
     (for automated emails)."""
-    return practice_url(
-        current_practice().slug, link_path(create_link(client, created_by, flush, access_id))
-    )
+    return practice_url(current_practice().slug, link_path(create_link(client, created_by, flush, access_id)))
 
 
 def _live_link_filter():

@@ -12,8 +12,8 @@ import time
 
 from flask import session
 
-from blueprints.auth.signals import logged_out
 from blueprints.auth.models import User
+from blueprints.auth.signals import logged_out
 from blueprints.people.models import Client, PortalAccess
 from blueprints.portal.service import LINK_ONLY, SELF, Permissions, is_minor, permissions_for
 from blueprints.portal.viewer import Viewer, forget_viewer, register_viewer_source
