@@ -19,6 +19,7 @@ from tenants.database import db
 from tenants.features import practice_settings
 from tests.conftest import Mailbox
 from tests.fixtures_documents import pdf_bytes
+from tests.test_sms import texting, twilio  # noqa: F401 (fixtures)
 
 LINK = re.compile(r"http://[^/\s]+(/l/[A-Za-z0-9_-]{43})")
 FORM_TITLE = "Zebra intake questionnaire"
@@ -211,3 +212,58 @@ def test_guardian_a_link_never_lets_in_guardian_b_and_dies_with_the_grant(
         db.session.commit()
     again = visit(practice)
     assert again.get(path).status_code == 404  # used already
+
+
+# ---------------------------------------------------------------------------------------------
+# Texts for every event the practice chose, to clients who agreed
+# ---------------------------------------------------------------------------------------------
+
+
+def test_each_event_goes_by_text_only_when_the_practice_chose_it(
+    texting,
+    in_practice,
+    run_jobs,
+    twilio,
+    mailbox: Mailbox,
+    visit,  # noqa: F811
+):
+    from tests.test_sms import CLIENT_NUMBER
+
+    practice, ids = texting
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    page = owner.get("/settings/messages").get_data(as_text=True)
+    assert 'name="sms_forms_to_complete"' in page and 'name="sms_reminder"' not in page
+    with in_practice(practice):
+        message_settings().sms_kinds = {"forms_to_complete": True, "document_shared": False}
+        db.session.commit()
+    _share_forms(in_practice, practice, ids["client"])
+    _end_holds(in_practice, practice)
+    run_jobs()
+    [sent] = twilio.sent
+    assert sent["To"] == CLIENT_NUMBER and "/l/" in sent["Body"]
+    assert "Zebra" not in sent["Body"] and "Serenity" not in sent["Body"] and "Therapy" not in sent["Body"]
+    assert sent["Body"].startswith("Something to complete:")
+    assert mailbox.to(ids["email"]) == []  # texted instead of emailed
+    # A kind the practice did not choose goes by email, as before.
+    from blueprints.documents.client_messages import document_shared
+
+    with in_practice(practice):
+        document_shared(ids["client"])
+        db.session.commit()
+    _end_holds(in_practice, practice)
+    run_jobs()
+    assert len(twilio.sent) == 1 and len(mailbox.to(ids["email"])) == 1
+
+
+def test_a_client_without_texts_is_emailed_even_when_the_practice_texts(
+    adult, in_practice, run_jobs, mailbox: Mailbox
+):
+    practice, client = adult
+    with in_practice(practice):
+        message_settings().sms_kinds = {"forms_to_complete": True}
+        db.session.commit()
+    _share_forms(in_practice, practice, client.id)
+    _end_holds(in_practice, practice)
+    run_jobs()
+    assert len(mailbox.to(client.email)) == 1

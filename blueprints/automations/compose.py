@@ -18,11 +18,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.timefmt import local_time
+from blueprints.automations import sms
 from blueprints.notifications.automated import KINDS, message_settings, practice_name_for, template_for
 from blueprints.notifications.merge import render
 from blueprints.notifications.models import MessageSettings
 from blueprints.notifications.service import queue_email
 from blueprints.people.models import Client, PortalAccess
+from blueprints.portal.service import is_minor
 from blueprints.profile_links.service import guardian_link_allowed, links_allowed, profile_link_url
 from blueprints.scheduling.invites import client_invite
 from blueprints.scheduling.models import Appointment
@@ -30,7 +32,7 @@ from blueprints.scheduling.operations.recipients import Recipient, client_recipi
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
-from tenants.features import is_enabled, practice_zone
+from tenants.features import is_enabled, practice_settings, practice_today, practice_zone
 
 # The demo practice's adult client: what previews show (`portico demo` creates her).
 PREVIEW_CLIENT = {"first_name": "Avery", "clinician": "Dr Sam Rivera", "service": "Individual therapy"}
@@ -133,6 +135,10 @@ def send_to_client_side(
     settings = message_settings()
     stamp = datetime.now(UTC).replace(microsecond=0)
     queued = []
+    if collect is None and kind != "reminder":  # reminders choose their channel themselves
+        text = text_instead(settings, kind, client, appointment)
+        if text is not None:  # the client's own copy went as a text (a minor's side is emailed)
+            return [text]
     for person in client_recipients(client, grant):
         link = portal_link(client, person, flush=collect is None)
         subject, body, discreet = compose(
@@ -154,6 +160,16 @@ def send_to_client_side(
         else:
             queued.append(queue_email(**email))
     return queued
+
+
+def text_instead(settings: MessageSettings, kind: str, client: Client, appointment: Appointment | None):
+    """Text `kind` to an adult client who agreed to texts when the practice sends it by text; the
+    queued SmsMessage, or None (then it goes by email)."""
+    if not (settings.sms_kinds or {}).get(kind) or not sms.can_text(client):
+        return None
+    if is_minor(client, practice_settings(), practice_today()):
+        return None
+    return sms.queue_sms(client, text_message(kind, client, appointment))
 
 
 def text_message(kind: str, client: Client, appointment: Appointment | None) -> str:

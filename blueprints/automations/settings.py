@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from app.refusals import Problems
 from blueprints.audit.service import record
+from blueprints.automations import sms
 from blueprints.notifications.automated import (
     EVENTS,
     KINDS,
@@ -31,7 +32,13 @@ def current_values(settings: MessageSettings) -> dict:
     )
     values["followup_days"] = settings.followup_days
     values["reminder_channel"] = settings.reminder_channel
+    values.update({f"sms_{kind}": bool((settings.sms_kinds or {}).get(kind)) for kind in text_kinds()})
     return values
+
+
+def text_kinds() -> list[str]:
+    """The kinds a practice may send as texts (reminders have their own channel setting)."""
+    return [kind for kind in KINDS if kind != "reminder"]
 
 
 def _offsets(text: str, problems: dict) -> str:
@@ -93,6 +100,10 @@ def save(actor, form: dict) -> MessageSettings:
     if problems:
         raise Problems(problems)
     settings.reminder_channel = channel
+    if sms.provider() is not None:  # the switches are shown only once texts can go
+        settings.sms_kinds = {
+            kind: form.get(f"sms_{kind}") in ("y", "on", "1", "true") for kind in text_kinds()
+        }
     settings.events = {key: form.get(f"event_{key}") in ("y", "on", "1", "true") for key in EVENTS}
     settings.templates = templates
     for flag in FLAGS:
