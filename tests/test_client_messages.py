@@ -17,9 +17,11 @@ from blueprints.notifications.models import ClientNotice
 from blueprints.people.models import Client, PortalAccess
 from tenants.database import db
 from tenants.features import practice_settings
+from tests import test_sms
 from tests.conftest import Mailbox
 from tests.fixtures_documents import pdf_bytes
-from tests.test_sms import texting, twilio  # noqa: F401 (fixtures)
+
+texting, twilio = test_sms.texting, test_sms.twilio  # fixtures of the SMS tests
 
 LINK = re.compile(r"http://[^/\s]+(/l/[A-Za-z0-9_-]{43})")
 FORM_TITLE = "Zebra intake questionnaire"
@@ -225,7 +227,7 @@ def test_each_event_goes_by_text_only_when_the_practice_chose_it(
     run_jobs,
     twilio,
     mailbox: Mailbox,
-    visit,  # noqa: F811
+    visit,
 ):
     from tests.test_sms import CLIENT_NUMBER
 
@@ -267,3 +269,25 @@ def test_a_client_without_texts_is_emailed_even_when_the_practice_texts(
     _end_holds(in_practice, practice)
     run_jobs()
     assert len(mailbox.to(client.email)) == 1
+
+
+def test_staff_make_one_client_discreet_on_the_client_form(adult, visit, in_practice, run_jobs, mailbox):
+    practice, client = adult
+    first, last = client.name.split(" ", 1)
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    path = f"/clients/{client.id}/edit"
+    assert 'name="discreet_messages"' in owner.get(path).get_data(as_text=True)
+    fields = {"first_name": first, "last_name": last, "email": client.email}
+    assert owner.post(path, {**fields, "discreet_messages": "y"}).status_code == 302
+    with in_practice(practice):
+        assert db.session.get(Client, client.id).discreet_messages is True
+    _share_forms(in_practice, practice, client.id)
+    _end_holds(in_practice, practice)
+    run_jobs()
+    [message] = mailbox.to(client.email)
+    assert message["Subject"] == "Something to complete"
+    assert practice.record.name not in message.as_string()
+    assert owner.post(path, fields).status_code == 302  # unticked: ordinary messages again
+    with in_practice(practice):
+        assert db.session.get(Client, client.id).discreet_messages is False
