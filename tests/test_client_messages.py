@@ -291,3 +291,34 @@ def test_staff_make_one_client_discreet_on_the_client_form(adult, visit, in_prac
     assert owner.post(path, fields).status_code == 302  # unticked: ordinary messages again
     with in_practice(practice):
         assert db.session.get(Client, client.id).discreet_messages is False
+
+
+def _settings_form(page: str) -> dict:
+    form = dict(
+        re.findall(
+            r'<input class="form-control" type="(?:text|number)" name="([^"]+)" id="[^"]+" value="([^"]*)"',
+            page,
+        )
+    )
+    form.update(re.findall(r'<textarea class="form-control" name="([^"]+)"[^>]*>([^<]*)</textarea>', page))
+    return form
+
+
+def test_the_digest_hour_is_set_by_owners_on_the_messages_settings(adult, visit, in_practice, make_staff):
+    practice, _ = adult
+    owner = visit(practice)
+    owner.login(practice.owner_email)
+    page = owner.get("/settings/messages").get_data(as_text=True)
+    assert '<option value="7" selected>07:00</option>' in page
+    form = _settings_form(page)
+    refused = owner.post("/settings/messages", {**form, "digest_hour": "25"})
+    assert refused.status_code == 400 and "digest" in refused.get_data(as_text=True)
+    assert owner.post("/settings/messages", {**form, "digest_hour": "9"}).status_code == 302
+    with in_practice(practice):
+        assert practice_settings().digest_hour == 9
+    assert owner.post("/settings/messages", form).status_code == 302  # not posted: kept
+    with in_practice(practice):
+        assert practice_settings().digest_hour == 9
+    clinician = visit(practice)
+    clinician.login(make_staff(practice, "clinician"))
+    assert clinician.post("/settings/messages", {**form, "digest_hour": "3"}).status_code == 403

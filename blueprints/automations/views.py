@@ -11,7 +11,7 @@ from blueprints.automations.compose import preview
 from blueprints.notifications.automated import EVENTS, KINDS, message_settings
 from blueprints.notifications.merge import TAGS
 
-FIELDS = ("reminder_hours", "discreet_sender", "followup_days", "reminder_channel")
+FIELDS = ("reminder_hours", "discreet_sender", "followup_days", "reminder_channel", "digest_hour")
 
 
 class _PostedField:
@@ -50,6 +50,7 @@ def _page(form: MessagesForm, values: dict, status: int = 200):
         tags=TAGS,
         previews=previews,
         channels=settings.CHANNELS,
+        hours=settings.HOURS,
         texts=sms.provider() is not None,
     ), status
 
