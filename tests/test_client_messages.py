@@ -322,3 +322,59 @@ def test_the_digest_hour_is_set_by_owners_on_the_messages_settings(adult, visit,
     clinician = visit(practice)
     clinician.login(make_staff(practice, "clinician"))
     assert clinician.post("/settings/messages", {**form, "digest_hour": "3"}).status_code == 403
+
+
+# ---------------------------------------------------------------------------------------------
+# The digest counts from the features' own tables, over what each staff member may see
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_digest_counts_from_source_tables_within_each_staff_members_clients(
+    make_practice, make_staff, make_client, in_practice
+):
+    from blueprints.auth.service import find_user_by_email
+    from blueprints.messaging.service import send_from_portal, staff_reply
+    from blueprints.onboarding.operations import library, record, responses
+    from blueprints.portal.service import SELF
+    from blueprints.portal.viewer import Viewer
+    from blueprints.staff_notifications.digest import digest_text
+
+    practice = make_practice()
+    alma = make_staff(practice, "clinician", name="Dr Alma Reyes")
+    mine = make_client(practice, "Robin", email="robin@example.net", clinicians=(alma,))
+    other = make_client(practice, "Noor", email="noor@example.net")
+    with in_practice(practice):
+        practice_settings().portal_enabled = True
+        owner = _owner()
+        form = library.import_form(
+            owner,
+            {
+                "resourceType": "Questionnaire",
+                "status": "active",
+                "title": "Intake",
+                "item": [{"linkId": "why", "type": "string", "text": "Why now?"}],
+            },
+        )
+        for fixture in (mine, other):
+            client = db.session.get(Client, fixture.id)
+            viewer = Viewer("client", client, SELF, name=fixture.name)
+            send_from_portal(viewer, "Secret words about my week")
+            record.share_form(owner, client, form.id)
+            responses.submit(viewer, form.id, {"why": ["Because"]})
+        staff_reply(owner, db.session.get(Client, other.id), "client", "Answered", date.today())
+        db.session.commit()
+        day = datetime.now(UTC).astimezone(practice_settings_zone()).date()
+        clinician_text = digest_text(find_user_by_email(alma), day)
+        owner_text = digest_text(owner, day)
+    assert "Client messages waiting for a reply: 1" in clinician_text  # Robin's; Noor is not hers
+    assert "Client messages waiting for a reply: 1" in owner_text  # Noor's was answered
+    assert "Forms completed since your last digest: 1" in clinician_text
+    assert "Forms completed since your last digest: 2" in owner_text
+    for text in (clinician_text, owner_text):
+        assert "Robin" not in text and "Noor" not in text and "Secret" not in text and "Intake" not in text
+
+
+def practice_settings_zone():
+    from tenants.features import practice_zone
+
+    return practice_zone()
