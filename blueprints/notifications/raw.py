@@ -45,9 +45,8 @@ def _b64(data: bytes) -> str:
 
 
 def _text_part(subtype: str, text: str) -> str:
-    return (
-        f'Content-Type: text/{subtype}; charset="utf-8"\n'
-        "Content-Transfer-Encoding: base64\n\n" + _b64(text.replace("\r\n", "\n").encode("utf-8"))
+    return f'Content-Type: text/{subtype}; charset="utf-8"\nContent-Transfer-Encoding: base64\n\n' + _b64(
+        text.replace("\r\n", "\n").encode("utf-8")
     )
 
 
