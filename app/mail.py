@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -16,12 +17,32 @@ from urllib.parse import parse_qs, unquote, urlsplit
 log = logging.getLogger("portico.mail")
 
 
+@dataclass(frozen=True)
+class RawEmail:
+    """An email already in its wire form (CRLF line ends), with its envelope: a batch writes its
+    emails once instead of building and refolding an `EmailMessage` for each."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+    def __bytes__(self) -> bytes:
+        return self.data
+
+
 def deliver(message: EmailMessage, smtp_url: str | None, data_dir: Path) -> str:
     """Send `message`; returns where it went (for the log)."""
     return deliver_batch([message], smtp_url, data_dir)[0] or "sent"
 
 
-def deliver_batch(messages: list[EmailMessage], smtp_url: str | None, data_dir: Path) -> list:
+def _send(client: smtplib.SMTP, message: EmailMessage | RawEmail) -> None:
+    if isinstance(message, RawEmail):
+        client.sendmail(message.sender, message.recipients, message.data)
+    else:
+        client.send_message(message)
+
+
+def deliver_batch(messages: list[EmailMessage | RawEmail], smtp_url: str | None, data_dir: Path) -> list:
     """Send `messages` over one SMTP connection. Returns, per message, where it went or the error
     that stopped it (an exception object); a failure to connect raises."""
     if not smtp_url:
@@ -41,7 +62,7 @@ def deliver_batch(messages: list[EmailMessage], smtp_url: str | None, data_dir: 
             client.login(unquote(url.username), unquote(url.password or ""))
         for message in messages:
             try:
-                client.send_message(message)
+                _send(client, message)
                 results.append(f"{host}:{port or 25}")
             except (smtplib.SMTPServerDisconnected, OSError) as error:
                 if len(messages) == 1:
@@ -57,7 +78,7 @@ def deliver_batch(messages: list[EmailMessage], smtp_url: str | None, data_dir: 
     return results
 
 
-def _to_file(message: EmailMessage, data_dir: Path) -> str:
+def _to_file(message: EmailMessage | RawEmail, data_dir: Path) -> str:
     mail_dir = data_dir / "mail"
     mail_dir.mkdir(parents=True, exist_ok=True)
     path = mail_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}.eml"

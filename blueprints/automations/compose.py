@@ -5,10 +5,11 @@
 minor's own login), the merge values for each reader (their zone, their link), the practice's
 template or the fixed discreet one, and the calendar invite (never in discreet mode).
 
-The profile link is issued here, when the message is sent (only its hash is stored). It opens the
-client's record, so it goes only to the client's own address on an adult's record; guardians and
-minors get the portal's login page instead (a profile link would show a guardian the minor's own
-messages; `messaging.service.notify` follows the same rule).
+The profile link is issued here, when the message is sent (only its hash is stored). The client's
+own link opens the client's record, so it goes only to the client's own address on an adult's
+record. A minor's guardian gets their OWN link (issued for their grant): it opens the guardian's
+session acting for the minor, within that grant, never the minor's. A minor's own login gets the
+portal's login page.
 """
 
 from __future__ import annotations
@@ -17,19 +18,22 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.timefmt import local_time
+from blueprints.automations import sms
 from blueprints.notifications.automated import KINDS, message_settings, practice_name_for, template_for
 from blueprints.notifications.merge import render
 from blueprints.notifications.models import MessageSettings
 from blueprints.notifications.service import queue_email
-from blueprints.people.models import Client
-from blueprints.profile_links.service import links_allowed, profile_link_url
+from blueprints.people.models import Client, PortalAccess
+from blueprints.portal.service import is_minor
+from blueprints.profile_links.service import guardian_link_allowed, links_allowed, profile_link_url
 from blueprints.scheduling.invites import client_invite
 from blueprints.scheduling.models import Appointment
 from blueprints.scheduling.operations.recipients import Recipient, client_recipients
 from blueprints.scheduling.places import place_of
 from tenants.addresses import practice_url
 from tenants.context import current_practice
-from tenants.features import is_enabled, practice_zone
+from tenants.database import db
+from tenants.features import is_enabled, practice_settings, practice_today, practice_zone
 
 # The demo practice's adult client: what previews show (`portico demo` creates her).
 PREVIEW_CLIENT = {"first_name": "Avery", "clinician": "Dr Sam Rivera", "service": "Individual therapy"}
@@ -40,10 +44,18 @@ def is_discreet(settings: MessageSettings, client: Client | None) -> bool:
 
 
 def portal_link(client: Client, person: Recipient, flush: bool = True) -> str:
-    """A fresh profile link for the client's own address on an adult's record, else the login page."""
-    own_address = person.kind == "client" and person.address.lower() == (client.email or "").strip().lower()
-    if own_address and is_enabled("profile_links") and links_allowed(client):
-        return profile_link_url(client, flush=flush)
+    """A fresh profile link for the client's own address on an adult's record, or a guardian's own
+    link for a minor (it opens the guardian's session acting for the minor, within their grant);
+    else the login page (a minor's own login, a link-less practice)."""
+    if is_enabled("profile_links"):
+        if person.kind == "guardian" and person.access_id is not None:
+            access = db.session.get(PortalAccess, person.access_id)
+            if access is not None and guardian_link_allowed(client, access):
+                return profile_link_url(client, flush=flush, access_id=access.id)
+        on_file = (client.email or "").strip().lower()
+        own_address = person.kind == "client" and person.address.lower() == on_file
+        if own_address and links_allowed(client):
+            return profile_link_url(client, flush=flush)
     return practice_url(current_practice().slug, "/login")
 
 
@@ -115,15 +127,20 @@ def send_to_client_side(
     email_kind: str | None = None,
     starts_at: datetime | None = None,
     collect: list | None = None,
+    grant: str = "appointments",
 ) -> list:
     """Queue `kind` to everyone on `client`'s side; `invite`: attach the appointment's calendar invite
     ("request" or "cancel"), unless discreet; `note`: see `compose`. Returns the queued outbox rows;
     with `collect`, nothing is queued: each email's `queue_email` arguments are appended to it (for
-    `queue_email_batch`)."""
+    `queue_email_batch`); `grant`: what a minor's guardian's grant must cover to be told."""
     settings = message_settings()
     stamp = datetime.now(UTC).replace(microsecond=0)
     queued = []
-    for person in client_recipients(client):
+    if collect is None and kind != "reminder":  # reminders choose their channel themselves
+        text = text_instead(settings, kind, client, appointment)
+        if text is not None:  # the client's own copy went as a text (a minor's side is emailed)
+            return [text]
+    for person in client_recipients(client, grant):
         link = portal_link(client, person, flush=collect is None)
         subject, body, discreet = compose(
             kind, client, appointment, person.zone, link, note, settings, starts_at
@@ -147,6 +164,16 @@ def send_to_client_side(
         else:
             queued.append(queue_email(**email))
     return queued
+
+
+def text_instead(settings: MessageSettings, kind: str, client: Client, appointment: Appointment | None):
+    """Text `kind` to an adult client who agreed to texts when the practice sends it by text; the
+    queued SmsMessage, or None (then it goes by email)."""
+    if not (settings.sms_kinds or {}).get(kind) or not sms.can_text(client):
+        return None
+    if is_minor(client, practice_settings(), practice_today()):
+        return None
+    return sms.queue_sms(client, text_message(kind, client, appointment))
 
 
 def text_message(kind: str, client: Client, appointment: Appointment | None) -> str:

@@ -34,7 +34,8 @@ from blueprints.automations.compose import send_to_client_side, text_message
 from blueprints.notifications.automated import event_on, message_settings, notify_client, reminder_offsets
 from blueprints.notifications.look import email_look
 from blueprints.notifications.models import ClientNotice, OutboxEmail, ReminderSent
-from blueprints.notifications.service import SEND_EMAIL_TASK, build_message, queue_email_batch
+from blueprints.notifications.raw import raw_message
+from blueprints.notifications.service import SEND_EMAIL_TASK, queue_email_batch
 from blueprints.portal.service import is_minor
 from blueprints.scheduling.models import Appointment
 from blueprints.staff_notifications.digest import next_digest_at, send_digests
@@ -202,8 +203,9 @@ def run_periodic(now: datetime) -> int:
 
 
 def _built(emails: list[OutboxEmail]) -> list:
-    look = email_look() if emails else None  # read once for the batch
-    return [build_message(email, look=None if email.discreet else look) for email in emails]
+    """The batch's emails in their wire form (the practice's look read once for the batch)."""
+    look = email_look() if emails else None
+    return [raw_message(email, look=None if email.discreet else look) for email in emails]
 
 
 def deliver_leftovers(email_ids: list[int]) -> None:

@@ -56,6 +56,20 @@ def send_plain_notice(notice: ClientNotice) -> int:
     )
 
 
+def client_sender(grant: str):
+    """A sender for a notice about the client only (forms to complete, a document shared): to the
+    client's side, a minor's guardians only when their grant covers `grant`; nothing for an
+    archived record."""
+
+    def send(notice: ClientNotice) -> int:
+        client = db.session.get(Client, notice.client_id)
+        if client is None or client.status != "active":
+            return 0
+        return len(send_to_client_side(notice.event, client, None, grant=grant))
+
+    return send
+
+
 def register_all() -> None:
     for kind in ("booked", "rescheduled", "cancelled"):
         register_sender(kind, send_appointment_notice)

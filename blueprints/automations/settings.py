@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from app.refusals import Problems
 from blueprints.audit.service import record
+from blueprints.automations import sms
 from blueprints.notifications.automated import (
     EVENTS,
     KINDS,
@@ -15,8 +16,11 @@ from blueprints.notifications.automated import (
 )
 from blueprints.notifications.merge import subject_problem, template_problem
 from blueprints.notifications.models import MessageSettings
+from blueprints.staff_notifications import digest
+from tenants.features import practice_settings
 
 FLAGS = ("show_clinician", "show_service", "discreet_mode")
+HOURS = [(str(hour), f"{hour:02d}:00") for hour in range(24)]
 CHANNELS = {"email": "Email", "sms": "Text message to clients who opted in (email for the others)"}
 
 
@@ -31,7 +35,14 @@ def current_values(settings: MessageSettings) -> dict:
     )
     values["followup_days"] = settings.followup_days
     values["reminder_channel"] = settings.reminder_channel
+    values["digest_hour"] = str(practice_settings().digest_hour)
+    values.update({f"sms_{kind}": bool((settings.sms_kinds or {}).get(kind)) for kind in text_kinds()})
     return values
+
+
+def text_kinds() -> list[str]:
+    """The kinds a practice may send as texts (reminders have their own channel setting)."""
+    return [kind for kind in KINDS if kind != "reminder"]
 
 
 def _offsets(text: str, problems: dict) -> str:
@@ -87,17 +98,27 @@ def save(actor, form: dict) -> MessageSettings:
     except ValueError:
         problems["followup_days"] = "Write a number of days between 1 and 365."
         followup_days = settings.followup_days
+    hour = (form.get("digest_hour") or str(practice_settings().digest_hour)).strip()  # absent: kept
+    if not hour.isdigit() or not 0 <= int(hour) <= 23:
+        problems["digest_hour"] = "Choose the hour of the staff's daily digest."
     channel = form.get("reminder_channel") or "email"
     if channel not in CHANNELS:
         problems["reminder_channel"] = "Choose email or text message."
     if problems:
         raise Problems(problems)
     settings.reminder_channel = channel
+    if sms.provider() is not None:  # the switches are shown only once texts can go
+        settings.sms_kinds = {
+            kind: form.get(f"sms_{kind}") in ("y", "on", "1", "true") for kind in text_kinds()
+        }
     settings.events = {key: form.get(f"event_{key}") in ("y", "on", "1", "true") for key in EVENTS}
     settings.templates = templates
     for flag in FLAGS:
         setattr(settings, flag, form.get(flag) in ("y", "on", "1", "true"))
     settings.discreet_sender, settings.reminder_offsets = sender, offsets
     settings.followup_days = followup_days
+    if practice_settings().digest_hour != int(hour):
+        practice_settings().digest_hour = int(hour)
+        digest.schedule()  # the practice's next run comes forward to the new hour when it is sooner
     record("changed automated messages", detail=None, **actor.audit_actor)
     return settings

@@ -6,12 +6,12 @@ from flask_wtf import FlaskForm
 
 from app.roles import MANAGES_PRACTICE
 from app.web import carry_out, staff_required
-from blueprints.automations import bp, settings
+from blueprints.automations import bp, settings, sms
 from blueprints.automations.compose import preview
 from blueprints.notifications.automated import EVENTS, KINDS, message_settings
 from blueprints.notifications.merge import TAGS
 
-FIELDS = ("reminder_hours", "discreet_sender", "followup_days", "reminder_channel")
+FIELDS = ("reminder_hours", "discreet_sender", "followup_days", "reminder_channel", "digest_hour")
 
 
 class _PostedField:
@@ -50,6 +50,8 @@ def _page(form: MessagesForm, values: dict, status: int = 200):
         tags=TAGS,
         previews=previews,
         channels=settings.CHANNELS,
+        hours=settings.HOURS,
+        texts=sms.provider() is not None,
     ), status
 
 
@@ -63,7 +65,8 @@ def messages():
 
     def invalid():
         values = {**settings.current_values(message_settings()), **posted}
-        for flag in ("show_clinician", "show_service", "discreet_mode", *(f"event_{key}" for key in EVENTS)):
+        flags = ("show_clinician", "show_service", "discreet_mode", *(f"event_{key}" for key in EVENTS))
+        for flag in (*flags, *(f"sms_{kind}" for kind in settings.text_kinds())):
             values[flag] = flag in posted
         return _page(form, values, 400)
 

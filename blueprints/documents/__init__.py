@@ -14,6 +14,8 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("documents", __name__))
 
-from blueprints.documents import models  # noqa: E402,F401
+from blueprints.documents import client_messages, digest, models  # noqa: E402,F401
+
+client_messages.register()
 from blueprints.documents.operations import exported  # noqa: E402,F401
 from blueprints.documents.views import home, library, portal, staff  # noqa: E402,F401

@@ -6,4 +6,4 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("messaging", __name__))
 
-from blueprints.messaging import home, models, routes  # noqa: E402,F401
+from blueprints.messaging import digest, home, models, routes  # noqa: E402,F401

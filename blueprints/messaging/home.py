@@ -67,7 +67,7 @@ def mark_read(viewer: Viewer) -> None:
 def unread_section(viewer: Viewer, client, permissions, current: bool) -> dict | None:
     if not is_enabled("messaging"):
         return None
-    stepping_up = viewer.kind == "profile_link" and not viewer.stepped_up
+    stepping_up = viewer.needs_step_up
     if not permissions.messages and not (current and stepping_up):
         return None
     count = None

@@ -26,7 +26,7 @@ def _messages_in_nav() -> bool:
     if viewer is None:
         return False
     # A profile-link session sees the entry before its step-up; opening it asks for the step-up.
-    return viewer.permissions.messages or (viewer.kind == "profile_link" and not viewer.stepped_up)
+    return viewer.permissions.messages or viewer.needs_step_up
 
 
 register_nav("portal", "Messages", "messaging.portal_messages", _messages_in_nav, order=40)

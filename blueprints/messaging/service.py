@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from app.refusals import NotAllowed, Refusal
 from blueprints.audit.service import record
 from blueprints.auth.models import User
-from blueprints.automations.compose import compose
+from blueprints.automations.compose import compose, text_instead
 from blueprints.messaging.models import THREADS, Message
 from blueprints.notifications.automated import event_on, message_settings
 from blueprints.notifications.service import queue_email
@@ -207,6 +207,8 @@ def notify(client: Client, thread: str, staff: User, today) -> list[str]:
     settings = message_settings()
     if not event_on(settings, "new_message"):
         return []
+    if thread == "client" and text_instead(settings, "new_message", client, None) is not None:
+        return [client.sms_number]  # the practice sends this one as a text to a client who agreed
     practice = current_practice()
     sent = []
     for address in recipients(client, thread, today):

@@ -54,6 +54,9 @@ class Kind:
     discreet_subject: str
     discreet_body: str
     about_appointment: bool = True
+    # Held like an appointment change and collapsed per client: several forms or documents shared
+    # in a row make one message.
+    held_per_client: bool = False
 
 
 EVENTS: dict[str, Event] = {}
@@ -157,6 +160,7 @@ def notify_client(
     """
     settings = message_settings()
     key = f"{kind}_by_{by}" if kind in HELD_KINDS else kind
+    per_client = kind in KINDS and KINDS[kind].held_per_client
     held = None
     if appointment is not None and kind in HELD_KINDS:
         held = db.session.scalars(
@@ -164,9 +168,19 @@ def notify_client(
             .where(ClientNotice.appointment_id == appointment.id, ClientNotice.state == "held")
             .with_for_update()
         ).first()
+    elif per_client:
+        held = db.session.scalars(
+            select(ClientNotice)
+            .where(
+                ClientNotice.client_id == client_id,
+                ClientNotice.event == kind,
+                ClientNotice.state == "held",
+            )
+            .with_for_update()
+        ).first()
     if held is None and not event_on(settings, key):
         return None
-    due = now() + timedelta(seconds=hold_seconds() if kind in HELD_KINDS else 0)
+    due = now() + timedelta(seconds=hold_seconds() if kind in HELD_KINDS or per_client else 0)
     if held is not None:  # collapse: the one held notice now says the latest state, later
         held.event, held.by_kind, held.due_at = kind, by, due
         notice = held

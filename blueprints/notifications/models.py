@@ -88,6 +88,9 @@ class MessageSettings(TenantModel):
     followup_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     # "email", or "sms" (to clients who gave a mobile number and opted in; email for the others).
     reminder_channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    # Message kind -> sent as a text instead of an email to an adult client who agreed to texts
+    # (reminders go by `reminder_channel`).
+    sms_kinds: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
 class ClientNotice(TenantModel):

@@ -122,28 +122,39 @@ def _unseal(email: OutboxEmail, column: str) -> str:
     )
 
 
-def build_message(email: OutboxEmail, look: EmailLook | None = None) -> EmailMessage:
-    """The email as it goes out (`look`: the practice's, read once by a batch sender)."""
+def message_headers(email: OutboxEmail, look: EmailLook | None = None):
+    """(sender address, [(header, value)...], look) of the email as it goes out: the one place its
+    headers are decided (`build_message` and the batch builder `notifications.raw` share it)."""
     settings = current_app.config["PORTICO"]
     practice = current_practice()
-    message = EmailMessage()
     sender_name, sender_address = _split_sender(settings.mail_from)
     if email.discreet:  # nothing of the practice: neither its name, nor its look, nor its address
         display_name = " ".join(message_settings().discreet_sender.split())
         look = EmailLook(name=display_name)
     else:
         display_name = " ".join((practice.name or sender_name).split())  # no line breaks in a header
-    message["From"] = formataddr((display_name, sender_address))
-    message["To"] = email.to_address
-    message["Subject"] = " ".join(email.subject.split())
-    message["Date"] = format_datetime(email.created_at)
-    message["Message-ID"] = email.message_id
+    headers = [
+        ("From", (display_name, sender_address)),
+        ("To", email.to_address),
+        ("Subject", " ".join(email.subject.split())),
+        ("Date", format_datetime(email.created_at)),
+        ("Message-ID", email.message_id),
+    ]
     contact = practice_settings().contact_email
     if contact and not email.discreet:
-        message["Reply-To"] = formataddr((display_name, contact.strip()))
+        headers.append(("Reply-To", (display_name, contact.strip())))
     if email.kind in _kind_headers:
-        for name, value in _kind_headers[email.kind](email).items():
-            message[name] = value
+        headers += list(_kind_headers[email.kind](email).items())
+    return sender_address, headers, look
+
+
+def build_message(email: OutboxEmail, look: EmailLook | None = None) -> EmailMessage:
+    """The email as it goes out (`look`: the practice's, read once by a batch sender)."""
+    settings = current_app.config["PORTICO"]
+    message = EmailMessage()
+    _, headers, look = message_headers(email, look)
+    for name, value in headers:  # (name, address) pairs are addresses with a display name
+        message[name] = formataddr(value) if isinstance(value, tuple) else value
     text = _unseal(email, "body_sealed")
     message.set_content(text)
     add_html_alternative(message, text, message["Subject"], settings.base_host, look=look)

@@ -10,5 +10,7 @@ from tenants.middleware import practice_only
 
 bp = practice_only(Blueprint("onboarding", __name__))
 
-from blueprints.onboarding import models  # noqa: E402,F401
+from blueprints.onboarding import client_messages, digest, models  # noqa: E402,F401
+
+client_messages.register()
 from blueprints.onboarding.views import builder, library, portal, settings, signing, staff  # noqa: E402,F401

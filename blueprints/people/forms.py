@@ -91,10 +91,18 @@ class ClientForm(FlaskForm):
     )
     insurance_provider = StringField("Insurance provider", validators=[Optional(), Length(max=200)])
     insurance_member_id = StringField("Insurance member ID", validators=[Optional(), Length(max=100)])
+    discreet_messages = BooleanField(
+        "Send this client's automated messages discreetly",
+        description="A neutral sender name and subject, no service or clinician, no calendar "
+        "attachments: for a client for whom an email about their care is itself a risk.",
+    )
 
     def asked_data(self) -> dict:
-        """The values of the fields this form shows (the practice's asked sections)."""
-        return {name: self[name].data for name in self._asked}
+        """The values of the fields this form shows (the practice's asked sections, and the
+        discreet-messages choice, always shown)."""
+        data = {name: self[name].data for name in self._asked}
+        data["discreet_messages"] = bool(self.discreet_messages.data)
+        return data
 
 
 def client_form(settings, **kwargs) -> ClientForm:

@@ -44,7 +44,7 @@ def home():
     other record this login may open, with its own summary and a button to switch to it."""
     viewer = current_viewer()
     others = []
-    if viewer.user_id is not None and viewer.kind != "preview":
+    if viewer.user_id is not None and viewer.kind != "preview" and not viewer.via_link:
         others = [
             (access, client, record_summaries(viewer, client, permissions))
             for access, client, permissions in accessible_records(current_user)

@@ -37,6 +37,13 @@ class Viewer:
     user_id: int | None = None
     name: str = ""
     stepped_up: bool = True
+    # A guardian who came in by their own profile link (no login session: `current_user` is anonymous).
+    via_link: bool = False
+
+    @property
+    def needs_step_up(self) -> bool:
+        """A profile-link session (the client's, or a guardian's own) that has not stepped up yet."""
+        return (self.kind == "profile_link" or self.via_link) and not self.stepped_up
 
     @property
     def read_only(self) -> bool:
@@ -132,7 +139,7 @@ def portal_page(permission: str | None = None, feature: str = "portal", step_up:
                 if current_user.is_authenticated and not current_user.is_staff:
                     return redirect(url_for("portal.choose"))
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-            if step_up and viewer.kind == "profile_link" and not viewer.stepped_up:
+            if step_up and viewer.needs_step_up:
                 return redirect(url_for("profile_links.step_up", next=request.full_path.rstrip("?")))
             if permission and not getattr(viewer.permissions, permission):
                 abort(403)

@@ -165,7 +165,7 @@ def _step_up_viewer(next_url: str):
     viewer = current_viewer()
     if viewer is None:
         return None, redirect(url_for("auth.login", next=next_url))
-    if viewer.kind != "profile_link" or viewer.stepped_up:
+    if not viewer.needs_step_up:
         return None, redirect(next_url)
     return viewer, None
 
@@ -176,19 +176,18 @@ def _mask(email: str) -> str:
 
 
 def _step_up_page(viewer, next_url, password_form=None, code_form=None, send_form=None, status=200):
-    client = viewer.client
     return render_template(
         "profile_links/step_up.html",
         viewer=viewer,
         next_url=next_url,
         password_form=(password_form or StepUpPasswordForm(formdata=None, next=next_url))
-        if step_up.can_use_password(client)
+        if step_up.can_use_password(viewer)
         else None,
         code_form=(code_form or StepUpCodeForm(formdata=None, next=next_url))
-        if step_up.can_email_code(client)
+        if step_up.viewer_can_email_code(viewer)
         else None,
         send_form=send_form or SendCodeForm(formdata=None, next=next_url),
-        masked_email=_mask(client.email),
+        masked_email=_mask(step_up.code_address(viewer)),
     ), status
 
 
@@ -202,9 +201,8 @@ def verify():
         return elsewhere
     if request.method == "GET":
         return _step_up_page(viewer, next_url)
-    client = viewer.client
     method = request.form.get("method")
-    if method == "password" and step_up.can_use_password(client):
+    if method == "password" and step_up.can_use_password(viewer):
         form = StepUpPasswordForm()
 
         def after_password(ok: bool):
@@ -216,7 +214,7 @@ def verify():
         if form.validate_on_submit():
             return carry_out(lambda: step_up.with_password(viewer, form.password.data), then=after_password)
         return _step_up_page(viewer, next_url, password_form=form, status=400)
-    if method == "code" and step_up.can_email_code(client):
+    if method == "code" and step_up.viewer_can_email_code(viewer):
         form = StepUpCodeForm()
 
         def after_code(result: step_up.CodeCheck):
@@ -245,7 +243,7 @@ def send_code():
 
     def sent(_):
         flash(
-            f"We emailed a six-digit code to {_mask(viewer.client.email)}. "
+            f"We emailed a six-digit code to {_mask(step_up.code_address(viewer))}. "
             f"It works for {step_up.CODE_MINUTES} minutes.",
             "info",
         )

@@ -13,15 +13,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from app.refusals import NotFound, Refusal
 from app.tokens import new_token, token_hash
 from blueprints.audit.service import record
 from blueprints.auth.models import User
 from blueprints.notifications.service import queue_email
-from blueprints.people.models import Client
-from blueprints.portal.service import is_minor
+from blueprints.people.models import Client, PortalAccess
+from blueprints.portal.service import is_minor, permissions_for
 from blueprints.profile_links.models import ProfileLink
 from tenants.addresses import practice_url
 from tenants.context import current_practice
@@ -41,13 +41,17 @@ def link_path(raw_token: str) -> str:
     return f"/l/{raw_token}"
 
 
-def create_link(client: Client, created_by: User | None = None, flush: bool = True) -> str:
+def create_link(
+    client: Client, created_by: User | None = None, flush: bool = True, access_id: int | None = None
+) -> str:
     """A new link for `client`; returns the raw token (never stored). `flush=False`: the caller
-    flushes (a batch of links in one INSERT)."""
+    flushes (a batch of links in one INSERT). `access_id`: a guardian's grant for the minor `client`:
+    the link is the guardian's own (see `guardian_link_allowed`)."""
     raw = new_token()  # 256 random bits
     db.session.add(
         ProfileLink(
             client_id=client.id,
+            portal_access_id=access_id,
             token_hash=token_hash(raw),
             created_by_user_id=created_by.id if created_by is not None else None,
             expires_at=_now() + timedelta(days=practice_settings().profile_link_days),
@@ -58,9 +62,12 @@ def create_link(client: Client, created_by: User | None = None, flush: bool = Tr
     return raw
 
 
-def profile_link_url(client: Client, created_by: User | None = None, flush: bool = True) -> str:
-    """Create a link for `client` and return its absolute address (for automated emails)."""
-    return practice_url(current_practice().slug, link_path(create_link(client, created_by, flush)))
+def profile_link_url(
+    client: Client, created_by: User | None = None, flush: bool = True, access_id: int | None = None
+) -> str:
+    """Create a link for `client` (a guardian's own with `access_id`) and return its absolute address
+    (for automated emails)."""
+    return practice_url(current_practice().slug, link_path(create_link(client, created_by, flush, access_id)))
 
 
 def _live_link_filter():
@@ -69,6 +76,15 @@ def _live_link_filter():
         ProfileLink.revoked_at.is_(None),
         ProfileLink.expires_at > func.now(),
         ProfileLink.client_id.in_(select(Client.id).where(Client.status == "active")),
+        # A guardian's link dies with their grant (the session re-checks all of it on each request).
+        or_(
+            ProfileLink.portal_access_id.is_(None),
+            ProfileLink.portal_access_id.in_(
+                select(PortalAccess.id).where(
+                    PortalAccess.revoked_at.is_(None), PortalAccess.relationship_kind == "guardian"
+                )
+            ),
+        ),
     )
 
 
@@ -100,10 +116,12 @@ def consume_link(raw_token: str | None) -> ProfileLink | None:
     if link_id is None:
         return None
     link = db.session.get(ProfileLink, link_id, populate_existing=True)
+    guardian = link.portal_access.user if link.portal_access is not None else None
     record(
         "opened a profile link",
-        actor_kind="profile_link",
-        actor_name=link.client.display_name,
+        actor_kind="guardian" if guardian is not None else "profile_link",
+        actor_user_id=guardian.id if guardian is not None else None,
+        actor_name=guardian.name if guardian is not None else link.client.display_name,
         client_id=link.client_id,
     )
     return link
@@ -182,6 +200,17 @@ def links_allowed(client: Client) -> bool:
     """Minors get no profile links: a minor's address on file is often a parent's, and a link opens
     the record as the minor. Minors and guardians use their own logins instead."""
     return client.status == "active" and not is_minor(client, practice_settings(), practice_today())
+
+
+def guardian_link_allowed(client: Client, access: PortalAccess) -> bool:
+    """A guardian gets their own link for a minor while their grant holds today (unrevoked, guardian
+    access on, the minor not of age) and their login is active."""
+    if access.relationship_kind != "guardian" or access.client_id != client.id:
+        return False
+    if permissions_for(access, client, practice_settings(), practice_today()) is None:
+        return False
+    user = db.session.get(User, access.user_id)
+    return user is not None and user.is_active_account
 
 
 def send_link(staff: User, client: Client) -> None:

@@ -54,26 +54,48 @@ def _password_logins(client: Client) -> list[User]:
     return [user for _, user in live_grants(client, "self") if user.password_hash is not None]
 
 
-def can_use_password(client: Client) -> bool:
-    return bool(_password_logins(client))
+def _viewer_logins(viewer: Viewer) -> list[User]:
+    """Whose password steps the session up: a guardian's own link, the guardian's login only."""
+    if viewer.via_link:
+        user = db.session.get(User, viewer.user_id)
+        return [user] if user is not None and user.password_hash is not None else []
+    return _password_logins(viewer.client)
+
+
+def code_address(viewer: Viewer) -> str:
+    """Where the session's step-up code goes: the guardian's own address, else the record's."""
+    if viewer.via_link:
+        user = db.session.get(User, viewer.user_id)
+        return (user.email or "").strip() if user is not None else ""
+    return (viewer.client.email or "").strip()
+
+
+def can_use_password(viewer: Viewer) -> bool:
+    return bool(_viewer_logins(viewer))
 
 
 def can_email_code(client: Client) -> bool:
     return bool((client.email or "").strip())
 
 
-def check_password(client: Client, password: str) -> bool:
-    """True when `password` is the portal password of one of the client's own logins."""
-    for login in _password_logins(client):
+def viewer_can_email_code(viewer: Viewer) -> bool:
+    return bool(code_address(viewer))
+
+
+def check_password(viewer: Viewer, password: str) -> bool:
+    """True when `password` is the portal password of one of the session's own logins."""
+    for login in _viewer_logins(viewer):
         user = authenticate(login.email, password or "")
         if user is not None and user.id == login.id:
             return True
     return False
 
 
-def _code_hash(client_id: int, code: str) -> str:
+def _code_hash(client_id: int, code: str, guardian_id: int | None = None) -> str:
+    """A guardian's code is bound to them too: another guardian of the minor cannot use it."""
     key = current_app.config["SECRET_KEY"].encode()
-    message = f"step-up:{current_practice().id}:{client_id}:{code}".encode()
+    guardian = f":guardian:{guardian_id}" if guardian_id is not None else ""
+    message = f"step-up:{current_practice().id}:{client_id}:{code}{guardian}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
@@ -81,7 +103,8 @@ def send_code(viewer: Viewer) -> None:
     """Email a fresh six-digit code to the address on file of the viewer's record (earlier codes stop
     working)."""
     client = viewer.client
-    if not can_email_code(client):
+    address = code_address(viewer)
+    if not address:
         raise StepUpError("There is no email address on file for this record. Please contact the practice.")
     recent = db.session.scalar(
         select(func.count(StepUpCode.id)).where(
@@ -101,14 +124,14 @@ def send_code(viewer: Viewer) -> None:
     db.session.add(
         StepUpCode(
             client_id=client.id,
-            code_hash=_code_hash(client.id, code),
+            code_hash=_code_hash(client.id, code, _guardian_id(viewer)),
             expires_at=_now() + timedelta(minutes=CODE_MINUTES),
         )
     )
     db.session.flush()
     practice = current_practice()
     queue_email(
-        client.email.strip(),
+        address,
         f"Your {practice.name} verification code",
         f"Your verification code is {code}\n\n"
         f"Enter it on the {practice.name} portal within {CODE_MINUTES} minutes to open your messages. "
@@ -117,7 +140,11 @@ def send_code(viewer: Viewer) -> None:
     record("sent a step-up code", client_id=client.id, **viewer.audit_actor)
 
 
-def check_code(client: Client, code: str) -> CodeCheck:
+def _guardian_id(viewer: Viewer) -> int | None:
+    return viewer.user_id if viewer.via_link else None
+
+
+def check_code(client: Client, code: str, guardian_id: int | None = None) -> CodeCheck:
     """Try `code` against the client's latest code: single use, CODE_MINUTES, CODE_MAX_TRIES tries.
 
     The row is locked while it is checked, so racing tries are counted one by one and a code is used
@@ -139,7 +166,7 @@ def check_code(client: Client, code: str) -> CodeCheck:
     if latest.expires_at <= _now():
         return CodeCheck(False, "That code has expired. Ask for a new code.")
     latest.attempts += 1
-    if not hmac.compare_digest(latest.code_hash, _code_hash(client.id, (code or "").strip())):
+    if not hmac.compare_digest(latest.code_hash, _code_hash(client.id, (code or "").strip(), guardian_id)):
         left = CODE_MAX_TRIES - latest.attempts
         if left <= 0:
             return CodeCheck(False, "That code is not right, and it no longer works. Ask for a new code.")
@@ -151,14 +178,14 @@ def check_code(client: Client, code: str) -> CodeCheck:
 
 def with_password(viewer: Viewer, password: str) -> bool:
     """Step up with the client's portal password; False (recorded) when it is not right."""
-    ok = check_password(viewer.client, password)
+    ok = check_password(viewer, password)
     _outcome(viewer, "password", ok)
     return ok
 
 
 def with_code(viewer: Viewer, code: str) -> CodeCheck:
     """Step up with the emailed code; a wrong try is recorded and counts against the code."""
-    result = check_code(viewer.client, code)
+    result = check_code(viewer.client, code, _guardian_id(viewer))
     _outcome(viewer, "emailed code", result.ok)
     return result
 

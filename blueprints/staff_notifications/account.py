@@ -1,6 +1,6 @@
-"""Pages of staff email preferences (`/account/notifications`, with the practice's digest hour for
-owners and admins) and the one-click unsubscribe (`/u/<token>`, no login, throttled like every token
-page)."""
+"""Pages of staff email preferences (`/account/notifications`: each staff member's own choice; the
+practice's digest hour is set on `/settings/messages`) and the one-click unsubscribe (`/u/<token>`,
+no login, throttled like every token page)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,9 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from app.extensions import csrf
-from app.refusals import Problems
-from app.roles import MANAGES_PRACTICE
 from app.web import carry_out, carry_out_form, staff_required, token_page_limit
 from blueprints.staff_notifications import bp, digest
 from blueprints.staff_notifications.email import MODES, preference, set_mode, staff_of_token, unsubscribe
-from tenants.features import practice_settings
-
-HOURS = [SelectChoice(str(hour), f"{hour:02d}:00") for hour in range(24)]
 
 
 class PreferencesForm(FlaskForm):
@@ -28,23 +23,14 @@ class PreferencesForm(FlaskForm):
         description="Flags about a client's safety are always emailed at once. Emails never name a "
         "client, a form, a file or a message: they link to your notifications.",
     )
-    digest_hour = SelectField("The practice's daily digest goes out at (practice time)", choices=HOURS)
 
 
 class UnsubscribeForm(FlaskForm):
     pass
 
 
-def _manages() -> bool:
-    return current_user.role in MANAGES_PRACTICE
-
-
 def _save(form: PreferencesForm):
     set_mode(current_user, form.email_mode.data)
-    if _manages():
-        if not form.digest_hour.data.isdigit() or not 0 <= int(form.digest_hour.data) <= 23:
-            raise Problems({"digest_hour": "Choose an hour."})
-        practice_settings().digest_hour = int(form.digest_hour.data)
     digest.schedule()
 
 
@@ -54,9 +40,6 @@ def preferences():
     form = PreferencesForm()
     if not form.is_submitted():
         form.email_mode.data = preference(current_user.id).email_mode
-        form.digest_hour.data = str(practice_settings().digest_hour)
-    if not _manages():
-        del form.digest_hour
 
     def page():
         html = render_template("staff_notifications/preferences.html", form=form)

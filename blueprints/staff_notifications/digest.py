@@ -1,6 +1,9 @@
 """The staff's daily digest: at the practice's local `digest_hour`, each staff member who chose the
-digest gets one email of counts and links (appointments today, pending requests and the oldest's
-age, unread notifications by kind: messages, uploads, forms). No client name, no health detail.
+digest gets one email of counts and links, each counted from its feature's own tables over the
+clients the staff member may see (clinicians: their assigned clients): appointments today, pending
+requests and the oldest's age (scheduling), client messages waiting for a reply (messaging), forms
+completed since their last digest (onboarding), uploads to review (documents). No client name, no
+health detail.
 
 Computed from a given "now" (`send_digests(now)`, `next_digest_at(now)`), run by the practice's
 periodic work (`automations`, fanned out from `public.practice_due`). Once per (staff member, local
@@ -29,8 +32,7 @@ from blueprints.staff_notifications.email import (
     preferences_url,
     unsubscribe_url,
 )
-from blueprints.staff_notifications.models import DigestSent, StaffEmailPreference, StaffNotification
-from blueprints.staff_notifications.service import _visible_to, kind_text
+from blueprints.staff_notifications.models import DigestSent, StaffEmailPreference
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
@@ -85,14 +87,13 @@ def schedule(now: datetime | None = None) -> None:
         note_due(at)
 
 
-def _unread_lines(staff: User) -> list[DigestLine]:
-    rows = db.session.execute(
-        select(StaffNotification.kind, func.count(StaffNotification.id))
-        .where(_visible_to(staff), StaffNotification.read_at.is_(None))
-        .group_by(StaffNotification.kind)
-        .order_by(StaffNotification.kind)
-    ).all()
-    return [(f"Unread: {kind_text(kind)}", count, "/notifications") for kind, count in rows]
+def since_last_digest(staff: User, day_start: datetime) -> datetime | None:
+    """When `staff`'s last digest before the local day starting at `day_start` was sent (None: never)."""
+    return db.session.scalar(
+        select(func.max(DigestSent.sent_at)).where(
+            DigestSent.user_id == staff.id, DigestSent.local_date < day_start.date()
+        )
+    )
 
 
 def digest_text(staff: User, local_day: date) -> str:
@@ -100,7 +101,6 @@ def digest_text(staff: User, local_day: date) -> str:
     start = _at_local(local_day, 0)
     end = _at_local(local_day + timedelta(days=1), 0)
     lines = [line for source in _line_sources for line in source(staff, start, end)]
-    lines += _unread_lines(staff)
     slug = current_practice().slug
     body = [f"Your daily digest for {local_day.strftime('%A %-d %B %Y')}.", ""]
     if not any(count for _, count, _ in lines):

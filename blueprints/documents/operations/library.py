@@ -15,6 +15,7 @@ from app.refusals import Conflict, NotAllowed, Problems
 from app.roles import CARE_TEAM
 from blueprints.audit.service import record
 from blueprints.auth.models import User
+from blueprints.documents.client_messages import document_shared
 from blueprints.documents.models import INFECTED, SERVABLE, SHARED, Document, LibraryItem
 from blueprints.documents.operations.uploads import Incoming, checked_file, malware_detail, store_file
 from blueprints.people.models import Client
@@ -90,6 +91,7 @@ def share_item(staff: User, item: LibraryItem, client_ids: list[int], everyone: 
             if document.archived_at is not None:
                 document.archived_at = None
                 added += 1
+                document_shared(client.id)
                 record(
                     "shared a document",
                     client_id=client.id,
@@ -112,6 +114,7 @@ def share_item(staff: User, item: LibraryItem, client_ids: list[int], everyone: 
             )
         )
         added += 1
+        document_shared(client.id)
         record(
             "shared a document", client_id=client.id, detail=f"library item #{item.id}", **staff.audit_actor
         )

@@ -19,6 +19,7 @@ from app import jobs
 from app.refusals import NotAllowed, Refusal
 from blueprints.audit.service import record
 from blueprints.auth.models import User
+from blueprints.documents.client_messages import document_shared
 from blueprints.documents.files import CleanFile, ScannerUnavailable, check_upload, scan_with_signature
 from blueprints.documents.models import (
     INFECTED,
@@ -204,6 +205,7 @@ def share_file(staff: User, client: Client, incoming: Incoming | None) -> Docume
         _quarantined(document, signature, staff.audit_actor)
         return document
     record("shared a document", client_id=client.id, detail=f"document #{document.id}", **staff.audit_actor)
+    document_shared(client.id)
     return document
 
 

@@ -27,7 +27,7 @@ def _in_nav() -> bool:
     viewer = current_viewer()
     if viewer is None:
         return False
-    return viewer.permissions.documents or (viewer.kind == "profile_link" and not viewer.stepped_up)
+    return viewer.permissions.documents or viewer.needs_step_up
 
 
 register_nav("portal", "Documents", "documents.portal_documents", _in_nav, order=45)

@@ -16,6 +16,7 @@ from app.refusals import Conflict, NotAllowed, NotFound, Problems
 from app.roles import MANAGES_PRACTICE, OFFERS_SERVICES
 from blueprints.audit.service import record
 from blueprints.auth.models import User
+from blueprints.onboarding.client_messages import forms_to_complete
 from blueprints.onboarding.models import (
     CADENCES,
     AssessmentSchedule,
@@ -80,6 +81,7 @@ def share_form(actor: User, client: Client, form_id: int) -> FormAssignment:
     db.session.add(assignment)
     db.session.flush()
     record("form shared", client_id=client.id, detail=f"form {form.id}: {form.title}", **actor.audit_actor)
+    forms_to_complete(client.id)
     return assignment
 
 

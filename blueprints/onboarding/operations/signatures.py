@@ -114,7 +114,7 @@ def _check_may_sign(viewer: Viewer, form_id: int):
         raise Conflict("This form was already signed and cannot be signed again.")
     if not is_consent(responses.current_version(viewer.client.id, form)):
         raise Conflict("This form is not signed: submit it instead.")
-    if viewer.kind == "profile_link" and not viewer.stepped_up:
+    if viewer.needs_step_up:
         raise NotAllowed("Confirm it is you (step-up) before signing.")
     consent = disclosure.active_consent(viewer)
     if consent is None:

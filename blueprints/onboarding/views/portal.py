@@ -35,7 +35,7 @@ def _forms_in_nav() -> bool:
     viewer = current_viewer()
     if viewer is None:
         return False
-    return viewer.permissions.forms or (viewer.kind == "profile_link" and not viewer.stepped_up)
+    return viewer.permissions.forms or viewer.needs_step_up
 
 
 register_nav("portal", "Forms", "onboarding.portal_forms", _forms_in_nav, order=30)

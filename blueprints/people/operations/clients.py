@@ -66,7 +66,7 @@ def time_zone_problem(name: str | None) -> str | None:
 
 
 def _clean(fields: dict) -> dict:
-    allowed = {name for names in CLIENT_SECTIONS.values() for name in names}
+    allowed = {name for names in CLIENT_SECTIONS.values() for name in names} | {"discreet_messages"}
     cleaned = {}
     for name, value in fields.items():
         if name not in allowed:

@@ -32,10 +32,13 @@ class Recipient:
     zone: ZoneInfo
     kind: str  # "client" (the record's own address or login), "guardian" or "clinician"
     name: str = ""
+    access_id: int | None = None  # a guardian's grant (their own profile link is issued for it)
 
 
-def client_recipients(client: Client) -> list[Recipient]:
-    """Who gets the client-side copy of `client`'s scheduling emails and invites (see the module)."""
+def client_recipients(client: Client, grant: str = "appointments") -> list[Recipient]:
+    """Who gets the client-side copy of `client`'s scheduling emails and invites (see the module);
+    for a minor, `grant` names what a guardian's grant must cover ("appointments", "forms",
+    "documents": the messages of other features go by their own part of the grant)."""
     zone = practice_zone(client.time_zone)
     settings, today = practice_settings(), practice_today()
     if not is_minor(client, settings, today):
@@ -47,10 +50,11 @@ def client_recipients(client: Client) -> list[Recipient]:
         grants = live_grants(client, "self") + grants
     for access, user in grants:
         permissions = permissions_for(access, client, settings, today)
-        if permissions is None or not permissions.appointments:
+        if permissions is None or not getattr(permissions, grant):
             continue
         kind = "client" if access.relationship_kind == "self" else "guardian"
-        found.append(Recipient((user.email or "").strip(), zone, kind, user.name))
+        access_id = access.id if kind == "guardian" else None
+        found.append(Recipient((user.email or "").strip(), zone, kind, user.name, access_id))
     return unique(found)
 
 

@@ -69,7 +69,7 @@ def revoke_feed():
 def client_feed():
     """A logged-in client's (or guardian's) private feed of the appointments they manage."""
     viewer = current_viewer()
-    if viewer.user_id is None or viewer.read_only:
+    if viewer.user_id is None or viewer.read_only or viewer.via_link:
         abort(404)  # profile-link sessions and previews have no feed of their own
     form = SlotForm()
     url = None
