@@ -6,7 +6,7 @@ portal session acting for the minor, within that grant, never the minor's.
 reminders keep `reminder_channel`).
 
 Revision ID: t0020
-Revises: t0019
+Revises: t0021
 Create Date: 2026-11-26
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "t0020"
-down_revision = "t0019"
+down_revision = "t0021"
 branch_labels = None
 depends_on = None
 
