@@ -237,9 +237,16 @@ def test_staff_reply_in_the_guardian_thread_tells_guardians_who_may_message(
     [message] = mailbox.to(fam.guardian)
     text = mailbox.body(message)
     assert "call the office" not in text
-    # A profile link would open the record as the teen (and their private messages): guardians log in.
-    assert "/l/" not in text and f"http://{fam.practice.host}/login" in text
     assert mailbox.to(other_parent) == [] and mailbox.to(fam.teen.email) == []
+    # The guardian's OWN link: it opens the guardian's session acting for the teen (never the teen's
+    # record as the teen, with their private thread), and asks for the password before messages.
+    host, path = LINK.search(text).groups()
+    assert host == fam.practice.host
+    person = visit(fam.practice)
+    assert person.get(path).status_code == 200
+    assert person.post(path, form_page=path).status_code == 302
+    assert "You are acting for" in person.get("/portal").get_data(as_text=True)
+    assert person.get("/portal/messages").headers["Location"].startswith("/verify")
 
 
 def test_empty_and_overlong_messages_are_refused(family, visit, in_practice):

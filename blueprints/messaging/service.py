@@ -26,7 +26,7 @@ from blueprints.people.models import Client, PortalAccess
 from blueprints.people.operations.access import live_grants
 from blueprints.portal.service import Permissions, permissions_for
 from blueprints.portal.viewer import Viewer
-from blueprints.profile_links.service import links_allowed, profile_link_url
+from blueprints.profile_links.service import guardian_link_allowed, links_allowed, profile_link_url
 from blueprints.staff_notifications.service import notify_staff, register_kind
 from tenants.addresses import practice_url
 from tenants.context import current_practice
@@ -177,45 +177,51 @@ def staff_threads(client: Client) -> tuple[str, ...]:
     return ("client", "guardian") if has_guardians or has_guardian_messages else ("client",)
 
 
-def recipients(client: Client, thread: str, today) -> list[str]:
-    """Email addresses told about a new staff message in `thread` of `client`.
+def recipients(client: Client, thread: str, today) -> list[tuple[str, PortalAccess | None]]:
+    """Who is told about a new staff message in `thread` of `client`: (address, guardian's grant).
 
     "client": the address on the record. "guardian": guardians whose grant includes messaging on
     the minor's behalf and still holds today (unrevoked, minor not of age, guardian access on).
     """
     if thread == "client":
         email = (client.email or "").strip()
-        return [email] if email else []
+        return [(email, None)] if email else []
     settings = practice_settings()
-    addresses: list[str] = []
+    told: dict[str, PortalAccess] = {}
     for access, user in live_grants(client, "guardian"):
         permissions = permissions_for(access, client, settings, today)
-        if permissions is not None and permissions.guardian_messages and user.email not in addresses:
-            addresses.append(user.email)
-    return addresses
+        if permissions is not None and permissions.guardian_messages and user.email not in told:
+            told[user.email] = access
+    return list(told.items())
+
+
+def _reader_link(client: Client, access: PortalAccess | None, staff: User) -> str:
+    """The link in a "new message" email: the client's own profile link on their own thread; a
+    guardian's OWN link (their session acting for the minor, within their grant: never the minor's
+    record as the minor, which would show the minor's private thread); else the login page (a
+    minor's own thread, a practice without profile links)."""
+    if is_enabled("profile_links"):
+        if access is not None and guardian_link_allowed(client, access):
+            return profile_link_url(client, created_by=staff, access_id=access.id)
+        if access is None and links_allowed(client):
+            return profile_link_url(client, created_by=staff)
+    return practice_url(current_practice().slug, "/login")
 
 
 def notify(client: Client, thread: str, staff: User, today) -> list[str]:
     """Tell the thread's recipients there is a new message (never its text), with the practice's
     "new message" template (or the discreet one), unless the practice switched it off. Returns the
-    addresses.
-
-    The client's own thread gets a profile link when the practice uses them. A guardian gets the
-    login page instead: a profile link opens the record as the client, which would show a guardian
-    the minor's own messages; for the same reason a minor's own thread gets the login page too.
+    addresses. Each reader's link is their own (`_reader_link`); a profile-link session still asks
+    for the password (or a code) before it shows messages.
     """
     settings = message_settings()
     if not event_on(settings, "new_message"):
         return []
     if thread == "client" and text_instead(settings, "new_message", client, None) is not None:
         return [client.sms_number]  # the practice sends this one as a text to a client who agreed
-    practice = current_practice()
     sent = []
-    for address in recipients(client, thread, today):
-        if thread == "client" and is_enabled("profile_links") and links_allowed(client):
-            link = profile_link_url(client, created_by=staff)
-        else:
-            link = practice_url(practice.slug, "/login")
+    for address, access in recipients(client, thread, today):
+        link = _reader_link(client, access, staff)
         subject, body, discreet = compose("new_message", client, None, practice_zone(client.time_zone), link)
         queue_email(address, subject, body, discreet=discreet)
         sent.append(address)
