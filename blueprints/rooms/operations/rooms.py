@@ -15,6 +15,9 @@ characters keep well over 128 bits), never a name or an id, and are stored seale
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -196,10 +199,20 @@ def room_of(appointment: Appointment) -> tuple[str | None, str] | None:
         link = own_link(appointment.clinician_user_id)
         return (None, link) if link else None
     if appointment.group_id is not None:
-        name = clinician_room_name(appointment.clinician_user_id)
+        name = group_room_name(appointment.clinician_user_id, appointment.group_id)
     else:
         name = client_room_name(appointment.client_id)
     return name, jitsi_url(settings, name)
+
+
+def group_room_name(clinician_id: int, group_id: int) -> str:
+    """A group session's own room, never the clinician's permanent one (a member of one group would
+    hold the room where every other session meets). Derived, so no table: an HMAC keyed with the
+    clinician's secret room name over the group, unguessable without that name, one per group;
+    a new clinician room (regenerated) moves every group room with it."""
+    key = clinician_room_name(clinician_id).encode()
+    digest = hmac.new(key, f"group:{group_id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().rstrip("=").lower()[:32]
 
 
 def join_open(appointment: Appointment, now: datetime) -> bool:
@@ -241,8 +254,8 @@ def portal_join(viewer, appointment: Appointment | None, now: datetime) -> str:
     if viewer.read_only:
         raise NotAllowed("A preview does not join sessions.")
     if appointment.group_id is not None and not join_open(appointment, now):
-        # A group meets in the clinician's room, which other sessions use too: a member gets it (and
-        # its token) only while their own session is on.
+        # A group's room is its own (group_room_name); still, a member is handed it (and a token)
+        # only while their own session is on, as the group is other clients' too.
         raise NotAllowed("A group session's room opens 15 minutes before the start.")
     target = _entry(appointment, now, moderator=False)
     record(
