@@ -121,6 +121,19 @@ def _new_uid() -> str:
     return f"{uuid.uuid4()}@{current_app.config['PORTICO'].base_host}"
 
 
+
+def booking_problems(clinician: User, service: Service, duration_minutes) -> dict[str, str]:
+    """What stops `clinician` giving `service` for this long (form field -> message): one booking's
+    checks, and each date's of a series."""
+    problems = {}
+    if not service.is_active:
+        problems["service_id"] = "That service is no longer offered."
+    elif not offers(clinician.id, service):
+        problems["service_id"] = f"{clinician.name} does not offer {service.name}."
+    if duration_problem(duration_minutes):
+        problems["duration_minutes"] = duration_problem(duration_minutes)
+    return problems
+
 def book(
     client: Client,
     clinician: User,
@@ -336,15 +349,9 @@ def create_appointment(
 ) -> Appointment:
     """Book `client` (whom `actor` may see) with `clinician` at a time in the practice's zone; client
     and clinician get an invite."""
-    problems = {}
+    problems = booking_problems(clinician, chosen, duration_minutes)
     if appointment_date_problem(on_date):
         problems["on_date"] = appointment_date_problem(on_date)
-    if not chosen.is_active:
-        problems["service_id"] = "That service is no longer offered."
-    elif not offers(clinician.id, chosen):
-        problems["service_id"] = f"{clinician.name} does not offer {chosen.name}."
-    if duration_problem(duration_minutes):
-        problems["duration_minutes"] = duration_problem(duration_minutes)
     if problems:
         raise Problems(problems)
     taken = (

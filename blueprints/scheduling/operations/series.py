@@ -33,12 +33,12 @@ from blueprints.scheduling.models import Appointment, AppointmentRequest, Appoin
 from blueprints.scheduling.operations.appointments import (
     SchedulingError,
     book,
+    booking_problems,
     cancel,
     check_starts_at,
     starts_at_problem,
 )
 from blueprints.scheduling.operations.availability import available_slots, busy_for, rules_for
-from blueprints.scheduling.operations.catalog import duration_problem, offers
 from blueprints.scheduling.operations.common import audit, number_problem
 from blueprints.scheduling.slots import open_windows
 from tenants.database import db
@@ -193,13 +193,7 @@ def _problem(occurrence, length, rules, busy, windows, client_slots, clinician, 
 
 
 def _check_booking(client: Client, clinician: User, service: Service, duration_minutes) -> None:
-    problems = {}
-    if not service.is_active:
-        problems["service_id"] = "That service is no longer offered."
-    elif not offers(clinician.id, service):
-        problems["service_id"] = f"{clinician.name} does not offer {service.name}."
-    if duration_problem(duration_minutes):
-        problems["duration_minutes"] = duration_problem(duration_minutes)
+    problems = booking_problems(clinician, service, duration_minutes)
     if problems:
         raise Problems(problems)
 
