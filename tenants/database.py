@@ -2,8 +2,9 @@
 
 Tenant tables are declared in the placeholder schema `tenant`. While a practice is bound, the session
 uses one cached engine per practice whose `schema_translate_map` turns `tenant` into `tenant_<id>`, and
-every transaction it begins starts with `SET LOCAL ROLE tenant_<id>` and `SET LOCAL search_path`.
-`SET LOCAL` ends with the transaction, so nothing survives into the next use of a pooled connection.
+every transaction it begins starts with `SET LOCAL ROLE tenant_<id>` and `SET LOCAL search_path`,
+sent in the same round trip as its BEGIN (`begin_in_practice`). `SET LOCAL` ends with the
+transaction, so nothing survives into the next use of a pooled connection.
 
 Two engines: `db.engine` connects as the application role (requests, jobs), `owner_engine()` as the
 owner role (migrations, provisioning, registry changes); see `tenants.roles` for what each may do.
@@ -124,7 +125,70 @@ def _enter_practice(session, transaction, connection) -> None:
     practice = bound_practice()
     # While provisioning, the role does not exist yet; `tenants.provisioning` switches itself.
     if practice is not None and not practice.provisioning:
-        connection.exec_driver_sql(enter_practice_sql(practice.schema_name))
+        begin_in_practice(connection, practice.schema_name)
+
+
+def begin_in_practice(connection, schema: str) -> None:
+    """Enter `schema`'s role and search_path at the start of `connection`'s transaction, in ONE round
+    trip: `BEGIN; SET LOCAL ROLE …; SET LOCAL search_path …` sent as one simple-protocol query.
+
+    ISOLATION: this is where a practice transaction gets its role. What keeps it safe:
+    - Each SET is a statement of its own, before any query of the transaction: PostgreSQL checks a
+      statement's permissions under the role current when it starts, so every later statement of
+      the transaction runs as `tenant_<id>` (a `set_config('role', …)` inside a SELECT would not
+      protect that SELECT).
+    - Both are `SET LOCAL`: COMMIT or ROLLBACK ends them, so a connection goes back to the pool as
+      the application role with the empty search_path (tests/test_pooled_connection.py).
+    - A simple query stops at its first error: if BEGIN succeeded and a SET failed, the transaction
+      is aborted and nothing else runs in it (we raise; the session rolls back). Nothing runs as the
+      application role in a transaction meant for a practice.
+    - It is only sent when psycopg is idle (no transaction open) and would itself have sent exactly
+      this BEGIN; otherwise (a transaction already open, another driver) the SETs go as before, as
+      their own statement after psycopg's BEGIN: two round trips, equally safe.
+    psycopg decides COMMIT/ROLLBACK from the server's transaction status, not from who sent BEGIN,
+    so the session's commit and rollback work as usual.
+    """
+    switch = enter_practice_sql(schema)
+    dbapi = getattr(connection.connection, "dbapi_connection", None)
+    start = _psycopg_begin(dbapi)
+    if start is None:
+        connection.exec_driver_sql(switch)
+        return
+    with dbapi.lock:
+        dbapi.wait(_simple_query(dbapi, start + b"; " + switch.encode()))
+
+
+def _simple_query(dbapi, command: bytes):
+    """A psycopg generator sending `command` (several statements) by the simple query protocol, as
+    psycopg sends its own BEGIN, and raising the first error among the results: the server stops at
+    the first failing statement, so nothing after it ran."""
+    from psycopg import errors, generators
+    from psycopg.pq import ExecStatus
+
+    dbapi._check_connection_ok()
+    dbapi.pgconn.send_query(command)
+    results = yield from generators.execute(dbapi.pgconn)
+    for result in results:
+        if result.status != ExecStatus.COMMAND_OK:
+            raise errors.error_from_result(result, encoding=dbapi.pgconn._encoding)
+    if len(results) != command.count(b";") + 1:  # every statement answered, none skipped
+        raise errors.InternalError(f"{len(results)} results for {command.decode()!r}")
+
+
+def _psycopg_begin(dbapi) -> bytes | None:
+    """The BEGIN psycopg would send before the next statement, or None when it would send none
+    (autocommit, a transaction already open, pipeline mode) or this is not a psycopg connection."""
+    try:
+        from psycopg import Connection
+        from psycopg.pq import TransactionStatus
+    except ImportError:  # pragma: no cover - psycopg is the only driver Portico supports
+        return None
+    if not isinstance(dbapi, Connection) or dbapi.autocommit or dbapi._pipeline is not None:
+        return None
+    if dbapi.pgconn.transaction_status != TransactionStatus.IDLE:
+        return None
+    start = dbapi._get_tx_start_command()
+    return start if start.startswith(b"BEGIN") else None
 
 
 db = SQLAlchemy(session_options={"class_": PracticeSession})
