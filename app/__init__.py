@@ -24,18 +24,27 @@ from app.security import install_security_headers
 from app.timefmt import local_span, local_time
 from app.web import IdConverter, apply_body_limit, reject_nul_bytes
 from tenants.context import bound_practice
-from tenants.database import EMPTY_SCHEMA, OWNER_BIND
+from tenants.database import EMPTY_SCHEMA, OWNER_BIND, install_pool_hygiene
 from tenants.middleware import install_tenant_middleware
 from tenants.roles import app_role_warnings
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 ENGINE_OPTIONS = {
-    "pool_pre_ping": True,
+    # No pool_pre_ping (a round trip on every request): tenants.database.install_pool_hygiene pings
+    # only connections that sat idle, and recycles by uses; pool_recycle (age) is set from settings.
+    "pool_pre_ping": False,
     "pool_recycle": 1800,
+    # The most recently used connection first: the busy few stay warm (their catalog caches too),
+    # the rest age out.
+    "pool_use_lifo": True,
     # Unqualified SQL finds nothing: every table is reached through its schema.
     "connect_args": {"options": f"-c search_path={EMPTY_SCHEMA}"},
 }
+
+
+def engine_options(settings: Settings) -> dict:
+    return {**ENGINE_OPTIONS, "pool_recycle": settings.db_recycle_seconds or -1}
 
 
 class _Request(Request):
@@ -65,12 +74,13 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
         urls = database_urls(settings)
     else:
         urls = DatabaseUrls(db_url, normalize_url(settings.owner_database_url or db_url))
-    owner_bind = {OWNER_BIND: {"url": urls.owner, **ENGINE_OPTIONS}} if urls.owner != urls.app else {}
+    options = engine_options(settings)
+    owner_bind = {OWNER_BIND: {"url": urls.owner, **options}} if urls.owner != urls.app else {}
     app.config.update(
         PORTICO=settings,
         SECRET_KEY=settings.resolved_secret_key(),
         SQLALCHEMY_DATABASE_URI=urls.app,
-        SQLALCHEMY_ENGINE_OPTIONS=ENGINE_OPTIONS,
+        SQLALCHEMY_ENGINE_OPTIONS=options,
         # The owner role's engine (migrations, provisioning, registry changes): see tenants.roles.
         SQLALCHEMY_BINDS=owner_bind,
         # Host-only cookie (no Domain attribute): a practice's cookie never reaches another host.
@@ -80,6 +90,10 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=https,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+        # The cookie is re-signed only when the session changes (blueprints.auth.sessions rewrites
+        # seen_at at most every 30 s), not on every request: the idle and absolute lifetimes are
+        # checked on the server from the session itself, not from the cookie's expiry.
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
@@ -99,6 +113,13 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
 
     app.url_map.converters["int"] = IdConverter
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            install_pool_hygiene(
+                engine,
+                recycle_uses=settings.db_recycle_uses,
+                ping_after_idle_seconds=settings.db_ping_idle_seconds,
+            )
     limiter.init_app(app)
     bootstrap.init_app(app)
     login_manager.init_app(app)

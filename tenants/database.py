@@ -13,13 +13,14 @@ owner role (migrations, provisioning, registry changes); see `tenants.roles` for
 from __future__ import annotations
 
 import re
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import BigInteger, Engine, MetaData, event
+from sqlalchemy import BigInteger, Engine, MetaData, event, exc
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.util import find_tables
 
@@ -209,3 +210,44 @@ def practice_scope(practice: PracticeRecord) -> Iterator[PracticeRecord]:
     finally:
         db.session.remove()
         reset_bound_practice(token)
+
+
+# --- pooled connections: a liveness check only after idleness, and recycling by age and by uses ----
+
+
+def install_pool_hygiene(engine: Engine, *, recycle_uses: int, ping_after_idle_seconds: float) -> None:
+    """What replaces `pool_pre_ping` (a round trip on every checkout, i.e. every request), and
+    recycles a connection after `recycle_uses` checkouts (age is SQLAlchemy's `pool_recycle`).
+
+    - A connection idle in the pool for more than `ping_after_idle_seconds` is pinged on checkout
+      (`SELECT 1`); one in steady use is not. A connection that died while in use within that window
+      (a database restart) fails one request, and is then discarded by the pool.
+    - Each backend keeps the catalog entries of every practice schema it has touched (about 50 KiB a
+      practice): closing a connection after `recycle_uses` checkouts bounds what one backend can
+      accumulate to at most that many practices. 0 turns it off.
+    Raising DisconnectionError in a checkout handler makes the pool close that connection and hand
+    out a fresh one (SQLAlchemy's documented pessimistic disconnect pattern).
+    """
+    pool = engine.pool
+
+    @event.listens_for(pool, "connect")
+    def _fresh(dbapi_connection, record) -> None:
+        record.info["portico_uses"] = 0
+        record.info.pop("portico_idle_since", None)
+
+    @event.listens_for(pool, "checkin")
+    def _idle(dbapi_connection, record) -> None:
+        record.info["portico_idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _check(dbapi_connection, record, proxy) -> None:
+        uses = record.info.get("portico_uses", 0) + 1
+        record.info["portico_uses"] = uses
+        if recycle_uses and uses > recycle_uses:
+            raise exc.DisconnectionError(f"recycled after {recycle_uses} uses")
+        idle_since = record.info.get("portico_idle_since")
+        if idle_since is not None and time.monotonic() - idle_since > ping_after_idle_seconds:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as error:  # any failure: the pool replaces the connection
+                raise exc.DisconnectionError(f"ping after idle failed: {error}") from error

@@ -13,7 +13,7 @@ import time
 
 from flask import current_app, flash, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import login_manager
 from blueprints.auth import bp
@@ -27,6 +27,18 @@ from tenants.features import note_settings_version, settings_version_column
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to continue."
 login_manager.session_protection = None  # our own checks below are stricter and proxy-safe
+
+
+_user_statement = None
+
+
+def _user_and_settings_version():
+    """Built once: the statement is the same for every practice (the schema is translated per
+    practice at execution by the practice's engine), only the user id is a parameter."""
+    global _user_statement
+    if _user_statement is None:
+        _user_statement = select(User, settings_version_column()).where(User.id == bindparam("user_id"))
+    return _user_statement
 
 
 @login_manager.user_loader
@@ -44,9 +56,7 @@ def load_user(session_id: str) -> User | None:
     # practice's settings row (the staff two-factor gate and feature checks read the settings from
     # the per-process cache when that version is cached: tenants.features.cached_practice_settings).
     # Both come from the bound practice's schema, under its role, in the request's own transaction.
-    found = db.session.execute(
-        select(User, settings_version_column()).where(User.id == user_id)
-    ).first()
+    found = db.session.execute(_user_and_settings_version(), {"user_id": user_id}).first()
     if found is None:
         return None
     user, settings_version = found
