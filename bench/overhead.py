@@ -172,10 +172,9 @@ def _measure(
             result = load(label, args.duration)
             results[label].append(result)
             line.append(f"{label} {result.rate:7.1f} req/s")
-        client_cpu = (
-            sum(results[label][-1].client_cpu_seconds / results[label][-1].seconds for label in PAGES)
-            / len(PAGES)
-        )
+        client_cpu = sum(
+            results[label][-1].client_cpu_seconds / results[label][-1].seconds for label in PAGES
+        ) / len(PAGES)
         ratio = results["tenant"][-1].rate / results["bypass"][-1].rate
         print(
             f"  round {number}: " + ", ".join(line) + f"  tenant/bypass {ratio:.3f}x"
