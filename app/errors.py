@@ -31,7 +31,9 @@ def render_error(code: int, message: str | None = None, back: str | None = None)
     title, default = MESSAGES.get(code, MESSAGES[500])
     if request.accept_mimetypes.best == "application/json":
         return {"error": title, "message": message or default}, code
-    page = render_template("errors/error.html", code=code, title=title, message=message or default, back=back)
+    page = render_template(
+        "errors/error.html", code=code, title=title, message=message or default, back=back
+    )
     return page, code
 
 
