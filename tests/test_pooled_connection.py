@@ -170,3 +170,34 @@ def test_a_staff_page_is_one_statement_and_a_static_file_none(single_connection_
     assert len(staff_statements) == 1, staff_statements
     assert "settings_version" in staff_statements[0] and "SET LOCAL" not in staff_statements[0]
     assert static == []
+
+
+def test_a_pooled_connection_is_recycled_after_its_uses_and_pinged_after_idleness(app):
+    """PORTICO_DB_RECYCLE_USES bounds what one backend accumulates (each practice schema it touches
+    stays in its catalog cache); a connection idle past PORTICO_DB_PING_IDLE_SECONDS is checked first,
+    and one that died while idle is replaced rather than handed to a request."""
+    import time
+
+    from tenants.database import install_pool_hygiene
+
+    engine = create_engine(
+        app.config["SQLALCHEMY_DATABASE_URI"], pool_size=1, max_overflow=0, pool_pre_ping=False
+    )
+    install_pool_hygiene(engine, recycle_uses=3, ping_after_idle_seconds=0.2)
+    try:
+
+        def backend() -> int:
+            with engine.connect() as conn:
+                return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+        first = [backend() for _ in range(3)]
+        fourth = backend()
+        assert len(set(first)) == 1 and fourth != first[0]  # a fresh backend after three uses
+        # Kill the backend while the connection is idle in the pool: the next checkout pings it,
+        # finds it dead, and hands out a new connection instead of an error.
+        with create_engine(app.config["SQLALCHEMY_DATABASE_URI"]).connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": fourth})
+        time.sleep(0.3)
+        assert backend() not in (fourth, first[0])
+    finally:
+        engine.dispose()
