@@ -195,6 +195,21 @@ def _psycopg_begin(dbapi) -> bytes | None:
 db = SQLAlchemy(session_options={"class_": PracticeSession})
 
 
+# What one unit of work (a request, a job, a practice scope) remembers in `g` about its practice: the
+# session's settings row and the settings version its statements saw (tenants.features). Keyed by
+# practice id already; forgotten at each scope's edges too, so that a later scope in the same
+# application context (a test, a CLI loop) reads afresh rather than trusting an old version.
+_UNIT_CACHES = ("_portico_settings", "_portico_settings_version")
+
+
+def _forget_unit_caches() -> None:
+    from flask import g, has_app_context
+
+    if has_app_context():
+        for name in _UNIT_CACHES:
+            g.pop(name, None)
+
+
 @contextmanager
 def practice_scope(practice: PracticeRecord) -> Iterator[PracticeRecord]:
     """Run a block (a job, a CLI step, a test) as `practice`, in its own session transaction.
@@ -204,11 +219,13 @@ def practice_scope(practice: PracticeRecord) -> Iterator[PracticeRecord]:
     if bound_practice() is not None:
         raise RuntimeError("a practice is already bound; practice scopes do not nest")
     db.session.remove()
+    _forget_unit_caches()
     token = set_bound_practice(practice)
     try:
         yield practice
     finally:
         db.session.remove()
+        _forget_unit_caches()
         reset_bound_practice(token)
 
 
