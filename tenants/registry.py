@@ -4,7 +4,7 @@ The application role only reads the registry; every change is written by the own
 (`owner_engine()`). The cache is keyed by the address that was asked for and holds misses too
 (made-up hosts cannot grow it past its bound). Its size is PORTICO_PRACTICE_CACHE_SIZE, or, when that
 is 0 (the default), sized for the installation: twice the number of practices plus 1,000 for misses,
-re-sized as practices are added.
+grown as practices are added (each miss reads the registry's size in the same statement).
 
 Invalidation across processes: every change (rename, status, name, a new practice) sends
 `NOTIFY portico_registry` in its own transaction, so it is delivered when, and only if, the change
@@ -41,7 +41,6 @@ CHANNEL = "portico_registry"
 NOTIFY_SQL = text(f"SELECT pg_notify('{CHANNEL}', '')")
 LISTENING_TTL = 3600  # seconds an entry may live while this process hears every change
 MISSES_ROOM = 1000  # entries for addresses that are no practice (and retired ones)
-RESIZE_EVERY = 60  # seconds: at most this often is a full cache re-sized
 
 
 class RegistryError(ValueError):
@@ -57,7 +56,6 @@ class MovedTo:
 
 _cache: TTLCache = TTLCache(maxsize=1, ttl=LISTENING_TTL)
 _cache_lock = threading.Lock()  # a TTLCache is not thread-safe
-_resized_at = 0.0
 _practice_count = 0  # the registry's size, as the last miss saw it
 _generation = 0  # bumped by every invalidation: a lookup that raced one stores nothing
 _NOT_CACHED = object()
@@ -74,15 +72,13 @@ def _wanted_size(settings) -> int:
 
 
 def _sized_cache(settings) -> TTLCache:
-    """The cache, made anew (empty) when the settings ask for another size, or when it is full and the
-    installation has grown past it (call under the lock)."""
-    global _cache, _resized_at
+    """The cache, made anew (empty) when the settings ask for another size, or when the installation
+    has grown past what it was sized for (the count only grows, and each size leaves room for 500
+    more practices, so this is rare). Call under the lock."""
+    global _cache
     wanted = _wanted_size(settings)
-    if _cache.maxsize != wanted and (
-        settings.practice_cache_size or _cache.maxsize == 1 or time.monotonic() - _resized_at > RESIZE_EVERY
-    ):
+    if wanted > _cache.maxsize or (settings.practice_cache_size and wanted != _cache.maxsize):
         _cache = TTLCache(maxsize=wanted, ttl=LISTENING_TTL)
-        _resized_at = time.monotonic()
     return _cache
 
 
