@@ -49,7 +49,7 @@ class Settings:
     practice_cache_size: int = 0  # host lookups kept per process; 0: sized for the installation
     # Pooled database connections (deploy/OPERATIONS.md, "Connection recycling").
     db_recycle_seconds: int = 1800
-    db_recycle_uses: int = 1000
+    db_recycle_uses: int = 0  # off: each recycle makes the next practices touched reload their catalog
     db_ping_idle_seconds: int = 10
     trusted_proxies: int = 0
     migration_jobs: int = 4
@@ -81,7 +81,7 @@ class Settings:
             practice_cache_seconds=read.whole("PORTICO_PRACTICE_CACHE_SECONDS", 30, "seconds", minimum=0),
             practice_cache_size=read.whole("PORTICO_PRACTICE_CACHE_SIZE", 0, "entries", minimum=0),
             db_recycle_seconds=read.whole("PORTICO_DB_RECYCLE_SECONDS", 1800, "seconds", minimum=0),
-            db_recycle_uses=read.whole("PORTICO_DB_RECYCLE_USES", 1000, "uses", minimum=0),
+            db_recycle_uses=read.whole("PORTICO_DB_RECYCLE_USES", 0, "uses", minimum=0),
             db_ping_idle_seconds=read.whole("PORTICO_DB_PING_IDLE_SECONDS", 10, "seconds", minimum=0),
             trusted_proxies=read.whole("PORTICO_TRUSTED_PROXIES", 0, "proxies", minimum=0),
             migration_jobs=read.whole("PORTICO_MIGRATION_JOBS", 4, "processes", minimum=1),
