@@ -52,7 +52,11 @@ class Settings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     practice_cache_seconds: int = 30
-    practice_cache_size: int = 1000
+    practice_cache_size: int = 0  # host lookups kept per process; 0: sized for the installation
+    # Pooled database connections (deploy/OPERATIONS.md, "Connection recycling").
+    db_recycle_seconds: int = 1800
+    db_recycle_uses: int = 0  # off: each recycle makes the next practices touched reload their catalog
+    db_ping_idle_seconds: int = 10
     trusted_proxies: int = 0
     migration_jobs: int = 4
     # First wait before an email is tried again; each later wait doubles (about 1.5-3 h in all).
@@ -83,7 +87,10 @@ class Settings:
             session_idle_minutes=read.whole("PORTICO_SESSION_IDLE_MINUTES", 30, "minutes", minimum=1),
             session_max_hours=read.whole("PORTICO_SESSION_MAX_HOURS", 12, "hours", minimum=1),
             practice_cache_seconds=read.whole("PORTICO_PRACTICE_CACHE_SECONDS", 30, "seconds", minimum=0),
-            practice_cache_size=read.whole("PORTICO_PRACTICE_CACHE_SIZE", 1000, "entries", minimum=1),
+            practice_cache_size=read.whole("PORTICO_PRACTICE_CACHE_SIZE", 0, "entries", minimum=0),
+            db_recycle_seconds=read.whole("PORTICO_DB_RECYCLE_SECONDS", 1800, "seconds", minimum=0),
+            db_recycle_uses=read.whole("PORTICO_DB_RECYCLE_USES", 0, "uses", minimum=0),
+            db_ping_idle_seconds=read.whole("PORTICO_DB_PING_IDLE_SECONDS", 10, "seconds", minimum=0),
             trusted_proxies=read.whole("PORTICO_TRUSTED_PROXIES", 0, "proxies", minimum=0),
             migration_jobs=read.whole("PORTICO_MIGRATION_JOBS", 4, "processes", minimum=1),
             mail_retry_base_seconds=read.seconds("PORTICO_MAIL_RETRY_BASE_SECONDS", 5.0),

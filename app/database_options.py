@@ -20,8 +20,13 @@ from typing import Any
 from tenants.database import EMPTY_SCHEMA
 
 ENGINE_OPTIONS: dict[str, Any] = {
-    "pool_pre_ping": True,
+    # No pool_pre_ping (a round trip on every request): tenants.database.install_pool_hygiene pings
+    # only connections that sat idle, and recycles by uses; pool_recycle (age) is set from settings.
+    "pool_pre_ping": False,
     "pool_recycle": 1800,
+    # The most recently used connection first: the busy few stay warm (their catalog caches too),
+    # the rest age out.
+    "pool_use_lifo": True,
     # Unqualified SQL finds nothing: every table is reached through its schema.
     "connect_args": {"options": f"-c search_path={EMPTY_SCHEMA}"},
 }
@@ -32,6 +37,7 @@ PGBOUNCER_CONNECT_ARGS: dict[str, Any] = {"prepare_threshold": None}
 
 def engine_options(settings) -> dict[str, Any]:
     """SQLAlchemy engine options for the application's and the owner's engines under `settings`."""
-    if not settings.pgbouncer:
-        return ENGINE_OPTIONS
-    return {**ENGINE_OPTIONS, "connect_args": dict(PGBOUNCER_CONNECT_ARGS)}
+    options = {**ENGINE_OPTIONS, "pool_recycle": settings.db_recycle_seconds or -1}
+    if settings.pgbouncer:
+        options["connect_args"] = dict(PGBOUNCER_CONNECT_ARGS)
+    return options

@@ -27,7 +27,7 @@ from app.security import install_security_headers
 from app.timefmt import local_span, local_time
 from app.web import IdConverter, apply_body_limit, reject_nul_bytes
 from tenants.context import bound_practice
-from tenants.database import EMPTY_SCHEMA, OWNER_BIND
+from tenants.database import EMPTY_SCHEMA, OWNER_BIND, install_pool_hygiene
 from tenants.middleware import install_tenant_middleware
 from tenants.roles import app_role_warnings
 
@@ -78,6 +78,10 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=https,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+        # The cookie is re-signed only when the session changes (blueprints.auth.sessions rewrites
+        # seen_at at most every 30 s), not on every request: the idle and absolute lifetimes are
+        # checked on the server from the session itself, not from the cookie's expiry.
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
@@ -97,6 +101,13 @@ def create_app(settings: Settings | None = None, db_url: str | None = None) -> F
 
     app.url_map.converters["int"] = IdConverter
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            install_pool_hygiene(
+                engine,
+                recycle_uses=settings.db_recycle_uses,
+                ping_after_idle_seconds=settings.db_ping_idle_seconds,
+            )
     limiter.init_app(app)
     bootstrap.init_app(app)
     login_manager.init_app(app)

@@ -49,6 +49,9 @@ ENV_MASTER_KEY = "PORTICO_BENCH_MASTER_KEY"
 
 TENANT_PATH = "/bench/tenant"
 BYPASS_PATH = "/bench/bypass"
+PING_PATH = "/ping"  # bench.ping_app: a bare Flask app, served as the bench app is
+BENCH_TARGET = "bench.bench_app:build_app()"
+PING_TARGET = "bench.ping_app:app"
 DOCUMENT_PATH = "/bench/document"  # /<document id>?key=<storage key>: bench/documents.py
 PLAIN_FILE_PATH = "/bench/plain-file"  # ?name=<file in the data directory's files/>
 
@@ -286,9 +289,18 @@ def log_in_owner(app, client: HttpClient, practice: BenchPractice) -> None:
 
 
 class GunicornServer:
-    """gunicorn serving `bench.bench_app` on a free port of 127.0.0.1, with fixed settings."""
+    """gunicorn serving `bench.bench_app` (or `target`) on a free port of 127.0.0.1, with fixed settings."""
 
-    def __init__(self, settings: Settings, port: int, log_dir: Path, workers: int = 2, threads: int = 4):
+    def __init__(
+        self,
+        settings: Settings,
+        port: int,
+        log_dir: Path,
+        workers: int = 2,
+        threads: int = 4,
+        target: str = BENCH_TARGET,
+    ):
+        self.target = target
         self.settings = settings
         self.port = port
         self.workers = workers
@@ -319,7 +331,7 @@ class GunicornServer:
             "--graceful-timeout", "5",
             "--log-level", "warning",
             "--chdir", str(ROOT),
-            "bench.bench_app:build_app()",
+            self.target,
         ]  # fmt: skip
         self._log = open(self.log_path, "ab")  # closed in __exit__
         self.process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self._log, stderr=self._log)
@@ -330,7 +342,7 @@ class GunicornServer:
             raise
         return self
 
-    def _wait_ready(self, timeout: float = 60) -> None:
+    def _wait_ready(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -8,26 +8,38 @@ the `/bench/tenant` page of `bench.bench_app` twice:
 
 - "one practice": always the first practice (its host lookup stays cached);
 - "all practices": round-robin over every practice, as traffic spread over a whole installation
-  looks (host lookups expire after practice_cache_seconds, and every database backend ends up
-  touching every schema).
+  looks (every host is looked up once per cache lifetime, and every database backend ends up
+  touching many schemas).
+
+After the large size (whatever `--practices` is, e.g. the optional long run `--practices 10000`), it
+prints what touching every practice costs: the catalog's size (pg_class rows and bytes), the memory
+of the largest database backend of the server and of the largest gunicorn worker, and the time of
+`portico practices export` for one practice among them (the CLI in a process of its own, start-up
+included). Backends are recycled after PORTICO_DB_RECYCLE_USES checkouts (deploy/OPERATIONS.md,
+"Connection recycling"), which bounds how many practices' catalog entries one of them holds.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 
 from app.embedded_db import libpq_url
 from bench.common import (
+    ROOT,
     TENANT_PATH,
     BenchPractice,
     GunicornServer,
     HttpClient,
     ServerCpu,
+    _processes,
     bench_environment,
     free_port,
     heading,
@@ -91,7 +103,9 @@ def run(args) -> None:
                 f"provisioned {more} practices in {seconds:.1f} s "
                 f"({seconds / more * 1000:.0f} ms each, {more / seconds:.1f} per second)"
             )
-            results[args.practices] = _measure(app, settings, port, tmp, practices, args)
+            results[args.practices] = _measure(app, settings, port, tmp, practices, args, footprint=True)
+        else:
+            _export_time(settings, tmp, practices[len(practices) // 2])
         _summary(results)
 
 
@@ -135,7 +149,9 @@ def _summary(results: dict[int, dict[str, Measurement]]) -> None:
             print(line)
 
 
-def _measure(app, settings, port: int, tmp, practices: list[BenchPractice], args) -> dict[str, Measurement]:
+def _measure(
+    app, settings, port: int, tmp, practices: list[BenchPractice], args, footprint: bool = False
+) -> dict[str, Measurement]:
     count = len(practices)
     print(f"-- {count} practices ({_relation_count(settings.database_url)} relations in the database)")
     with GunicornServer(settings, port, tmp, args.workers, args.threads) as server:
@@ -160,9 +176,90 @@ def _measure(app, settings, port: int, tmp, practices: list[BenchPractice], args
                 measurement.db_cpu_ms = (db_after - db_before) / args.requests * 1000
             results[pattern] = measurement
         client.close()
+        if footprint:
+            try:
+                _footprint(settings, server)
+            except Exception as error:  # noqa: BLE001 - the latencies above matter more
+                print(f"   (footprint not measured: {error!r})")
     for pattern, measurement in results.items():
         print(latency_line(f"{pattern} ({count})", measurement.latencies) + measurement.cpu_note())
+    if footprint:
+        try:
+            _export_time(settings, tmp, practices[len(practices) // 2])
+        except Exception as error:  # noqa: BLE001
+            print(f"   (export not timed: {error!r})")
     return results
+
+
+def _memory_kib(pid: int) -> tuple[int, int] | None:
+    """(resident, private) KiB of a process, from /proc (None when it is gone or not local)."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    fields = {line.split(":")[0]: int(line.split()[1]) for line in rollup.splitlines()[1:] if ":" in line}
+    private = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+    return fields.get("Rss", 0), private
+
+
+def _footprint(settings, server) -> None:
+    """After every practice was touched: the catalog, the largest backend and the largest worker."""
+    with psycopg.connect(libpq_url(settings.database_url), autocommit=True) as conn:
+        relations, catalog_bytes = conn.execute(
+            "SELECT (SELECT count(*) FROM pg_class),"
+            " (SELECT sum(pg_total_relation_size(oid)) FROM pg_class"
+            "  WHERE relnamespace = 'pg_catalog'::regnamespace)"
+        ).fetchone()
+        backends = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    print(f"   catalog: {relations} relations in pg_class, {catalog_bytes / 2**20:.1f} MiB of pg_catalog")
+
+    workers = [pid for pid, parent in _processes() if parent == server.process.pid]
+    for label, pids in (("database backend", backends), ("gunicorn worker", workers)):
+        sizes = [size for size in map(_memory_kib, pids) if size is not None]
+        if not sizes:
+            print(f"   {label}: memory not readable here (not on this machine?)")
+            continue
+        rss, private = max(sizes, key=lambda size: size[1])
+        print(
+            f"   largest {label} of {len(sizes)}: {rss / 1024:.1f} MiB resident, "
+            f"{private / 1024:.1f} MiB private"
+        )
+    print(f"   (backends are recycled after PORTICO_DB_RECYCLE_USES={settings.db_recycle_uses} checkouts)")
+
+
+def _export_time(settings, tmp, practice: BenchPractice) -> None:
+    """`portico practices export` of one practice, in a process of its own (start-up included)."""
+    passphrase = Path(tmp) / "export-passphrase"
+    passphrase.write_text("bench export passphrase\n")
+    target = Path(tmp) / f"export-{practice.slug}.tar.age"
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=settings.database_url,
+        SECRET_KEY=settings.secret_key,
+        PORTICO_MASTER_KEY=settings.master_key or "",
+        PORTICO_DATA_DIR=str(settings.data_dir),
+        PORTICO_BASE_DOMAIN=settings.base_domain,
+    )
+    command = [
+        sys.executable, "-c", "from app.cli import main; main()",
+        "practices", "export", practice.slug, "--output", str(target), "--passphrase-file", str(passphrase),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        print(f"   practices export {practice.slug}: failed ({done.stderr.strip()[-300:]})")
+        return
+    print(
+        f"   practices export {practice.slug} (one practice among them): {seconds:.2f} s, "
+        f"{target.stat().st_size / 1024:.0f} KiB"
+    )
 
 
 def _timed(client: HttpClient, hosts: list[str], requests: int) -> list[float]:

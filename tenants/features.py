@@ -1,16 +1,26 @@
 """Per-practice settings and feature toggles, stored in the practice's own schema.
 
 A disabled feature answers 404 and disappears from navigation; its data stays untouched.
+
+Two ways to read the settings: `practice_settings()` is the session's own row (to change it, or
+when a view wants the ORM object), and `cached_practice_settings()` a read-only copy kept per
+process, keyed by practice id and the row's version (its `xmin`, which every committed UPDATE
+changes, whichever process made it). The staff sign-in path reads that version in the same statement
+as the user (`settings_version_column`, `note_settings_version`), so a staff request whose
+practice's settings have not changed reads no settings row at all.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import namedtuple
 from datetime import date, datetime
 from functools import wraps
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cachetools import LRUCache
 from flask import abort, g
-from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text, literal_column, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.context import current_practice
@@ -111,10 +121,70 @@ def practice_settings() -> PracticeSettings:
     return row
 
 
+# --- the per-process settings cache ---------------------------------------------------------------
+#
+# ISOLATION: an entry is stored under the id of the practice whose transaction read it (the row is
+# read under that practice's role, from its own schema), and is only ever returned for that same
+# practice id, so no practice can be served another's settings. The copies are immutable tuples: a
+# caller cannot change the cached copy (changes go through `practice_settings()`, the session's row).
+
+SETTINGS_CACHE_SIZE = 20_000  # entries (one per practice; ~1-2 KB each)
+_SETTINGS_COLUMNS = [column.key for column in PracticeSettings.__table__.columns]
+SettingsCopy = namedtuple("SettingsCopy", _SETTINGS_COLUMNS)
+_settings_cache: LRUCache = LRUCache(maxsize=SETTINGS_CACHE_SIZE)
+_settings_lock = threading.Lock()  # cachetools caches are not thread-safe
+
+
+def settings_version_column():
+    """A scalar subquery for a select of the bound practice: its settings row's version (xmin as
+    text; NULL while the row does not exist). Put it beside the user in the request's first read."""
+    table = PracticeSettings.__table__
+    return (
+        select(literal_column("practice_settings.xmin::text"))
+        .select_from(table)
+        .where(table.c.id == 1)
+        .scalar_subquery()
+        .label("settings_version")
+    )
+
+
+def note_settings_version(version: str | None) -> None:
+    """Remember, for this request, the settings version read under the bound practice."""
+    if version is not None:
+        g._portico_settings_version = (current_practice().id, version)
+
+
+def cached_practice_settings():
+    """The bound practice's settings, read-only (a `SettingsCopy`, or the session's own row when this
+    request has loaded it: its unsaved changes win). No statement at all when this request already
+    knows the row's version and this process has that version cached."""
+    practice = current_practice()
+    own = g.get("_portico_settings")
+    if own is not None and own[0] == practice.id:
+        return own[1]
+    known = g.get("_portico_settings_version")
+    if known is not None and known[0] == practice.id:
+        with _settings_lock:
+            cached = _settings_cache.get(practice.id)
+        if cached is not None and cached[0] == known[1]:
+            return cached[1]
+    table = PracticeSettings.__table__
+    row = db.session.execute(
+        select(table, literal_column("practice_settings.xmin::text").label("_version")).where(table.c.id == 1)
+    ).first()
+    if row is None:
+        return practice_settings()  # created on first use, in this request's transaction
+    copy = SettingsCopy(*(row._mapping[name] for name in _SETTINGS_COLUMNS))
+    with _settings_lock:
+        _settings_cache[practice.id] = (row._mapping["_version"], copy)
+    g._portico_settings_version = (practice.id, row._mapping["_version"])
+    return copy
+
+
 def practice_zone(preferred: str | None = None) -> ZoneInfo:
     """The zone to show times in: `preferred` (a client's own choice) when it is a valid zone name,
     else the bound practice's zone, else UTC."""
-    for name in (preferred, practice_settings().time_zone):
+    for name in (preferred, cached_practice_settings().time_zone):
         try:
             return ZoneInfo(name)
         except (TypeError, ValueError, ZoneInfoNotFoundError):
@@ -128,7 +198,7 @@ def practice_today() -> date:
 
 
 def is_enabled(feature: str) -> bool:
-    settings = practice_settings()
+    settings = cached_practice_settings()
     return all(getattr(settings, column) for column in FEATURES[feature])
 
 

@@ -22,7 +22,7 @@ from tenants.encryption import PracticeKey  # noqa: F401 (its table is built wit
 from tenants.features import PracticeSettings
 from tenants.migrate import tenant_head
 from tenants.models import Practice
-from tenants.registry import RegistryError, address_available, invalidate_cache
+from tenants.registry import RegistryError, address_available, invalidate_cache, notify_change
 from tenants.roles import admit_to_practice_role, app_role
 
 ADDRESS_TAKEN = "That address is already taken. Please choose another."
@@ -69,6 +69,7 @@ def new_practice(name: str, slug: str) -> Iterator[PracticeRecord]:
         except IntegrityError:
             db.session.rollback()
             raise RegistryError(ADDRESS_TAKEN) from None
+        notify_change(connection)  # other processes forget a cached miss for this address at commit
         role = record.role_name
         connection.exec_driver_sql(
             f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"

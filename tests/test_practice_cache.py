@@ -33,3 +33,37 @@ def test_ten_thousand_made_up_hosts_do_not_grow_the_cache_past_its_bound(app, ma
         assert asked.count("made-up-9999") == 1
         assert registry.lookup_address(practice.slug).id == practice.id  # evicted long ago: asked again
         assert asked.count(practice.slug) == 2
+
+
+def test_a_change_made_by_another_process_reaches_this_cache_by_notify(app, make_practice, monkeypatch):
+    """Rename and suspend send NOTIFY portico_registry with their transaction; each process listens
+    and empties its cache. Here this process's own invalidation is switched off for the change, so
+    only the notification can clear what it cached."""
+    import time
+
+    practice = make_practice()
+    cached = replace(app.config["PORTICO"], practice_cache_seconds=600)
+    monkeypatch.setitem(app.config, "PORTICO", cached)
+    with app.app_context():
+        registry.lookup_address(practice.slug)
+        deadline = time.monotonic() + 10
+        while not registry._listener.listening and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert registry._listener.listening
+        assert registry.lookup_address(practice.slug).id == practice.id  # cached now
+
+        def changed_elsewhere(change):
+            with monkeypatch.context() as patch:
+                patch.setattr(registry, "invalidate_cache", lambda: None)  # as in another process
+                change()
+            deadline = time.monotonic() + 10
+            while registry._cache.get(practice.slug) is not None and time.monotonic() < deadline:
+                time.sleep(0.02)
+
+        changed_elsewhere(lambda: registry.set_status(str(practice.id), "suspended"))
+        assert registry.lookup_address(practice.slug) is None
+        changed_elsewhere(lambda: registry.set_status(str(practice.id), "active"))
+        assert registry.lookup_address(practice.slug).id == practice.id
+        changed_elsewhere(lambda: registry.rename_practice(str(practice.id), practice.slug + "-new"))
+        assert registry.lookup_address(practice.slug) == registry.MovedTo(practice.slug + "-new")
+        assert registry.lookup_address(practice.slug + "-new").id == practice.id

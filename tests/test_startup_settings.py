@@ -42,7 +42,9 @@ def test_a_fractional_idle_timeout_stops_the_command_without_a_traceback(tmp_pat
         ("PORTICO_SESSION_MAX_HOURS", "1.5"),
         ("PORTICO_SESSION_MAX_HOURS", "-2"),
         ("PORTICO_PRACTICE_CACHE_SECONDS", "30s"),
-        ("PORTICO_PRACTICE_CACHE_SIZE", "0"),
+        ("PORTICO_PRACTICE_CACHE_SIZE", "-1"),  # 0 is valid: sized for the installation
+        ("PORTICO_DB_RECYCLE_USES", "many"),
+        ("PORTICO_DB_PING_IDLE_SECONDS", "-5"),
         ("PORTICO_TRUSTED_PROXIES", "yes"),
         ("PORTICO_MIGRATION_JOBS", "0"),
         ("DATABASE_URL", "not a url"),

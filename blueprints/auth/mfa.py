@@ -27,7 +27,7 @@ from blueprints.auth.models import User
 from blueprints.auth.service import AccountError
 from tenants.context import bound_practice, current_practice
 from tenants.database import db
-from tenants.features import practice_settings
+from tenants.features import cached_practice_settings
 
 PENDING_KEY = "mfa_pending"
 PENDING_SECONDS = 5 * 60
@@ -126,7 +126,7 @@ def code_message(found: str | None) -> str:
 
 def must_set_up_two_factor(user) -> bool:
     """Staff of a practice that requires two-factor, who have not set it up yet."""
-    return user.is_staff and not two_factor.has_totp(user) and practice_settings().require_staff_mfa
+    return user.is_staff and not two_factor.has_totp(user) and cached_practice_settings().require_staff_mfa
 
 
 def confirm_setup(user: User, raw_code: str) -> list[str]:
@@ -147,10 +147,12 @@ def turn_off(user: User, raw_code: str | None, password: str | None) -> None:
 
 @bp.before_app_request
 def require_staff_two_factor():
-    if bound_practice() is None or not current_user.is_authenticated:
-        return None
+    # The endpoint first: a static file (or any auth page) must not load the user, which would
+    # open a practice transaction for a request that touches no practice data.
     endpoint = request.endpoint or ""
     if not endpoint or endpoint.startswith("auth.") or endpoint.endswith("static"):
+        return None
+    if bound_practice() is None or not current_user.is_authenticated:
         return None
     if not must_set_up_two_factor(current_user):
         return None

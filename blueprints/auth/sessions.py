@@ -13,6 +13,7 @@ import time
 
 from flask import current_app, flash, session
 from flask_login import login_user, logout_user
+from sqlalchemy import bindparam, select
 
 from app.extensions import login_manager
 from blueprints.auth import bp
@@ -21,10 +22,23 @@ from blueprints.auth.service import end_all_sessions, record_login
 from blueprints.auth.signals import logged_out
 from tenants.context import bound_practice
 from tenants.database import db
+from tenants.features import note_settings_version, settings_version_column
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to continue."
 login_manager.session_protection = None  # our own checks below are stricter and proxy-safe
+
+
+_user_statement = None
+
+
+def _user_and_settings_version():
+    """Built once: the statement is the same for every practice (the schema is translated per
+    practice at execution by the practice's engine), only the user id is a parameter."""
+    global _user_statement
+    if _user_statement is None:
+        _user_statement = select(User, settings_version_column()).where(User.id == bindparam("user_id"))
+    return _user_statement
 
 
 @login_manager.user_loader
@@ -38,9 +52,17 @@ def load_user(session_id: str) -> User | None:
         return None
     if practice_id != practice.id or session.get("practice_id") != practice.id:
         return None  # a cookie from another practice is anonymous here
-    user = db.session.get(User, user_id)
-    if user is None or not user.is_active or user.session_version != version:
+    # One statement for what every signed-in request needs: the user's row and the version of the
+    # practice's settings row (the staff two-factor gate and feature checks read the settings from
+    # the per-process cache when that version is cached: tenants.features.cached_practice_settings).
+    # Both come from the bound practice's schema, under its role, in the request's own transaction.
+    found = db.session.execute(_user_and_settings_version(), {"user_id": user_id}).first()
+    if found is None:
         return None
+    user, settings_version = found
+    if not user.is_active or user.session_version != version:
+        return None
+    note_settings_version(settings_version)
     return user
 
 
