@@ -106,3 +106,20 @@ def test_dates_beyond_the_horizon_are_shown_and_the_free_ones_booked(booking, vi
     )
     assert booked.status_code == 302
     assert len(_series_rows(in_practice, practice)) == 3
+
+
+def test_a_client_books_a_series_until_a_date(booking, visit, in_practice):
+    """The portal's "Or until (last date)": weekly until two weeks after the first date is 3 dates."""
+    practice, client, service_id = booking
+    _allow(in_practice, practice, service_id)
+    visitor = logged_in_client(visit, practice, client)
+    page, data, form_page = _confirm(visitor, service_id)
+    assert 'name="repeat_until"' in page
+    first = re.search(r"\d{4}-\d{2}-\d{2}", data["starts_at"]).group(0)
+    from datetime import date
+
+    until = (date.fromisoformat(first) + timedelta(weeks=2)).isoformat()
+    booked = visitor.post("/portal/book", data | {"repeat": "1", "repeat_until": until}, form_page=form_page)
+    assert booked.status_code == 302
+    rows = _series_rows(in_practice, practice)
+    assert len(rows) == 3 and rows[2].starts_at - rows[0].starts_at == timedelta(weeks=2)
