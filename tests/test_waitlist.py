@@ -153,6 +153,12 @@ def test_a_held_time_cannot_be_booked_in_the_portal(waitlist, in_practice, visit
     with in_practice(practice):
         statuses = db.session.scalars(select(Appointment.status).where(Appointment.starts_at == soon()))
         assert sorted(statuses) == ["cancelled", "held"]
+    # Staff see why the time is not free, and not whom it was offered to.
+    staff = visit(practice)
+    staff.login(practice.owner_email)
+    week = staff.get(f"/calendar?view=week&date={soon().date().isoformat()}").get_data(as_text=True)
+    assert "(Held)" in week and "Held for a waitlist offer" in week
+    assert people[0].name not in week and people[0].email not in week
 
 
 def test_twenty_confirm_one_time_at_once_and_exactly_one_wins(

@@ -1,5 +1,6 @@
 """The staff calendar: a week (Monday to Sunday) or a day of the appointments and pending requests a
-staff member may see, in the practice's zone. Requests show as "(Requested)" entries; an appointment
+staff member may see, in the practice's zone. Requests show as "(Requested)" entries, times held for a
+waitlist offer as "(Held)"; an appointment
 with a pending request, a length set by hand or an alert carries a flag."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tenants.features import practice_zone
 
 @dataclass
 class Entry:
-    kind: str  # "appointment" or "request"
+    kind: str  # "appointment", "request" or "held" (a time held for a waitlist offer)
     id: int
     starts: datetime  # in the practice's zone
     ends: datetime
@@ -96,7 +97,11 @@ def calendar_page(staff: User, view: str, day: date, clinician_id: int | None = 
             )
 
     query = visible_appointments(staff).where(
-        Appointment.status == "booked", Appointment.starts_at < end, Appointment.ends_at > start
+        # "held": a freed time held for a waitlist offer (no one's appointment yet; shown so that
+        # staff see why the time is not free, never with the client it was offered to).
+        Appointment.status.in_(("booked", "held")),
+        Appointment.starts_at < end,
+        Appointment.ends_at > start,
     )
     if clinician_id is not None:
         query = query.where(Appointment.clinician_user_id == clinician_id)
@@ -109,6 +114,19 @@ def calendar_page(staff: User, view: str, day: date, clinician_id: int | None = 
         local = appointment.starts_at.astimezone(zone)
         if local.date() not in entries:
             continue  # began the evening before the first day shown
+        if appointment.status == "held":
+            entries[local.date()].append(
+                Entry(
+                    "held",
+                    appointment.id,
+                    local,
+                    appointment.ends_at.astimezone(zone),
+                    "Held for a waitlist offer",
+                    appointment.service.name,
+                    appointment.clinician.name,
+                )
+            )
+            continue
         flags = list(pending_by_appointment.get(appointment.id, []))
         if appointment.duration_overridden:
             flags.append("Length set by hand")
