@@ -1,0 +1,78 @@
+"""Security review of payments: findings that were real bugs, each pinned by a test (the fix is in
+the same commit as the test)."""
+
+from __future__ import annotations
+
+import time
+
+from tests.billing_support import (  # noqa: F401 (fixtures)
+    billing_practice_fixture,
+    book,
+    client_visitor,
+    connect_stripe,
+    deliver,
+    fake_stripe_fixture,
+    invoices_of,
+    mark,
+    pay_session,
+)
+
+
+def _billed(billing_practice, in_practice, price=15000):
+    setting = billing_practice("USD", price)
+    assert mark(setting, book(in_practice, setting)).status_code == 302
+    [invoice] = invoices_of(in_practice, setting.practice)
+    return setting, invoice
+
+
+def test_a_payment_made_for_another_practice_on_the_same_stripe_account_is_not_applied_here(
+    billing_practice, fake_stripe, in_practice, visit
+):
+    """Two practices may share one Stripe account (one owner, two practices): every endpoint of the
+    account receives every event. Invoice ids are practice-local, so another practice's payment for
+    ITS invoice 1 carried `portico_invoice=1` and was recorded on this practice's invoice 1 too."""
+    setting, invoice = _billed(billing_practice, in_practice)
+    connect_stripe(setting)
+    client = client_visitor(visit, setting)
+    # What another practice's Checkout makes on the same account: the same local invoice id.
+    foreign = fake_stripe._intent(
+        15000,
+        "usd",
+        {
+            "portico_invoice": str(invoice["id"]),
+            "portico_attempt": "1",
+            "portico_practice": str(setting.practice.id + 1000),
+        },
+    )
+    assert deliver(client, fake_stripe, "payment_intent.succeeded", foreign).status_code == 200
+    # Older metadata without any practice is not trusted either.
+    bare = fake_stripe._intent(15000, "usd", {"portico_invoice": str(invoice["id"])})
+    assert deliver(client, fake_stripe, "payment_intent.succeeded", bare).status_code == 200
+    [after] = invoices_of(in_practice, setting.practice)
+    assert (after["status"], after["paid"], after["payments"]) == ("open", 0, [])
+
+    # This practice's own payment still applies.
+    session = fake_stripe.complete(pay_session(client, invoice["id"]))
+    assert fake_stripe.objects[session["payment_intent"]]["metadata"]["portico_practice"] == str(
+        setting.practice.id
+    )
+    assert deliver(client, fake_stripe, "checkout.session.completed", session).status_code == 200
+    [paid] = invoices_of(in_practice, setting.practice)
+    assert (paid["status"], paid["paid"]) == ("paid", 15000)
+
+
+def test_a_checkout_session_does_not_outlive_its_reuse_window(
+    billing_practice, fake_stripe, in_practice, visit
+):
+    """Sessions were reused for one hour but Stripe keeps them payable for 24: pressing Pay again
+    after an hour made a second payable session for the same balance (both could be paid: the
+    invoice paid twice). Each session now expires when it stops being reused."""
+    setting, invoice = _billed(billing_practice, in_practice)
+    connect_stripe(setting)
+    client = client_visitor(visit, setting)
+    before = int(time.time())
+    pay_session(client, invoice["id"])
+    [created] = fake_stripe.calls("POST", "/v1/checkout/sessions")
+    expires_at = int(created["params"]["expires_at"])
+    # Stripe accepts 30 minutes to 24 hours; it must not outlive the hour the session is reused.
+    assert before + 30 * 60 <= expires_at <= before + 3600 + 60
