@@ -76,3 +76,46 @@ def test_a_checkout_session_does_not_outlive_its_reuse_window(
     expires_at = int(created["params"]["expires_at"])
     # Stripe accepts 30 minutes to 24 hours; it must not outlive the hour the session is reused.
     assert before + 30 * 60 <= expires_at <= before + 3600 + 60
+
+
+def test_voiding_or_paying_by_hand_closes_the_checkout_page_left_open(
+    billing_practice, fake_stripe, in_practice, visit
+):
+    """A Checkout page opened before staff voided the invoice (or recorded cash for it) stayed
+    payable at Stripe: the client could still pay a void invoice, or pay what was paid in cash."""
+    setting, invoice = _billed(billing_practice, in_practice)
+    connect_stripe(setting)
+    client = client_visitor(visit, setting)
+    form_page = f"/clients/{setting.client.id}/billing"
+    first = pay_session(client, invoice["id"])
+    response = setting.staff.post(
+        f"/billing/invoices/{invoice['id']}/payments",
+        {"method": "cash", "amount": "50"},
+        form_page=form_page,
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert fake_stripe.objects[first]["status"] == "expired"
+    # The balance left gets a fresh session; voiding is refused while money is on it, so refund
+    # the cash, then void: the open session closes with it.
+    second = pay_session(client, invoice["id"])
+    assert second != first and fake_stripe.objects[second]["amount_total"] == 10000
+    with in_practice(setting.practice):
+        from sqlalchemy import select
+
+        from blueprints.billing.models import Payment
+        from tenants.database import db
+
+        cash_id = db.session.scalar(select(Payment.id))
+    assert (
+        setting.staff.post(
+            f"/billing/payments/{cash_id}/refund", {"amount": ""}, form_page=form_page
+        ).status_code
+        == 302
+    )
+    assert (
+        setting.staff.post(f"/billing/invoices/{invoice['id']}/void", {}, form_page=form_page).status_code
+        == 302
+    )
+    assert fake_stripe.objects[second]["status"] == "expired"
+    [voided] = invoices_of(in_practice, setting.practice)
+    assert voided["status"] == "void"

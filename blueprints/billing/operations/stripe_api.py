@@ -159,6 +159,19 @@ def create_payment_session(
     )
 
 
+def expire_session(session_id: str) -> None:
+    """Close a Checkout Session so nobody can pay on it any more. One that is no longer open
+    (expired already, or completed: its payment arrives by webhook) is left as it is."""
+    try:
+        client_for().v1.checkout.sessions.expire(session_id)
+    except stripe.InvalidRequestError:
+        session = retrieve("checkout.session", session_id)
+        if session.status == "open":
+            raise StripeUnavailable() from None
+    except stripe.StripeError:
+        raise StripeUnavailable() from None
+
+
 def create_setup_session(card_id: int, customer: str, currency: str, success_url: str, cancel_url: str):
     metadata = {"portico_card": str(card_id)}
     return call(
