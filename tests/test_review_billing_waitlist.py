@@ -16,6 +16,7 @@ from tests.billing_support import (  # noqa: F401 (fixtures)
     mark,
     pay_session,
 )
+from tests.test_waitlist import waitlist as waitlist_fixture  # noqa: F401, F811 (fixture)
 
 
 def _billed(billing_practice, in_practice, price=15000):
@@ -119,3 +120,36 @@ def test_voiding_or_paying_by_hand_closes_the_checkout_page_left_open(
     assert fake_stripe.objects[second]["status"] == "expired"
     [voided] = invoices_of(in_practice, setting.practice)
     assert voided["status"] == "void"
+
+
+def test_confirming_does_not_cancel_an_appointment_moved_earlier_than_the_offer_meanwhile(
+    waitlist_fixture,  # noqa: F811 (the fixture)
+    in_practice,
+    visit,
+    mailbox,
+    run_jobs,
+):
+    """ "Move my appointment earlier" was checked when the offer went out, not when it is confirmed:
+    staff moving that appointment before the offered time meanwhile (or into the cancellation
+    window) and the client then confirming cancelled the EARLIER appointment for a later one."""
+    from sqlalchemy import select
+
+    from blueprints.scheduling.models import Appointment
+    from blueprints.scheduling.operations.appointments import move
+    from blueprints.waitlist.models import WaitlistEntry
+    from tenants.database import db
+    from tests.test_waitlist import free_the_time, offer_links, soon
+
+    practice, ids, people, _ = waitlist_fixture(waiting=1, moving=True)
+    with in_practice(practice):
+        later_id = db.session.scalars(select(WaitlistEntry.move_appointment_id)).one()
+    free_the_time(in_practice, practice, ids)
+    links = offer_links(mailbox, run_jobs, practice)
+    with in_practice(practice):
+        move(db.session.get(Appointment, later_id), soon(2, 9), notify=False)
+        db.session.commit()
+    answer = visit(practice).post(links[people[0].email], {"answer": "confirm"})
+    assert answer.status_code in (409, 410)
+    with in_practice(practice):
+        kept = db.session.get(Appointment, later_id)
+        assert (kept.status, kept.starts_at) == ("booked", soon(2, 9))
