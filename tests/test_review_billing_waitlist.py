@@ -153,3 +153,39 @@ def test_confirming_does_not_cancel_an_appointment_moved_earlier_than_the_offer_
     with in_practice(practice):
         kept = db.session.get(Appointment, later_id)
         assert (kept.status, kept.starts_at) == ("booked", soon(2, 9))
+
+
+def test_huge_and_junk_ids_are_not_found_never_500(
+    billing_practice,
+    fake_stripe,
+    in_practice,
+    visit,
+    waitlist_fixture,  # noqa: F811 (the fixture)
+):
+    setting, invoice = _billed(billing_practice, in_practice)
+    connect_stripe(setting)
+    client = client_visitor(visit, setting)
+    huge = str(10**30)
+    assert client.post(f"/portal/billing/invoices/{huge}/pay", form_page="/portal/billing").status_code == 404
+    assert client.get(f"/portal/billing/receipts/{huge}").status_code == 404
+
+    practice, _, people, _ = waitlist_fixture(waiting=1)
+    person = visit(practice)
+    assert person.login(people[0].email).status_code == 302
+    person.get("/portal/choose")
+    for junk in (huge, "-1", "x", "9" * 19):
+        answer = person.post(
+            "/portal/waitlist",
+            {
+                "service_id": junk,
+                "clinician_id": junk,
+                "weekdays": ["1"],
+                "parts": ["morning"],
+                "from_date": "2099-01-01",
+                "until_date": "2099-01-02",
+                "move_appointment_id": junk,
+            },
+            form_page="/portal/waitlist",
+        )
+        assert answer.status_code == 400, (junk, answer.status_code)
+    assert person.get("/portal/offers/" + "A" * 5000).status_code == 404
