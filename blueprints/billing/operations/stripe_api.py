@@ -151,12 +151,20 @@ def create_payment_session(
         params["expires_at"] = int(expires_at.timestamp())
     if customer:
         params["customer"] = customer
-    return call(
-        lambda: client_for().v1.checkout.sessions.create(
-            params=params,
-            options={"idempotency_key": idempotency_key("invoice", invoice.id, "attempt", attempt)},
-        )
-    )
+    key = idempotency_key("invoice", invoice.id, "attempt", attempt)
+
+    def create(key: str):
+        return client_for().v1.checkout.sessions.create(params=params, options={"idempotency_key": key})
+
+    def create_once():
+        try:
+            return create(key)
+        except stripe.IdempotencyError:
+            # The key was used with other parameters (its expiry, or the amount, when the request
+            # that made it was rolled back here): a session of its own for this request.
+            return create(f"{key}-{params.get('expires_at', amount)}")
+
+    return call(create_once)
 
 
 def expire_session(session_id: str) -> None:
