@@ -189,3 +189,37 @@ def test_huge_and_junk_ids_are_not_found_never_500(
         )
         assert answer.status_code == 400, (junk, answer.status_code)
     assert person.get("/portal/offers/" + "A" * 5000).status_code == 404
+
+
+def test_a_time_confirmed_from_the_waitlist_is_billed_when_the_practice_bills_at_booking(
+    waitlist_fixture,  # noqa: F811 (the fixture)
+    in_practice,
+    visit,
+    mailbox,
+    run_jobs,
+):
+    """Billing at booking listens to `appointment_booked`; a held time taken from the waitlist became
+    a booking without it, so that session was never invoiced."""
+    from sqlalchemy import select
+
+    from blueprints.billing.models import Invoice, InvoiceLine
+    from blueprints.billing.operations.invoices import billing_settings
+    from blueprints.scheduling.models import Service
+    from tenants.database import db
+    from tests.test_waitlist import free_the_time, offer_links
+
+    practice, ids, people, _ = waitlist_fixture(waiting=1)
+    with in_practice(practice):
+        db.session.get(Service, ids["service"]).price_minor = 15000
+        billing_settings().bill_when = "booking"
+        db.session.commit()
+        before = db.session.scalar(select(db.func.count()).select_from(Invoice))
+    free_the_time(in_practice, practice, ids)
+    links = offer_links(mailbox, run_jobs, practice)
+    assert visit(practice).post(links[people[0].email], {"answer": "confirm"}).status_code == 200
+    with in_practice(practice):
+        billed = db.session.scalars(
+            select(Invoice).join(InvoiceLine).where(Invoice.client_id == people[0].id)
+        ).all()
+        assert len(billed) == 1 and billed[0].total_minor == 15000
+        assert db.session.scalar(select(db.func.count()).select_from(Invoice)) == before + 1
