@@ -223,3 +223,32 @@ def test_a_time_confirmed_from_the_waitlist_is_billed_when_the_practice_bills_at
         ).all()
         assert len(billed) == 1 and billed[0].total_minor == 15000
         assert db.session.scalar(select(db.func.count()).select_from(Invoice)) == before + 1
+
+
+def test_an_archived_clients_open_offer_cannot_be_confirmed(
+    waitlist_fixture,  # noqa: F811 (the fixture)
+    in_practice,
+    visit,
+    mailbox,
+    run_jobs,
+):
+    """Offers go only to active clients, but the link (no login needed) still booked the time after
+    staff archived the client while the offer was open."""
+    from sqlalchemy import select
+
+    from blueprints.people.models import Client
+    from blueprints.scheduling.models import Appointment
+    from tenants.database import db
+    from tests.test_waitlist import free_the_time, offer_links
+
+    practice, ids, people, _ = waitlist_fixture(waiting=1)
+    free_the_time(in_practice, practice, ids)
+    links = offer_links(mailbox, run_jobs, practice)
+    with in_practice(practice):
+        db.session.get(Client, people[0].id).status = "archived"
+        db.session.commit()
+    assert visit(practice).post(links[people[0].email], {"answer": "confirm"}).status_code == 410
+    with in_practice(practice):
+        assert not db.session.scalars(
+            select(Appointment).where(Appointment.client_id == people[0].id, Appointment.status == "booked")
+        ).all()

@@ -265,6 +265,8 @@ def confirm_offer(token: str, now: datetime | None = None) -> Appointment:
     offer = find_offer(token)
     _answerable(offer, now)
     entry = offer.entry
+    if entry.client.status != "active":
+        raise OfferGone(ENDED)  # archived since it was offered (the link needs no login)
     moving = entry.move_appointment
     if moving is not None and moving.status == "booked" and not suits_move(moving, offer.starts_at, now):
         # Checked when offered; staff may have moved it since (before this time, or into the
