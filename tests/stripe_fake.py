@@ -192,6 +192,12 @@ class FakeStripe:
             return 200, customer
         if parts == ["checkout", "sessions"]:
             return 200, self._session(params)
+        if parts[:2] == ["checkout", "sessions"] and parts[-1] == "expire" and parts[2] in self.objects:
+            session = self.objects[parts[2]]
+            if session["status"] != "open":
+                return 400, {"error": {"type": "invalid_request_error", "message": "not open"}}
+            session["status"] = "expired"
+            return 200, session
         if parts == ["payment_intents"]:
             if self.need_authentication:
                 intent = self._intent(

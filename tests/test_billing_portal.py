@@ -80,7 +80,11 @@ def test_paying_an_invoice_through_checkout(billing_practice, fake_stripe, in_pr
         "unit_amount": "15000",
         "product_data": {"name": "Professional services"},
     }
-    assert params["metadata"] == {"portico_invoice": str(invoice["id"]), "portico_attempt": "1"}
+    assert params["metadata"] == {
+        "portico_invoice": str(invoice["id"]),
+        "portico_attempt": "1",
+        "portico_practice": str(setting.practice.id),
+    }
     assert params["payment_intent_data"]["statement_descriptor_suffix"]
     assert "statement_descriptor" not in params["payment_intent_data"]
     assert created["idempotency_key"].endswith(f"-invoice-{invoice['id']}-attempt-1")

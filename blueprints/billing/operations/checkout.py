@@ -24,7 +24,11 @@ from tenants.context import current_practice
 from tenants.database import db
 from tenants.features import is_enabled
 
-REUSE_FOR = timedelta(hours=1)
+# A session expires when it stops being reused (Stripe's default is 24 hours): otherwise pressing Pay
+# after the reuse window leaves two payable sessions for one balance. Stripe's minimum is 30 minutes;
+# a new one is made a little before the old one ends, so nobody is sent to a page about to close.
+SESSION_LIFETIME = timedelta(hours=1)
+REUSE_FOR = SESSION_LIFETIME - timedelta(minutes=10)
 SYSTEM = {"actor_kind": "system", "actor_name": "Stripe"}
 
 
@@ -72,6 +76,7 @@ def start_payment(viewer: Viewer, invoice_id: int) -> str:
         amount,
         success_url=practice_url(slug, f"/portal/billing?paid={invoice.id}"),
         cancel_url=practice_url(slug, "/portal/billing"),
+        expires_at=datetime.now(UTC) + SESSION_LIFETIME,
     )
     db.session.add(
         CheckoutAttempt(
@@ -96,8 +101,8 @@ def record_card_payment(invoice_id: int, intent_id: str) -> Payment | None:
     intent = stripe_api.retrieve("payment_intent", intent_id, expand=["latest_charge"])
     if intent.status != "succeeded" or (intent.currency or "").upper() != invoice.currency:
         return None
-    if stripe_api.metadata(intent).get("portico_invoice") != str(invoice.id):
-        return None
+    if not stripe_api.is_ours(intent, invoice):
+        return None  # another practice's (same Stripe account, same local invoice id), or forged
     payment = db.session.scalars(select(Payment).where(Payment.stripe_payment_intent_id == intent_id)).first()
     if payment is None:
         payment = apply_payment(invoice, CARD, intent.amount_received, actor=SYSTEM, intent_id=intent_id)

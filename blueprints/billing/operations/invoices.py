@@ -18,7 +18,7 @@ from app.refusals import Conflict, NotAllowed, NotFound
 from app.roles import SEES_ALL_CLIENTS
 from blueprints.audit.service import record
 from blueprints.auth.models import User
-from blueprints.billing.models import OPEN, PAID, VOID, BillingSettings, Invoice, InvoiceLine
+from blueprints.billing.models import OPEN, PAID, VOID, BillingSettings, CheckoutAttempt, Invoice, InvoiceLine
 from blueprints.people.models import Client
 from blueprints.people.operations.access import client_for_staff, visible_clients
 from tenants.database import db
@@ -147,6 +147,22 @@ def locked_invoice(invoice_id: int) -> Invoice:
     return invoice
 
 
+def close_open_checkouts(invoice: Invoice) -> None:
+    """Expire the invoice's Checkout Sessions still open at Stripe: once it is voided or (partly)
+    paid by hand, a page opened before must not take the old amount (paid twice, or a void invoice
+    paid). Stripe not answering refuses the change (nothing here changed)."""
+    from blueprints.billing.operations import stripe_api  # imports this module
+
+    for attempt in db.session.scalars(
+        select(CheckoutAttempt).where(
+            CheckoutAttempt.invoice_id == invoice.id, CheckoutAttempt.status == "open"
+        )
+    ):
+        if stripe_api.is_connected():  # disconnected: nothing here can reach it (the books go on)
+            stripe_api.expire_session(attempt.stripe_session_id)
+        attempt.status = "expired"
+
+
 def void_invoice(actor: User, invoice: Invoice) -> Invoice:
     check_manages_billing(actor)
     invoice = locked_invoice(invoice.id)
@@ -154,6 +170,7 @@ def void_invoice(actor: User, invoice: Invoice) -> Invoice:
         raise Conflict("This invoice is void already.")
     if invoice.paid_minor - invoice.refunded_minor > 0:
         raise Conflict("Money was paid on this invoice: refund the payments before voiding it.")
+    close_open_checkouts(invoice)
     invoice.status, invoice.voided_at = VOID, datetime.now(UTC)
     record(
         "voided an invoice",

@@ -18,6 +18,7 @@ from blueprints.billing.models import CARD, MANUAL_METHODS, VOID, Invoice, Payme
 from blueprints.billing.operations import stripe_api
 from blueprints.billing.operations.invoices import (
     check_manages_billing,
+    close_open_checkouts,
     invoice_for_staff,
     locked_invoice,
     settle_status,
@@ -107,6 +108,7 @@ def record_manual_payment(actor: User, invoice: Invoice, method: str, amount_tex
         problems["amount"] = f"That is more than is owed on this invoice ({owed})."
     if problems:
         raise Problems(problems)
+    close_open_checkouts(invoice)
     return apply_payment(invoice, method, amount, actor=actor.audit_actor, user_id=actor.id)
 
 

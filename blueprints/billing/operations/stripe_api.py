@@ -1,7 +1,7 @@
 """Every call Portico makes to Stripe goes through here, with the practice's own restricted key.
 
 No health information leaves through these calls: line items say "Professional services", metadata
-holds opaque ids only (the practice-local invoice, client and attempt ids), customers carry no name
+holds opaque ids only (the practice's id, its local invoice, client and attempt ids), customers carry no name
 or email, and the statement descriptor is the account's own (only a suffix is set). Every create
 carries an Idempotency-Key derived from what it is for (invoice and attempt), so a retried request
 makes nothing twice. `STRIPE_API_BASE` in the app's config points the library elsewhere (the tests'
@@ -107,10 +107,28 @@ def delete_webhook_endpoint(key: str, endpoint_id: str) -> None:
         current_app.logger.warning("could not delete the old Stripe webhook endpoint")
 
 
+def payment_metadata(invoice, attempt: int) -> dict:
+    """What a payment carries: the invoice's id is practice-local, so the practice's id goes with it
+    (practices sharing one Stripe account each receive every event of that account)."""
+    return {
+        "portico_invoice": str(invoice.id),
+        "portico_attempt": str(attempt),
+        "portico_practice": str(current_practice().id),
+    }
+
+
+def is_ours(obj, invoice) -> bool:
+    """Whether a PaymentIntent was made here for `invoice` (this practice, this invoice)."""
+    found = metadata(obj)
+    return found.get("portico_invoice") == str(invoice.id) and found.get("portico_practice") == str(
+        current_practice().id
+    )
+
+
 def create_payment_session(
-    invoice, attempt: int, amount: int, success_url: str, cancel_url: str, customer=None
+    invoice, attempt: int, amount: int, success_url: str, cancel_url: str, customer=None, expires_at=None
 ):
-    metadata = {"portico_invoice": str(invoice.id), "portico_attempt": str(attempt)}
+    metadata = payment_metadata(invoice, attempt)
     params = {
         "mode": "payment",
         "line_items": [
@@ -129,14 +147,37 @@ def create_payment_session(
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
+    if expires_at is not None:
+        params["expires_at"] = int(expires_at.timestamp())
     if customer:
         params["customer"] = customer
-    return call(
-        lambda: client_for().v1.checkout.sessions.create(
-            params=params,
-            options={"idempotency_key": idempotency_key("invoice", invoice.id, "attempt", attempt)},
-        )
-    )
+    key = idempotency_key("invoice", invoice.id, "attempt", attempt)
+
+    def create(key: str):
+        return client_for().v1.checkout.sessions.create(params=params, options={"idempotency_key": key})
+
+    def create_once():
+        try:
+            return create(key)
+        except stripe.IdempotencyError:
+            # The key was used with other parameters (its expiry, or the amount, when the request
+            # that made it was rolled back here): a session of its own for this request.
+            return create(f"{key}-{params.get('expires_at', amount)}")
+
+    return call(create_once)
+
+
+def expire_session(session_id: str) -> None:
+    """Close a Checkout Session so nobody can pay on it any more. One that is no longer open
+    (expired already, or completed: its payment arrives by webhook) is left as it is."""
+    try:
+        client_for().v1.checkout.sessions.expire(session_id)
+    except stripe.InvalidRequestError:
+        session = retrieve("checkout.session", session_id)
+        if session.status == "open":
+            raise StripeUnavailable() from None
+    except stripe.StripeError:
+        raise StripeUnavailable() from None
 
 
 def create_setup_session(card_id: int, customer: str, currency: str, success_url: str, cancel_url: str):
@@ -168,7 +209,7 @@ def create_customer(client_id: int):
 
 def charge_off_session(invoice, attempt: int, amount: int, customer: str, payment_method: str):
     """An off-session PaymentIntent; a card that needs its holder answers with an error we return."""
-    metadata = {"portico_invoice": str(invoice.id), "portico_attempt": str(attempt)}
+    metadata = payment_metadata(invoice, attempt)
     try:
         return client_for().v1.payment_intents.create(
             params={

@@ -14,6 +14,7 @@ from blueprints.billing.models import Payment, StripeEvent
 from blueprints.billing.operations import stripe_api
 from blueprints.billing.operations.cards import apply_setup_session
 from blueprints.billing.operations.checkout import apply_session, record_card_payment, sync_refunded
+from blueprints.billing.operations.invoices import locked_invoice
 from tenants.database import db
 
 
@@ -66,6 +67,10 @@ def apply(kind: str, sent) -> bool:
         )
         if payment is None:
             return False  # recorded later, with its refunds, when its payment event arrives
-        sync_refunded(payment.invoice, payment, charge.amount_refunded)
+        # Under the invoice's lock, re-read (a staff refund of another payment on the same invoice
+        # may be committing: its amount must not be overwritten by a stale total).
+        invoice = locked_invoice(payment.invoice_id)
+        db.session.refresh(payment, with_for_update=True)
+        sync_refunded(invoice, payment, charge.amount_refunded)
         return True
     return False

@@ -20,7 +20,13 @@ from blueprints.auth.models import User
 from blueprints.notifications.automated import note_appointment_time
 from blueprints.people.models import Client
 from blueprints.scheduling.models import Appointment, Service
-from blueprints.scheduling.operations.appointments import _block, _new_uid, check_starts_at, send_invites
+from blueprints.scheduling.operations.appointments import (
+    _block,
+    _new_uid,
+    appointment_booked,
+    check_starts_at,
+    send_invites,
+)
 from blueprints.scheduling.operations.availability import rules_for
 from tenants.database import db
 
@@ -77,6 +83,7 @@ def take_hold(appointment_id: int, client_id: int, *condition) -> Appointment | 
     db.session.refresh(appointment)
     note_appointment_time(appointment.starts_at)
     send_invites(appointment, by="client")
+    appointment_booked.send(appointment)  # a booking like any other (billing at booking listens)
     return appointment
 
 

@@ -54,10 +54,16 @@ def suits(entry: WaitlistEntry, starts_at: datetime, now: datetime) -> bool:
     if entry.move_appointment_id is not None:
         if moving is None or moving.status != "booked" or moving.group_id is not None:
             return False
-        window = timedelta(hours=practice_settings().cancellation_window_hours)
-        if starts_at >= moving.starts_at or moving.starts_at - now < window:
+        if not suits_move(moving, starts_at, now):
             return False
     return entry.client.status == "active"
+
+
+def suits_move(moving, starts_at: datetime, now: datetime) -> bool:
+    """Whether `moving` may be given up for a time at `starts_at`: that time is earlier, and it is
+    still outside the cancellation window (checked when offered and again when confirmed)."""
+    window = timedelta(hours=practice_settings().cancellation_window_hours)
+    return starts_at < moving.starts_at and moving.starts_at - now >= window
 
 
 def candidates_of(entry: WaitlistEntry) -> list[User]:

@@ -35,7 +35,13 @@ from blueprints.scheduling.operations.common import audit
 from blueprints.scheduling.operations.holds import hold_time, release_hold, take_hold
 from blueprints.scheduling.operations.recipients import client_recipients
 from blueprints.waitlist.models import WaitlistEntry, WaitlistOffer
-from blueprints.waitlist.operations.matching import candidates_of, clinician_allowed, suits, waiting_entries
+from blueprints.waitlist.operations.matching import (
+    candidates_of,
+    clinician_allowed,
+    suits,
+    suits_move,
+    waiting_entries,
+)
 from tenants.addresses import practice_url
 from tenants.context import current_practice
 from tenants.database import db
@@ -46,6 +52,9 @@ log = logging.getLogger(__name__)
 
 JUST_TAKEN = "Just taken: someone else confirmed this time first. You stay on the waitlist."
 ENDED = "This offer has ended. You stay on the waitlist, and we will write when another time opens."
+MOVED_MEANWHILE = (
+    "Your appointment was changed since this offer, so it was not moved. Please contact the practice."
+)
 MAX_HOLDS = 10  # slots held for one freed time at most (a long gap may fit several sessions)
 
 
@@ -256,6 +265,13 @@ def confirm_offer(token: str, now: datetime | None = None) -> Appointment:
     offer = find_offer(token)
     _answerable(offer, now)
     entry = offer.entry
+    if entry.client.status != "active":
+        raise OfferGone(ENDED)  # archived since it was offered (the link needs no login)
+    moving = entry.move_appointment
+    if moving is not None and moving.status == "booked" and not suits_move(moving, offer.starts_at, now):
+        # Checked when offered; staff may have moved it since (before this time, or into the
+        # cancellation window): confirming must not cancel it for a later or late-cancelled time.
+        raise Conflict(MOVED_MEANWHILE)
     still_open = exists().where(
         WaitlistOffer.id == offer.id,
         WaitlistOffer.appointment_id == Appointment.id,
@@ -277,7 +293,6 @@ def confirm_offer(token: str, now: datetime | None = None) -> Appointment:
     offer.status, offer.answered_at = "accepted", func.now()
     entry.status, entry.booked_appointment_id = "booked", appointment.id
     actor = {"actor_kind": "client", "actor_user_id": None, "actor_name": entry.client.display_name}
-    moving = entry.move_appointment
     db.session.flush()
     if moving is not None and moving.status == "booked":
         cancel(moving, by="client")
