@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from flask import Blueprint, jsonify
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -11,6 +10,7 @@ from app import create_app
 from blueprints.auth.models import User
 from tenants.context import NoPracticeBound, current_practice
 from tenants.database import db, practice_scope
+from tests.probes import practice_probe
 
 
 def test_same_ids_in_two_practices_stay_apart(make_practice, visit, in_practice):
@@ -77,18 +77,7 @@ def one_connection_app(app):
     """The same application with a pool of exactly one connection, plus two probe routes."""
     settings = app.config["PORTICO"]
     single = create_app(settings, db_url=app.config["SQLALCHEMY_DATABASE_URI"])
-    probe = Blueprint("probe", __name__)
-
-    @probe.get("/_probe/state")
-    def state():
-        role, path = db.session.execute(text("SELECT current_user, current_setting('search_path')")).one()
-        names = db.session.scalars(select(User.name)).all()
-        return jsonify(role=role, search_path=path, users=names, practice=current_practice().id)
-
-    @probe.get("/_probe/boom")
-    def boom():
-        db.session.execute(select(User)).all()
-        raise RuntimeError("boom in the middle of a practice transaction")
+    probe = practice_probe("probe")
 
     single.register_blueprint(probe)
     with single.app_context():

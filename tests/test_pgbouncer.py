@@ -23,15 +23,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from flask import Blueprint, jsonify
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app import create_app
 from blueprints.auth.models import User
-from tenants.context import current_practice
 from tenants.database import EMPTY_SCHEMA, db, practice_scope
+from tests.probes import practice_probe
 
 PGBOUNCER = os.environ.get("PORTICO_PGBOUNCER_BINARY") or shutil.which("pgbouncer") or next(
     (path for path in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.path.exists(path)), None
@@ -130,18 +129,7 @@ def bouncer_app(app, pgbouncer):
     url, _, _ = pgbouncer
     behind = create_app(replace(app.config["PORTICO"], pgbouncer=True), db_url=url)
     behind.config.update(TESTING=True)
-    probe = Blueprint("bouncer_probe", __name__)
-
-    @probe.get("/_probe/state")
-    def state():
-        role, path = db.session.execute(text("SELECT current_user, current_setting('search_path')")).one()
-        names = db.session.scalars(select(User.name)).all()
-        return jsonify(role=role, search_path=path, users=names, practice=current_practice().id)
-
-    @probe.get("/_probe/boom")
-    def boom():
-        db.session.execute(select(User)).all()
-        raise RuntimeError("boom in the middle of a practice transaction")
+    probe = practice_probe("bouncer_probe")
 
     behind.register_blueprint(probe)
     yield behind
