@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -27,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.refusals import NotAllowed, NotFound, Problems
+from app.tokens import new_token
 from blueprints.audit.service import record
 from blueprints.auth.models import User
 from blueprints.people.operations.access import client_for_staff
@@ -48,7 +48,7 @@ MAX_LINK = 500
 
 
 def new_room_name() -> str:
-    return secrets.token_urlsafe(24).lower()
+    return new_token(24).lower()
 
 
 def _seal(value: str, table: str, row_id: int, column: str) -> bytes:

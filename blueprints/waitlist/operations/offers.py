@@ -15,15 +15,14 @@ time to the next entries. Every step is idempotent: a hold is released or taken 
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, func, select
 
 from app.refusals import Conflict, NotFound, Refusal
 from app.timefmt import local_time
+from app.tokens import new_token, token_hash
 from blueprints.auth.models import User
 from blueprints.automations.compose import is_discreet, merge_values
 from blueprints.notifications.automated import message_settings
@@ -62,10 +61,6 @@ class OfferGone(Refusal):
     """The offer ended (answered, declined or lapsed): 410."""
 
     status = 410
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def now_utc() -> datetime:
@@ -168,7 +163,7 @@ def _offered_before(entry: WaitlistEntry, clinician_id: int, slot: datetime) -> 
 def make_offer(entry: WaitlistEntry, held: Appointment, expires_at: datetime) -> str:
     """Offer the held time to the entry until `expires_at`: the offer row, its email, its audit
     line. Returns the link's token (only its hash is kept)."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     offer = WaitlistOffer(
         entry_id=entry.id,
         appointment_id=held.id,
