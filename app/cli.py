@@ -65,6 +65,20 @@ def _upgrade_everything(settings, flask_app=None) -> bool:
     that finds the practices behind run on an owner engine of their own. `flask_app`: the application
     already built (`run`, `demo`). Prints upgraded, failed and already current apart; False when any
     practice failed."""
+    if flask_app is None and settings.database_url:
+        # The common case, every deploy: one connection with psycopg alone says there is nothing to do.
+        from urllib.parse import unquote, urlsplit
+
+        from app.config import libpq_url, normalize_url
+        from tenants.upgrade_check import already_current
+
+        owner_url = libpq_url(normalize_url(settings.owner_database_url or settings.database_url))
+        app_role = unquote(urlsplit(settings.database_url).username or "")
+        total = already_current(owner_url, app_role)
+        if total is not None:
+            click.echo(f"Database is up to date: {total} practice schema(s), all already current.")
+            return True
+
     from sqlalchemy import create_engine
 
     from app.database_options import engine_options

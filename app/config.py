@@ -16,9 +16,6 @@ from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 _HOST_AND_PORT = re.compile(
     r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::([0-9]{1,5}))?$"
 )
@@ -153,6 +150,19 @@ class Settings:
         return key_file.read_text().strip()
 
 
+def normalize_url(url: str) -> str:
+    """A PostgreSQL URL as SQLAlchemy takes it: with the psycopg (3) driver named."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """A PostgreSQL URL as libpq (psycopg.connect) takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 class _Reader:
     """Reads one variable at a time; an empty variable counts as unset (the default applies)."""
 
@@ -197,10 +207,12 @@ class _Reader:
             return None
         # The value is never repeated in the message: it may hold a password.
         try:
-            url = make_url(raw)
-        except (ArgumentError, ValueError):
-            url = None
-        if url is None or url.drivername.split("+", 1)[0] not in ("postgres", "postgresql"):
+            parts = urlsplit(raw)
+            parts.port  # noqa: B018  (raises ValueError on a port that is not a number)
+        except ValueError:
+            parts = None
+        driverless = parts.scheme.split("+", 1)[0] if parts else ""
+        if "://" not in raw or driverless not in ("postgres", "postgresql"):
             raise SettingsError(
                 f"{name} must be a PostgreSQL URL such as postgresql://user:password@host:5432/portico."
             )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from app.config import Settings
+from app.config import Settings, libpq_url, normalize_url
 from tenants.roles import set_up_database
 
 log = logging.getLogger("portico.db")
@@ -31,17 +31,6 @@ class DatabaseUrls:
 
     app: str
     owner: str
-
-
-def normalize_url(url: str) -> str:
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def libpq_url(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def embedded_server(data_dir: Path) -> str:

@@ -24,13 +24,10 @@ from psycopg import sql
 from sqlalchemy import text
 
 from tenants.database import checked_schema_name, db
+from tenants.upgrade_check import JOB_TABLES, MEMBERSHIP_OPTIONS, NOT_ADMITTED, NOT_ADMITTED_16
 
 log = logging.getLogger("portico.roles")
 
-# Since PostgreSQL 16 each membership has its own INHERIT option; before, only the member role has.
-_MEMBERSHIP_OPTIONS = (16,)
-# The job queue's tables (procrastinate's, in `public`): what workers and deferring requests touch.
-_JOB_TABLES = r"procrastinate\_%"
 
 
 def set_up_database(admin_url: str, database: str, owner: str, app: str, password: str | None = None) -> bool:
@@ -73,7 +70,7 @@ def app_role() -> str:
 
 
 def _without_inherit(connection) -> str:
-    return " WITH INHERIT FALSE" if connection.dialect.server_version_info >= _MEMBERSHIP_OPTIONS else ""
+    return " WITH INHERIT FALSE" if connection.dialect.server_version_info >= MEMBERSHIP_OPTIONS else ""
 
 
 def admit_to_practice_role(connection, role: str, app: str) -> None:
@@ -88,7 +85,8 @@ def admit_to_practice_role(connection, role: str, app: str) -> None:
 
 def grant_app_role(connection, app: str) -> None:
     """On the owner's connection, after the public migrations: the application role may read the
-    registry, use the job queue, and switch into (not inherit) every practice role."""
+    registry, use the job queue, and switch into (not inherit) every practice role. What it gives is
+    what `tenants.upgrade_check` checks before calling an upgrade a no-op: change both together."""
     owner = connection.execute(text("SELECT current_user")).scalar_one()
     if app == owner:
         return  # one role for everything: nothing to grant (create_app warns)
@@ -102,34 +100,17 @@ def grant_app_role(connection, app: str) -> None:
             "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S') AND c.relname LIKE :pattern"
         ),
-        {"pattern": _JOB_TABLES},
+        {"pattern": JOB_TABLES},
     ):
         rights = "USAGE, SELECT" if kind == "S" else "SELECT, INSERT, UPDATE, DELETE"
         connection.exec_driver_sql(f"GRANT {rights} ON public.{quote(name)} TO {member}")
     # Only the practices where a membership is missing (or inherits, to be repaired): a no-op
     # upgrade of 1,000 practices then sends one query, not 2,000 GRANTs.
-    options = connection.dialect.server_version_info >= _MEMBERSHIP_OPTIONS
-    for (practice_id,) in connection.execute(
-        text(_NOT_ADMITTED_16 if options else _NOT_ADMITTED), {"members": list(dict.fromkeys((owner, app)))}
+    options = connection.dialect.server_version_info >= MEMBERSHIP_OPTIONS
+    for (practice_id,) in connection.exec_driver_sql(
+        NOT_ADMITTED_16 if options else NOT_ADMITTED, {"members": list(dict.fromkeys((owner, app)))}
     ):
         admit_to_practice_role(connection, f"tenant_{int(practice_id)}", app)
-
-
-# Practices some member (the owner, the application role) cannot switch into yet. From PostgreSQL 16 a
-# membership has options: it must allow SET and not INHERIT, and no grant of it may INHERIT.
-_MEMBERSHIP = (
-    "FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member "
-    "WHERE r.rolname = 'tenant_' || p.id AND u.rolname = wanted.name"
-)
-_NOT_ADMITTED = (
-    "SELECT p.id FROM public.practices p WHERE EXISTS (SELECT 1 FROM unnest(CAST(:members AS text[])) "
-    f"AS wanted(name) WHERE NOT EXISTS (SELECT 1 {_MEMBERSHIP})) ORDER BY p.id"
-)
-_NOT_ADMITTED_16 = (
-    "SELECT p.id FROM public.practices p WHERE EXISTS (SELECT 1 FROM unnest(CAST(:members AS text[])) "
-    f"AS wanted(name) WHERE NOT EXISTS (SELECT 1 {_MEMBERSHIP} AND m.set_option AND NOT m.inherit_option) "
-    f"OR EXISTS (SELECT 1 {_MEMBERSHIP} AND m.inherit_option)) ORDER BY p.id"
-)
 
 
 def app_role_warnings(engine) -> list[str]:
@@ -144,7 +125,7 @@ def app_role_warnings(engine) -> list[str]:
             )
         ).one()
         name = conn.execute(text("SELECT session_user")).scalar_one()
-        old_server = conn.dialect.server_version_info < _MEMBERSHIP_OPTIONS
+        old_server = conn.dialect.server_version_info < MEMBERSHIP_OPTIONS
     if superuser:
         return [
             f"DATABASE_URL connects as {name}, a superuser: every practice's data is readable outside its "

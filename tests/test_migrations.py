@@ -265,3 +265,70 @@ def test_upgrade_grants_only_the_memberships_that_are_missing(app, make_practice
     with admin_engine.connect() as conn:
         admitted = conn.execute(text(f"SELECT pg_has_role('{role}', 'tenant_{practice.id}', 'MEMBER')"))
         assert admitted.scalar() is True
+
+
+def test_the_heads_read_from_the_version_files_are_alembics(app):
+    """`tenants.upgrade_check` reads each branch's head without Alembic, for the fast no-op upgrade."""
+    from tenants.migrate import _script
+    from tenants.upgrade_check import branch_head
+
+    assert branch_head("tenant") == tenant_head()
+    assert branch_head("public") == _script().revision_map.get_current_head("public")
+
+
+def _upgrade_in_a_new_process(app, tmp_path) -> tuple[str, str]:
+    """`portico db upgrade` as an operator runs it (a new process); its output, and which of
+    SQLAlchemy and Alembic it imported."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("PORTICO_")},
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PORTICO_OWNER_DATABASE_URL": app.config["PORTICO"].owner_database_url,
+        "PORTICO_DATA_DIR": str(tmp_path),
+    }
+    if app.config["PORTICO"].master_key:
+        env["PORTICO_MASTER_KEY"] = app.config["PORTICO"].master_key
+    script = (
+        "import sys\nfrom app.cli import main\n"
+        "try:\n    main(['db', 'upgrade'])\nexcept SystemExit:\n    pass\n"
+        "print('imported:', *sorted({'sqlalchemy', 'alembic'} & sys.modules.keys()))"
+    )
+    command = [sys.executable, "-c", script]
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    output, imported = finished.stdout.rsplit("imported:", 1)
+    return output, imported.strip()
+
+
+def test_a_no_op_upgrade_answers_without_sqlalchemy_or_alembic(app, make_practice, tmp_path):
+    make_practice()
+    output, imported = _upgrade_in_a_new_process(app, tmp_path)
+    output, imported = _upgrade_in_a_new_process(app, tmp_path)  # the first may have had work to do
+    assert re.search(r"Database is up to date: \d+ practice schema\(s\), all already current", output)
+    assert imported == "", output
+
+
+def test_a_missing_grant_or_membership_is_not_a_no_op(app, make_practice, admin_engine, tmp_path):
+    """The fast check sees what `grant_app_role` would repair, and the full upgrade repairs it."""
+    from tenants.roles import app_role
+
+    practice = make_practice()
+    with app.app_context():
+        role = app_role()
+    with admin_engine.begin() as conn:
+        conn.exec_driver_sql(f'REVOKE tenant_{practice.id} FROM "{role}"')
+        conn.exec_driver_sql(f'REVOKE DELETE ON public.practice_due FROM "{role}"')
+    output, imported = _upgrade_in_a_new_process(app, tmp_path)
+    assert "sqlalchemy" in imported and "Database is up to date" in output
+    with admin_engine.connect() as conn:
+        admitted, may_delete = conn.execute(
+            text(
+                f"SELECT pg_has_role('{role}', 'tenant_{practice.id}', 'MEMBER'), "
+                f"has_table_privilege('{role}', 'public.practice_due', 'DELETE')"
+            )
+        ).one()
+    assert admitted and may_delete
+    assert _upgrade_in_a_new_process(app, tmp_path)[1] == ""
