@@ -29,7 +29,6 @@ from tenants.upgrade_check import JOB_TABLES, MEMBERSHIP_OPTIONS, NOT_ADMITTED, 
 log = logging.getLogger("portico.roles")
 
 
-
 def set_up_database(admin_url: str, database: str, owner: str, app: str, password: str | None = None) -> bool:
     """As a superuser (`admin_url`, a libpq URL): create the two login roles and `database`, owned by
     the owner role, unless they exist. The SQL an operator runs by hand (README) does the same.
