@@ -79,7 +79,10 @@ def branch_head(branch: str) -> str | None:
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in (MIGRATIONS_DIR / branch / "versions").glob("*.py"):
-        assigned = _literal_assignments(path)
+        try:
+            assigned = _literal_assignments(path)
+        except SyntaxError:
+            return None  # Alembic, on the full path, reports the broken file
         if not isinstance(assigned.get("revision"), str):
             continue
         revisions.add(assigned["revision"])
