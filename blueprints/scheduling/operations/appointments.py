@@ -134,6 +134,29 @@ def booking_problems(clinician: User, service: Service, duration_minutes) -> dic
         problems["duration_minutes"] = duration_problem(duration_minutes)
     return problems
 
+def new_appointment_values(
+    client: Client, clinician: User, service: Service, starts_at: datetime, minutes: int
+) -> dict:
+    """The columns every new appointment row starts with: who, what, its time (checked, in UTC),
+    the block it takes with the clinician's buffers, and a new calendar UID. Booking (`book`) and
+    holding a time (`holds.hold_time`) both build their row from it."""
+    check_starts_at(starts_at)
+    starts_at = starts_at.astimezone(UTC)
+    ends_at = starts_at + timedelta(minutes=minutes)
+    block_start, block_end = _block(rules_for(clinician.id), starts_at, ends_at)
+    return {
+        "client_id": client.id,
+        "clinician_user_id": clinician.id,
+        "service_id": service.id,
+        "service_code": service.service_code,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "block_starts_at": block_start,
+        "block_ends_at": block_end,
+        "ics_uid": _new_uid(),
+    }
+
+
 def book(
     client: Client,
     clinician: User,
@@ -153,23 +176,11 @@ def book(
     the operation that calls this one writes it (or, seeding, nobody)."""
     if not offers(clinician.id, service):
         raise SchedulingError(f"{clinician.name} does not offer {service.name}.")
-    check_starts_at(starts_at)
-    starts_at = starts_at.astimezone(UTC)
     minutes = duration_minutes or service.duration_minutes
-    ends_at = starts_at + timedelta(minutes=minutes)
-    block_start, block_end = _block(rules_for(clinician.id), starts_at, ends_at)
     appointment = Appointment(
-        client_id=client.id,
-        clinician_user_id=clinician.id,
-        service_id=service.id,
-        service_code=service.service_code,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        block_starts_at=block_start,
-        block_ends_at=block_end,
+        **new_appointment_values(client, clinician, service, starts_at, minutes),
         duration_overridden=minutes != service.duration_minutes,
         alert=alert,
-        ics_uid=_new_uid(),
         series_id=series_id,
     )
     db.session.add(appointment)

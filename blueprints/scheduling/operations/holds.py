@@ -11,7 +11,7 @@ same hold never both succeed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert
@@ -21,39 +21,22 @@ from blueprints.notifications.automated import note_appointment_time
 from blueprints.people.models import Client
 from blueprints.scheduling.models import Appointment, Service
 from blueprints.scheduling.operations.appointments import (
-    _block,
-    _new_uid,
     appointment_booked,
-    check_starts_at,
+    new_appointment_values,
     send_invites,
 )
-from blueprints.scheduling.operations.availability import rules_for
 from tenants.database import db
 
 
 def hold_time(client: Client, clinician: User, service: Service, starts_at: datetime) -> Appointment | None:
     """Hold `starts_at` with `clinician` for `service` (the row names `client`, the first it is
     offered to, until someone takes it); None when the time is no longer free."""
-    check_starts_at(starts_at)
-    starts_at = starts_at.astimezone(UTC)
-    ends_at = starts_at + timedelta(minutes=service.duration_minutes)
-    block_start, block_end = _block(rules_for(clinician.id), starts_at, ends_at)
+    values = new_appointment_values(client, clinician, service, starts_at, service.duration_minutes)
     # ON CONFLICT DO NOTHING works with an exclusion constraint: a time taken meanwhile (by another
     # transaction too) inserts nothing, without an error that would end the caller's transaction.
     held = db.session.execute(
         insert(Appointment)
-        .values(
-            client_id=client.id,
-            clinician_user_id=clinician.id,
-            service_id=service.id,
-            service_code=service.service_code,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            block_starts_at=block_start,
-            block_ends_at=block_end,
-            status="held",
-            ics_uid=_new_uid(),
-        )
+        .values(**values, status="held")
         .on_conflict_do_nothing()
         .returning(Appointment.id)
     ).scalar()
