@@ -120,6 +120,21 @@ def invoices_of(in_practice, practice, client_id: int | None = None) -> list[dic
         ]
 
 
+def refund_in_full(in_practice, setting: Billing, form_page: str) -> None:
+    """Staff refund what is left of the practice's one payment, from `form_page`."""
+    from blueprints.billing.models import Payment
+    from tenants.database import db
+
+    with in_practice(setting.practice):
+        payment_id = db.session.scalar(select(Payment.id))
+    assert (
+        setting.staff.post(
+            f"/billing/payments/{payment_id}/refund", {"amount": ""}, form_page=form_page
+        ).status_code
+        == 302
+    )
+
+
 def connect_stripe(setting: Billing, online: bool = True):
     page = "/settings/payments"
     response = setting.staff.post(page, {"action": "connect", "stripe_key": "rk_test_abc123"})

@@ -19,6 +19,7 @@ from tests.billing_support import (  # noqa: F401 (fixtures)
     invoices_of,
     mark,
     pay_session,
+    refund_in_full,
     years_ago,
 )
 
@@ -130,17 +131,7 @@ def test_webhooks_out_of_order_and_refunds(billing_practice, fake_stripe, in_pra
 
     # Staff refund the rest through Stripe; its event later agrees and changes nothing more.
     form_page = f"/clients/{setting.client.id}/billing"
-    with in_practice(setting.practice):
-        from blueprints.billing.models import Payment
-        from tenants.database import db
-
-        payment_id = db.session.scalar(select(Payment.id))
-    assert (
-        setting.staff.post(
-            f"/billing/payments/{payment_id}/refund", {"amount": ""}, form_page=form_page
-        ).status_code
-        == 302
-    )
+    refund_in_full(in_practice, setting, form_page)
     [refund] = fake_stripe.calls("POST", "/v1/refunds")
     assert (
         refund["params"] == {"payment_intent": intent["id"], "amount": "10000"} and refund["idempotency_key"]

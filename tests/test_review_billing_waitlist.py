@@ -15,6 +15,7 @@ from tests.billing_support import (  # noqa: F401 (fixtures)
     invoices_of,
     mark,
     pay_session,
+    refund_in_full,
 )
 from tests.test_waitlist import waitlist as waitlist_fixture  # noqa: F401, F811 (fixture)
 
@@ -100,19 +101,7 @@ def test_voiding_or_paying_by_hand_closes_the_checkout_page_left_open(
     # the cash, then void: the open session closes with it.
     second = pay_session(client, invoice["id"])
     assert second != first and fake_stripe.objects[second]["amount_total"] == 10000
-    with in_practice(setting.practice):
-        from sqlalchemy import select
-
-        from blueprints.billing.models import Payment
-        from tenants.database import db
-
-        cash_id = db.session.scalar(select(Payment.id))
-    assert (
-        setting.staff.post(
-            f"/billing/payments/{cash_id}/refund", {"amount": ""}, form_page=form_page
-        ).status_code
-        == 302
-    )
+    refund_in_full(in_practice, setting, form_page)
     assert (
         setting.staff.post(f"/billing/invoices/{invoice['id']}/void", {}, form_page=form_page).status_code
         == 302
