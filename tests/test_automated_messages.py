@@ -90,7 +90,7 @@ def _book(in_practice, practice, ids, starts_at, by="staff"):
         return appointment.id
 
 
-def _end_holds(in_practice, practice):
+def end_holds(in_practice, practice):
     """Time travel: every held notice's hold is over; deliver them as their jobs would."""
     with in_practice(practice):
         db.session.execute(
@@ -120,7 +120,7 @@ def test_booking_waits_out_the_hold_then_carries_a_one_tap_portal_link(
     run_jobs()
     assert mailbox.to(ids["email"]) == []  # held for three minutes
     assert len(mailbox.to(ids["clinician"])) == 1  # the clinician's calendar is not held
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     [message] = mailbox.to(ids["email"])
     assert message["Subject"].startswith("Appointment booked: ")
@@ -144,7 +144,7 @@ def test_an_immediate_undo_sends_nothing_and_changes_collapse_into_the_latest(
     with in_practice(practice):
         appointments.move(db.session.get(Appointment, moved), _start(days=4, hour=14))
         db.session.commit()
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     [message] = mailbox.to(ids["email"])  # nothing about the undone booking; one about the other
     assert message["Subject"].startswith("Appointment booked: ")

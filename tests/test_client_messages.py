@@ -6,38 +6,25 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from blueprints.auth.models import User
-from blueprints.notifications.automated import deliver_notice, message_settings
-from blueprints.notifications.models import ClientNotice
+from blueprints.notifications.automated import message_settings
 from blueprints.people.models import Client, PortalAccess
 from tenants.database import db
 from tenants.features import practice_settings
 from tests import test_sms
 from tests.conftest import Mailbox
 from tests.fixtures_documents import pdf_bytes
+from tests.test_automated_messages import end_holds
 
 texting, twilio = test_sms.texting, test_sms.twilio  # fixtures of the SMS tests
 
 LINK = re.compile(r"http://[^/\s]+(/l/[A-Za-z0-9_-]{43})")
 FORM_TITLE = "Zebra intake questionnaire"
-
-
-def _end_holds(in_practice, practice):
-    with in_practice(practice):
-        db.session.execute(
-            update(ClientNotice)
-            .where(ClientNotice.state == "held")
-            .values(due_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
-        ids = db.session.scalars(select(ClientNotice.id).where(ClientNotice.state == "held")).all()
-        db.session.commit()
-        for notice_id in ids:
-            deliver_notice(notice_id)
 
 
 def _owner():
@@ -81,7 +68,7 @@ def test_forms_to_complete_are_held_collapsed_and_never_name_a_form(
     practice, client = adult
     _share_forms(in_practice, practice, client.id, count=2)
     run_jobs()
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     [message] = mailbox.to(client.email)  # two forms shared in a row: one message
     body = Mailbox.body(message)
@@ -96,7 +83,7 @@ def test_forms_to_complete_can_be_switched_off(adult, in_practice, mailbox: Mail
         message_settings().events = {"forms_to_complete": False}
         db.session.commit()
     _share_forms(in_practice, practice, client.id)
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     assert mailbox.to(client.email) == []
 
@@ -110,7 +97,7 @@ def test_a_shared_document_is_announced_without_its_name(
     with in_practice(practice):
         share_file(_owner(), db.session.get(Client, client.id), Incoming("Kestrel plan.pdf", pdf_bytes("x")))
         db.session.commit()
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     [message] = mailbox.to(client.email)
     assert message["Subject"] == f"{practice.record.name} shared a document with you"
@@ -157,7 +144,7 @@ def test_a_guardian_gets_their_own_link_and_one_without_the_grant_gets_nothing(
 ):
     practice, teen, a, b = family
     _share_forms(in_practice, practice, teen.id)
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     assert mailbox.to(b) == []  # B's grant does not cover forms
     [message] = mailbox.to(a)
@@ -188,7 +175,7 @@ def test_guardian_a_link_never_lets_in_guardian_b_and_dies_with_the_grant(
 ):
     practice, teen, a, b = family
     _share_forms(in_practice, practice, teen.id)
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     path = LINK.search(Mailbox.body(mailbox.to(a)[0])).group(1)
     visitor = visit(practice)
@@ -240,7 +227,7 @@ def test_each_event_goes_by_text_only_when_the_practice_chose_it(
         message_settings().sms_kinds = {"forms_to_complete": True, "document_shared": False}
         db.session.commit()
     _share_forms(in_practice, practice, ids["client"])
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     [sent] = twilio.sent
     assert sent["To"] == CLIENT_NUMBER and "/l/" in sent["Body"]
@@ -253,7 +240,7 @@ def test_each_event_goes_by_text_only_when_the_practice_chose_it(
     with in_practice(practice):
         document_shared(ids["client"])
         db.session.commit()
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     assert len(twilio.sent) == 1 and len(mailbox.to(ids["email"])) == 1
 
@@ -266,7 +253,7 @@ def test_a_client_without_texts_is_emailed_even_when_the_practice_texts(
         message_settings().sms_kinds = {"forms_to_complete": True}
         db.session.commit()
     _share_forms(in_practice, practice, client.id)
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     assert len(mailbox.to(client.email)) == 1
 
@@ -283,7 +270,7 @@ def test_staff_make_one_client_discreet_on_the_client_form(adult, visit, in_prac
     with in_practice(practice):
         assert db.session.get(Client, client.id).discreet_messages is True
     _share_forms(in_practice, practice, client.id)
-    _end_holds(in_practice, practice)
+    end_holds(in_practice, practice)
     run_jobs()
     [message] = mailbox.to(client.email)
     assert message["Subject"] == "Something to complete"
